@@ -1,0 +1,141 @@
+// Package report writes vulnerability reports for people (table) and for
+// programs (Clair's JSON).
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/openclair/clair/vuln"
+)
+
+// Formats lists the output formats Write knows.
+var Formats = []string{"table", "json"}
+
+// Write renders vr in the named format.
+func Write(w io.Writer, format string, vr *vuln.VulnerabilityReport) error {
+	switch format {
+	case "json":
+		return JSON(w, vr)
+	case "table", "":
+		return Table(w, vr)
+	}
+	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// JSON writes Clair's vulnerability report JSON.
+func JSON(w io.Writer, vr *vuln.VulnerabilityReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(vr); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
+	return nil
+}
+
+// Row is one (package, vulnerability) pair of a report.
+type Row struct {
+	Package   *vuln.Package
+	Vuln      *vuln.Vulnerability
+	Installed string
+	FixedIn   string // "unfixed" when there is no fix
+}
+
+// Rows flattens the report into (package, vulnerability) pairs, most severe
+// first, then by package and vulnerability name.
+func Rows(vr *vuln.VulnerabilityReport) []Row {
+	var rows []Row
+	for pid, vids := range vr.PackageVulnerabilities {
+		p := vr.Packages[pid]
+		if p == nil {
+			continue
+		}
+		for _, vid := range vids {
+			v := vr.Vulnerabilities[vid]
+			if v == nil {
+				continue
+			}
+			fixed := v.FixedInVersion
+			if fixed == "" {
+				fixed = "unfixed"
+				if v.State == string(vuln.StateWontFix) {
+					fixed = "will not fix"
+				}
+			}
+			rows = append(rows, Row{Package: p, Vuln: v, Installed: p.Version, FixedIn: fixed})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Vuln.NormalizedSeverity != b.Vuln.NormalizedSeverity {
+			return a.Vuln.NormalizedSeverity > b.Vuln.NormalizedSeverity
+		}
+		if a.Package.Name != b.Package.Name {
+			return a.Package.Name < b.Package.Name
+		}
+		if a.Vuln.Name != b.Vuln.Name {
+			return a.Vuln.Name < b.Vuln.Name
+		}
+		return a.Installed < b.Installed
+	})
+	return rows
+}
+
+// Table writes one row per package and vulnerability and a summary line.
+func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
+	rows := Rows(vr)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tFIXED IN")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name, r.Vuln.NormalizedSeverity, r.FixedIn)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("report: table: %w", err)
+	}
+	_, err := fmt.Fprintln(w, Summary(vr, rows))
+	return err
+}
+
+// Summary is the one-line digest of a report: counts by severity, affected
+// packages, and unfixed findings.
+func Summary(vr *vuln.VulnerabilityReport, rows []Row) string {
+	counts := map[vuln.Severity]int{}
+	pkgs := map[string]bool{}
+	unfixed := 0
+	for _, r := range rows {
+		counts[r.Vuln.NormalizedSeverity]++
+		pkgs[r.Package.ID] = true
+		if r.Vuln.FixedInVersion == "" {
+			unfixed++
+		}
+	}
+	var parts []string
+	for s := vuln.Critical; s >= vuln.Unknown; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", s, counts[s]))
+		}
+	}
+	by := ""
+	if len(parts) > 0 {
+		by = " (" + strings.Join(parts, ", ") + ")"
+	}
+	var dists []string
+	for _, d := range vr.Distributions {
+		if d.PrettyName != "" {
+			dists = append(dists, d.PrettyName)
+		} else {
+			dists = append(dists, strings.TrimSpace(d.DID+" "+d.VersionID))
+		}
+	}
+	sort.Strings(dists)
+	on := ""
+	if len(dists) > 0 {
+		on = ", " + strings.Join(dists, ", ")
+	}
+	return fmt.Sprintf("Total: %d vulnerabilities%s in %d of %d packages, %d unfixed%s",
+		len(rows), by, len(pkgs), len(vr.Packages), unfixed, on)
+}
