@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,6 +25,7 @@ type Store interface {
 // Matcher computes vulnerability reports.
 type Matcher struct {
 	Store Store
+	cache cache
 }
 
 // ecosystemFormat maps a package's ecosystem to the version format of the
@@ -77,7 +79,13 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		c   *candidate
 	}
 	var hits []hit
-	for ns, cands := range byNS {
+	nss := make([]string, 0, len(byNS))
+	for ns := range byNS {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		cands := byNS[ns]
 		names := make([]string, 0, len(cands))
 		seen := map[string]bool{}
 		for _, c := range cands {
@@ -87,17 +95,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			}
 		}
 		sort.Strings(names)
-		var advs []*vuln.Advisory
-		for _, q := range namespaces(ns) {
-			as, err := m.Store.Advisories(ctx, q, names)
-			if err != nil {
-				return nil, fmt.Errorf("match: %s: %w", q, err)
-			}
-			advs = append(advs, as...)
-		}
-		byPkg := map[string][]*vuln.Advisory{}
-		for _, a := range preferred(advs, ns) {
-			byPkg[a.Package] = append(byPkg[a.Package], a)
+		byPkg, err := m.lookup(ctx, ns, names)
+		if err != nil {
+			return nil, fmt.Errorf("match: %s: %w", ns, err)
 		}
 		for _, c := range cands {
 			as := byPkg[c.name]
@@ -112,16 +112,15 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			installed, err := scheme.Parse(c.ver)
 			if err != nil {
 				// An unparseable installed version cannot be placed in any
-				// range; reporting nothing silently would hide it, so the
-				// package is skipped here and the indexer's warning stands.
+				// range; the package is skipped rather than guessed at.
 				continue
 			}
-			for _, a := range notOverridden(as) {
-				if a.VersionFormat != format {
+			for _, a := range as {
+				if a.adv.VersionFormat != format || a.scheme == nil {
 					continue
 				}
-				if Affected(scheme, installed, a) {
-					hits = append(hits, hit{a, c})
+				if a.affects(installed) {
+					hits = append(hits, hit{a.adv, c})
 				}
 			}
 		}
@@ -140,17 +139,18 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			advs = append(advs, h.adv)
 		}
 	}
-	if err := m.Store.Details(ctx, advs); err != nil {
+	detailed, err := m.details(ctx, advs)
+	if err != nil {
 		return nil, fmt.Errorf("match: details: %w", err)
 	}
 
 	for _, h := range hits {
-		v := vulnerability(h.adv, h.c)
+		v := vulnerability(detailed[h.adv], h.c)
 		if _, ok := vr.Vulnerabilities[v.ID]; !ok {
 			vr.Vulnerabilities[v.ID] = v
 		}
 		ids := vr.PackageVulnerabilities[h.c.id]
-		if !contains(ids, v.ID) {
+		if !slices.Contains(ids, v.ID) {
 			vr.PackageVulnerabilities[h.c.id] = append(ids, v.ID)
 		}
 	}
@@ -224,51 +224,12 @@ func notOverridden(as []*vuln.Advisory) []*vuln.Advisory {
 	return out
 }
 
-// Affected reports whether the installed version falls under the advisory.
-// Versions the scheme cannot parse in the advisory make that bound unusable:
-// the range is skipped rather than guessed.
-func Affected(s version.Scheme, installed version.Version, a *vuln.Advisory) bool {
-	switch a.State {
-	case vuln.StateNotAffected:
-		return false
-	case vuln.StateAffected, vuln.StateUnfixed, vuln.StateWontFix:
-	default:
-		return false
-	}
-	for _, v := range a.Versions {
-		if pv, err := s.Parse(v); err == nil && pv.Compare(installed) == 0 {
-			return true
-		}
-	}
-	if len(a.Ranges) == 0 {
-		// Unfixed or will-not-fix without bounds covers every version; an
-		// affected statement without ranges is only its explicit list.
-		return a.State != vuln.StateAffected || (len(a.Versions) == 0 && a.FixedIn == "")
-	}
-	for _, r := range a.Ranges {
-		if inRange(s, installed, r) {
-			return true
-		}
-	}
-	return false
-}
-
-func inRange(s version.Scheme, v version.Version, r vuln.Range) bool {
-	if r.Introduced != "" && r.Introduced != "0" {
-		iv, err := s.Parse(r.Introduced)
-		if err != nil || v.Compare(iv) < 0 {
-			return false
-		}
-	}
-	switch {
-	case r.Fixed != "":
-		fv, err := s.Parse(r.Fixed)
-		return err == nil && v.Compare(fv) < 0
-	case r.LastAffected != "":
-		lv, err := s.Parse(r.LastAffected)
-		return err == nil && v.Compare(lv) <= 0
-	}
-	return true
+// Affected reports whether the installed version falls under the advisory,
+// in the advisory's version scheme. Versions the scheme cannot parse in the
+// advisory make that bound unusable: the range is skipped rather than guessed.
+func Affected(installed version.Version, a *vuln.Advisory) bool {
+	c := compile(a)
+	return c.scheme != nil && c.affects(installed)
 }
 
 func vulnerability(a *vuln.Advisory, c *candidate) *vuln.Vulnerability {
@@ -326,15 +287,6 @@ func distributionOf(ir *vuln.IndexReport, pkgID string) *vuln.Distribution {
 		}
 	}
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func orEmpty[K comparable, V any](m map[K]V) map[K]V {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/openclair/clair/store"
 	_ "github.com/openclair/clair/version/apk"
 	_ "github.com/openclair/clair/version/deb"
 	"github.com/openclair/clair/vuln"
@@ -169,9 +170,56 @@ func TestRanges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := &vuln.Advisory{State: vuln.StateAffected, Ranges: []vuln.Range{c.r}}
-		if got := Affected(s, v, a); got != c.want {
+		a := &vuln.Advisory{State: vuln.StateAffected, VersionFormat: "dpkg", Ranges: []vuln.Range{c.r}}
+		if got := Affected(v, a); got != c.want {
 			t.Errorf("%+v contains %s = %v, want %v", c.r, c.v, got, c.want)
 		}
+	}
+}
+
+// genStore counts reads and reports a generation, so the matcher caches.
+type genStore struct {
+	memStore
+	op    string
+	reads int
+}
+
+func (g *genStore) Advisories(ctx context.Context, ns string, pkgs []string) ([]*vuln.Advisory, error) {
+	g.reads++
+	return g.memStore.Advisories(ctx, ns, pkgs)
+}
+
+func (g *genStore) FeedStates(context.Context) ([]store.FeedState, error) {
+	return []store.FeedState{{Feed: "debian", Operation: g.op}}, nil
+}
+
+func TestCacheFollowsFeedChanges(t *testing.T) {
+	pkg := &vuln.Package{Name: "bsdutils", Version: "1:2.36.1-8+deb11u1", Ecosystem: "dpkg", Source: &vuln.Package{Name: "util-linux", Version: "2.36.1-8+deb11u1"}}
+	st := &genStore{op: "1", memStore: memStore{advs: []*vuln.Advisory{
+		{Feed: "debian", Name: "CVE-1", Namespace: "debian:11", Package: "util-linux", VersionFormat: "dpkg", State: vuln.StateUnfixed, Description: "first"},
+	}}}
+	m := &Matcher{Store: st}
+	ctx := context.Background()
+	for range 3 {
+		vr, err := m.Match(ctx, debianReport(pkg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(vr, "a"); len(got) != 1 || vr.Vulnerabilities[vr.PackageVulnerabilities["a"][0]].Description != "first" {
+			t.Fatalf("got %v", got)
+		}
+	}
+	if st.reads != 1 {
+		t.Errorf("%d store reads for three matches of an unchanged feed, want 1", st.reads)
+	}
+	// A new snapshot: the next match sees it.
+	st.op = "2"
+	st.advs = []*vuln.Advisory{{Feed: "debian", Name: "CVE-2", Namespace: "debian:11", Package: "util-linux", VersionFormat: "dpkg", State: vuln.StateUnfixed}}
+	vr, err := m.Match(ctx, debianReport(pkg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(vr, "a"); len(got) != 1 || got[0] != "CVE-2" {
+		t.Fatalf("after the feed changed: %v", got)
 	}
 }
