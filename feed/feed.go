@@ -17,7 +17,9 @@ import (
 )
 
 // ErrUnchanged is returned by Fetch when the upstream data is the one the
-// previous fingerprint describes; nothing was written to dst.
+// previous fingerprint describes. dst may hold a partial or complete copy
+// (a server without validators is checked by content hash after the
+// download); callers discard it.
 var ErrUnchanged = errors.New("feed: unchanged")
 
 // Feed is one upstream source of advisories.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package debian
+
+const raceEnabled = false
