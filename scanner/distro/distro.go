@@ -1,0 +1,274 @@
+// Package distro finds the distribution release an image is built on. It
+// reads os-release and the older files some images carry instead of it or
+// beside it (lsb-release, debian_version, alpine-release), one file per Scan,
+// and Combine merges what they said into one vuln.Distribution.
+package distro
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/vuln"
+)
+
+// The files the scanner reads, in the order Combine trusts them: os-release is
+// the standard and says the most, the others fill what it leaves out.
+const (
+	EtcOSRelease    = "etc/os-release"
+	UsrLibOSRelease = "usr/lib/os-release"
+	LSBRelease      = "etc/lsb-release"
+	DebianVersion   = "etc/debian_version"
+	AlpineRelease   = "etc/alpine-release"
+)
+
+var priority = [...]string{EtcOSRelease, UsrLibOSRelease, LSBRelease, DebianVersion, AlpineRelease}
+
+// MaxRead bounds what Scan reads of one file. Every real file of this kind is
+// under 1 KiB. A larger one is truncated at the last full line within the
+// bound, with a warning, rather than failing the layer: these files only
+// inform the distribution, and the fields that matter come first in every
+// real example, so failing the whole image index over an oversized
+// os-release would cost more than it protects.
+const MaxRead = 64 << 10
+
+// maxWarnings keeps a file of garbage from turning into thousands of
+// warnings in the index report.
+const maxWarnings = 10
+
+// Scanner is the distribution scanner. Its zero value is ready to use.
+type Scanner struct{}
+
+var (
+	_ scanner.Scanner  = (*Scanner)(nil)
+	_ scanner.Combiner = (*Scanner)(nil)
+)
+
+func init() { scanner.Register(&Scanner{}) }
+
+// Name implements scanner.Scanner.
+func (*Scanner) Name() string { return "distro" }
+
+// Version implements scanner.Scanner.
+func (*Scanner) Version() string { return "1" }
+
+// Kind implements scanner.Scanner.
+func (*Scanner) Kind() scanner.Kind { return scanner.KindDistribution }
+
+// Wants implements scanner.Scanner.
+func (*Scanner) Wants(path string) bool {
+	switch path {
+	case EtcOSRelease, UsrLibOSRelease, LSBRelease, DebianVersion, AlpineRelease:
+		return true
+	}
+	return false
+}
+
+// Scan implements scanner.Scanner. It returns a partial distribution, or none
+// when the file says nothing usable; a malformed file is a warning, not an
+// error, because it must not fail the index of an image whose packages can
+// still be read.
+func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("distro: %s: %w", f.Path, err)
+	}
+	b, truncated, err := readBounded(f.R, MaxRead)
+	if err != nil {
+		return nil, fmt.Errorf("distro: %s: %w", f.Path, err)
+	}
+	var (
+		d     *vuln.Distribution
+		warns []string
+	)
+	switch f.Path {
+	case EtcOSRelease, UsrLibOSRelease:
+		d, warns = fromOSRelease(b)
+	case LSBRelease:
+		d, warns = fromLSBRelease(b)
+	case DebianVersion:
+		d, warns = fromDebianVersion(b)
+	case AlpineRelease:
+		d, warns = fromAlpineRelease(b)
+	default:
+		return nil, fmt.Errorf("distro: %s: not a file this scanner reads", f.Path)
+	}
+	res := &scanner.Result{Distribution: d}
+	if truncated {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("distro: %s: larger than %d bytes, read only the first %d", f.Path, MaxRead, MaxRead))
+	}
+	for _, w := range warns {
+		res.Warnings = append(res.Warnings, "distro: "+f.Path+": "+w)
+	}
+	return res, nil
+}
+
+// Combine implements scanner.Combiner. The highest-priority file that named a
+// distribution is the base; lower ones only fill its empty fields, and only
+// when they name the same distribution (or none): Ubuntu ships Debian's
+// debian_version ("bullseye/sid"), which must not turn Ubuntu into Debian.
+func (*Scanner) Combine(results map[string]*scanner.Result) *scanner.Result {
+	var (
+		out   *vuln.Distribution
+		warns []string
+	)
+	for _, p := range priority {
+		r := results[p]
+		if r == nil {
+			continue
+		}
+		warns = append(warns, r.Warnings...)
+		d := r.Distribution
+		if d == nil {
+			continue
+		}
+		if out == nil {
+			c := *d
+			out = &c
+			continue
+		}
+		if out.DID != "" && d.DID != "" && !strings.EqualFold(out.DID, d.DID) {
+			continue
+		}
+		fill(out, d)
+	}
+	if out == nil && len(warns) == 0 {
+		return nil
+	}
+	if out != nil {
+		// The indexer assigns ids; one carried over from a per-file result
+		// would collide across images.
+		out.ID = ""
+	}
+	return &scanner.Result{Distribution: out, Warnings: warns}
+}
+
+func fill(dst, src *vuln.Distribution) {
+	set := func(d *string, s string) {
+		if *d == "" {
+			*d = s
+		}
+	}
+	set(&dst.DID, src.DID)
+	set(&dst.Name, src.Name)
+	set(&dst.Version, src.Version)
+	set(&dst.VersionCodeName, src.VersionCodeName)
+	set(&dst.VersionID, src.VersionID)
+	set(&dst.Arch, src.Arch)
+	set(&dst.CPE, src.CPE)
+	set(&dst.PrettyName, src.PrettyName)
+}
+
+// readBounded reads at most limit bytes. When the content goes on, it cuts at
+// the last newline so that no half line is parsed as a whole one.
+func readBounded(r io.Reader, limit int) ([]byte, bool, error) {
+	if r == nil {
+		return nil, false, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(b) <= limit {
+		return b, false, nil
+	}
+	b = b[:limit]
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		b = b[:i+1]
+	} else {
+		b = nil
+	}
+	return b, true, nil
+}
+
+func fromOSRelease(b []byte) (*vuln.Distribution, []string) {
+	kv, warns := ParseOSRelease(b)
+	d := &vuln.Distribution{
+		DID:             kv["ID"],
+		Name:            kv["NAME"],
+		Version:         kv["VERSION"],
+		VersionID:       kv["VERSION_ID"],
+		VersionCodeName: kv["VERSION_CODENAME"],
+		PrettyName:      kv["PRETTY_NAME"],
+		CPE:             kv["CPE_NAME"],
+	}
+	if d.VersionCodeName == "" {
+		// Ubuntu before 17.10 has only this one.
+		d.VersionCodeName = kv["UBUNTU_CODENAME"]
+	}
+	if *d == (vuln.Distribution{}) {
+		return nil, warns
+	}
+	return d, warns
+}
+
+func fromLSBRelease(b []byte) (*vuln.Distribution, []string) {
+	kv, warns := ParseOSRelease(b)
+	d := &vuln.Distribution{
+		// lsb_release prints "Ubuntu"; os-release and the feeds say "ubuntu".
+		DID:             strings.ToLower(kv["DISTRIB_ID"]),
+		Name:            kv["DISTRIB_ID"],
+		VersionID:       kv["DISTRIB_RELEASE"],
+		VersionCodeName: kv["DISTRIB_CODENAME"],
+		PrettyName:      kv["DISTRIB_DESCRIPTION"],
+	}
+	if *d == (vuln.Distribution{}) {
+		return nil, warns
+	}
+	return d, warns
+}
+
+var (
+	debianNumber   = regexp.MustCompile(`^([0-9]+)(\.[0-9]+)*$`)
+	debianCodename = regexp.MustCompile(`^([a-z][a-z0-9-]*)(/sid)?$`)
+	alpineVersion  = regexp.MustCompile(`^[0-9][0-9A-Za-z._+~-]*$`)
+)
+
+// firstLine is the trimmed first line: these files hold one line, and a
+// second one is not something any release wrote.
+func firstLine(b []byte) string {
+	s := string(b)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+// fromDebianVersion reads a point release ("12.5": release 12) or, on
+// testing and unstable, the next release's codename ("bookworm/sid").
+func fromDebianVersion(b []byte) (*vuln.Distribution, []string) {
+	s := firstLine(b)
+	if s == "" {
+		return nil, nil
+	}
+	if m := debianNumber.FindStringSubmatch(s); m != nil {
+		return &vuln.Distribution{DID: "debian", VersionID: m[1], Version: s}, nil
+	}
+	if m := debianCodename.FindStringSubmatch(s); m != nil {
+		return &vuln.Distribution{DID: "debian", VersionCodeName: m[1], Version: s}, nil
+	}
+	return nil, []string{fmt.Sprintf("line 1: %q is neither a release number nor a codename", clip(s))}
+}
+
+func fromAlpineRelease(b []byte) (*vuln.Distribution, []string) {
+	s := firstLine(b)
+	if s == "" {
+		return nil, nil
+	}
+	if !alpineVersion.MatchString(s) {
+		return nil, []string{fmt.Sprintf("line 1: %q is not a release number", clip(s))}
+	}
+	return &vuln.Distribution{DID: "alpine", VersionID: s}, nil
+}
+
+// clip keeps a quoted piece of a malformed file short in a warning.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
