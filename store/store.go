@@ -34,6 +34,10 @@ type Store interface {
 	// transaction: if load (or anything else) fails, the previous snapshot is
 	// left in place untouched. Advisories are written in bulk.
 	ReplaceFeed(ctx context.Context, feed, fingerprint string, load func(emit func(*vuln.Advisory) error) error) (UpdateOperation, error)
+	// FeedStates lists every feed's state, sorted by name. Its operations
+	// change whenever any snapshot is replaced, so the matcher uses it as a
+	// cheap generation check for its cache of advisories.
+	FeedStates(ctx context.Context) ([]FeedState, error)
 	// TouchFeed records that the feed was checked and found unchanged.
 	TouchFeed(ctx context.Context, feed string) error
 
