@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/version"
@@ -11,26 +12,27 @@ import (
 )
 
 // Generationer is implemented by stores that can say cheaply whether any
-// feed changed: the matcher then keeps advisories it has read, with their
-// versions parsed, until a snapshot is replaced. Matching a warm image is
-// then a few map look-ups and comparisons per package.
+// feed changed: the matcher then keeps the advisories it has read, with
+// their versions parsed and their details attached, until a snapshot is
+// replaced. Matching a warm image is then map look-ups and comparisons.
 type Generationer interface {
 	FeedStates(ctx context.Context) ([]store.FeedState, error)
 }
 
-// maxCached bounds the cache: past it, the cache starts over.
+// maxCached bounds the cache (in advisories): past it, the cache starts over.
 const maxCached = 500_000
 
 type pkgKey struct{ ns, pkg string }
 
-type detailKey struct{ feed, name string }
-
-// compiled is an advisory with its bounds parsed once.
+// compiled is an advisory with its bounds parsed, its report id computed,
+// and, once described, the report entry it yields.
 type compiled struct {
 	adv      *vuln.Advisory
+	id       string
 	scheme   version.Scheme
 	versions []version.Version
 	ranges   []cRange
+	template atomic.Pointer[vuln.Vulnerability]
 }
 
 type cRange struct {
@@ -39,18 +41,10 @@ type cRange struct {
 }
 
 type cache struct {
-	mu      sync.RWMutex
-	gen     string
-	n       int
-	advs    map[pkgKey][]*compiled
-	details map[detailKey]*vuln.Advisory
-}
-
-func (c *cache) resetLocked(gen string) {
-	c.gen = gen
-	c.n = 0
-	c.advs = map[pkgKey][]*compiled{}
-	c.details = map[detailKey]*vuln.Advisory{}
+	mu   sync.RWMutex
+	gen  string
+	n    int
+	advs map[pkgKey][]*compiled // by the image's namespace and package name
 }
 
 func generation(states []store.FeedState) string {
@@ -65,7 +59,7 @@ func generation(states []store.FeedState) string {
 }
 
 func compile(a *vuln.Advisory) *compiled {
-	c := &compiled{adv: a}
+	c := &compiled{adv: a, id: vulnID(a)}
 	s, ok := version.Lookup(a.VersionFormat)
 	if !ok {
 		return c
@@ -97,7 +91,7 @@ func compile(a *vuln.Advisory) *compiled {
 	return c
 }
 
-// affects is Affected on parsed bounds.
+// affects reports whether installed falls under the advisory.
 func (c *compiled) affects(installed version.Version) bool {
 	a := c.adv
 	switch a.State {
@@ -111,6 +105,8 @@ func (c *compiled) affects(installed version.Version) bool {
 		}
 	}
 	if len(a.Ranges) == 0 {
+		// Unfixed or will-not-fix without bounds covers every version; an
+		// affected statement without ranges is only its explicit list.
 		return a.State != vuln.StateAffected || (len(a.Versions) == 0 && a.FixedIn == "")
 	}
 	for _, r := range c.ranges {
@@ -136,13 +132,13 @@ func (c *compiled) affects(installed version.Version) bool {
 	return false
 }
 
-// lookup returns, for each name, the advisories of namespace ns (and of the
-// namespaces that complement it) that may apply, compiled; from the cache
-// where it is current, from the store for the rest.
+// lookup returns, for each name, the advisories that may apply to it in an
+// image of namespace ns (the namespace's own and those complementing it,
+// "not affected" and less authoritative statements already resolved),
+// from the cache where it is current and from the store for the rest.
 func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[string][]*compiled, error) {
 	c := &m.cache
-	gen := ""
-	cacheable := false
+	gen, cacheable := "", false
 	if g, ok := m.Store.(Generationer); ok {
 		states, err := g.FeedStates(ctx)
 		if err != nil {
@@ -150,127 +146,89 @@ func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[st
 		}
 		gen, cacheable = generation(states), true
 	}
-	qs := namespaces(ns)
 	out := make(map[string][]*compiled, len(names))
+	missing := names
 	if cacheable {
+		missing = nil
 		c.mu.RLock()
-		if c.gen == gen && c.advs != nil {
-			missing := false
-			for _, n := range names {
-				for _, q := range qs {
-					if _, ok := c.advs[pkgKey{q, n}]; !ok {
-						missing = true
-						break
-					}
-				}
-				if missing {
-					break
-				}
-			}
-			if !missing {
-				for _, n := range names {
-					for _, q := range qs {
-						out[n] = append(out[n], c.advs[pkgKey{q, n}]...)
-					}
-				}
-				c.mu.RUnlock()
-				return preferredCompiled(out, ns), nil
+		current := c.gen == gen && c.advs != nil
+		for _, n := range names {
+			if cs, ok := c.advs[pkgKey{ns, n}]; ok && current {
+				out[n] = cs
+			} else {
+				missing = append(missing, n)
 			}
 		}
 		c.mu.RUnlock()
 	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 
-	fetched := map[pkgKey][]*compiled{}
-	for _, q := range qs {
-		advs, err := m.Store.Advisories(ctx, q, names)
+	var advs []*vuln.Advisory
+	for _, q := range namespaces(ns) {
+		as, err := m.Store.Advisories(ctx, q, missing)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range names {
-			fetched[pkgKey{q, n}] = nil
-		}
-		for _, a := range advs {
-			k := pkgKey{q, a.Package}
-			fetched[k] = append(fetched[k], compile(a))
-		}
+		advs = append(advs, as...)
 	}
-	for k, v := range fetched {
-		out[k.pkg] = append(out[k.pkg], v...)
+	byPkg := map[string][]*vuln.Advisory{}
+	for _, a := range advs {
+		byPkg[a.Package] = append(byPkg[a.Package], a)
+	}
+	fetched := make(map[string][]*compiled, len(missing))
+	for _, n := range missing {
+		var cs []*compiled
+		for _, a := range notOverridden(preferred(byPkg[n], ns)) {
+			if a.State != vuln.StateNotAffected {
+				cs = append(cs, compile(a))
+			}
+		}
+		fetched[n] = cs
+		out[n] = cs
 	}
 	if cacheable {
 		c.mu.Lock()
 		if c.gen != gen || c.advs == nil || c.n > maxCached {
-			c.resetLocked(gen)
+			c.gen, c.n, c.advs = gen, 0, map[pkgKey][]*compiled{}
 		}
-		for k, v := range fetched {
-			if _, ok := c.advs[k]; !ok {
-				c.advs[k] = v
-				c.n += len(v) + 1
-			}
-		}
-		c.mu.Unlock()
-	}
-	return preferredCompiled(out, ns), nil
-}
-
-func preferredCompiled(in map[string][]*compiled, ns string) map[string][]*compiled {
-	for name, cs := range in {
-		advs := make([]*vuln.Advisory, len(cs))
-		for i, c := range cs {
-			advs[i] = c.adv
-		}
-		keep := map[*vuln.Advisory]bool{}
-		for _, a := range notOverridden(preferred(advs, ns)) {
-			keep[a] = true
-		}
-		if len(keep) == len(cs) {
-			continue
-		}
-		out := make([]*compiled, 0, len(keep))
-		for _, c := range cs {
-			if keep[c.adv] {
-				out = append(out, c)
-			}
-		}
-		in[name] = out
-	}
-	return in
-}
-
-// details returns the advisories with Description, Links, Issued and Aliases
-// filled, as copies: cached advisories are shared and never written.
-func (m *Matcher) details(ctx context.Context, advs []*vuln.Advisory) (map[*vuln.Advisory]*vuln.Advisory, error) {
-	c := &m.cache
-	out := make(map[*vuln.Advisory]*vuln.Advisory, len(advs))
-	var missing []*vuln.Advisory
-	c.mu.RLock()
-	for _, a := range advs {
-		if d, ok := c.details[detailKey{a.Feed, a.Name}]; ok && c.details != nil {
-			cp := *a
-			cp.Description, cp.Links, cp.Issued, cp.Aliases = d.Description, d.Links, d.Issued, d.Aliases
-			out[a] = &cp
-			continue
-		}
-		cp := *a
-		out[a] = &cp
-		missing = append(missing, &cp)
-	}
-	c.mu.RUnlock()
-	if len(missing) == 0 {
-		return out, nil
-	}
-	if err := m.Store.Details(ctx, missing); err != nil {
-		return nil, err
-	}
-	if _, ok := m.Store.(Generationer); ok {
-		c.mu.Lock()
-		if c.details != nil {
-			for _, a := range missing {
-				c.details[detailKey{a.Feed, a.Name}] = a
-				c.n++
+		for n, cs := range fetched {
+			if _, ok := c.advs[pkgKey{ns, n}]; !ok {
+				c.advs[pkgKey{ns, n}] = cs
+				c.n += len(cs) + 1
 			}
 		}
 		c.mu.Unlock()
 	}
 	return out, nil
+}
+
+// describe makes sure every hit's advisory has its report entry, reading
+// the details of those that have none yet in one store call. Cached
+// advisories are shared: details go into a copy, published atomically.
+func (m *Matcher) describe(ctx context.Context, hits []hit) error {
+	var todo []*compiled
+	seen := map[*compiled]bool{}
+	for _, h := range hits {
+		if h.adv.template.Load() == nil && !seen[h.adv] {
+			seen[h.adv] = true
+			todo = append(todo, h.adv)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	copies := make([]*vuln.Advisory, len(todo))
+	for i, c := range todo {
+		cp := *c.adv
+		copies[i] = &cp
+	}
+	if err := m.Store.Details(ctx, copies); err != nil {
+		return err
+	}
+	for i, c := range todo {
+		c.template.CompareAndSwap(nil, template(copies[i], c.id))
+	}
+	return nil
 }

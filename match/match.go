@@ -4,6 +4,7 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,7 +23,7 @@ type Store interface {
 	Details(ctx context.Context, advs []*vuln.Advisory) error
 }
 
-// Matcher computes vulnerability reports.
+// Matcher computes vulnerability reports. It is safe for concurrent use.
 type Matcher struct {
 	Store Store
 	cache cache
@@ -41,9 +42,13 @@ type candidate struct {
 	id   string
 	pkg  *vuln.Package
 	dist *vuln.Distribution
-	ns   string
 	name string // name the feed keys on (source / origin)
 	ver  string // version the feed's ranges are in (source version)
+}
+
+type hit struct {
+	adv *compiled
+	c   *candidate
 }
 
 // Match computes the vulnerability report of ir.
@@ -61,110 +66,97 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 
 	byNS := map[string][]*candidate{}
 	for id, p := range ir.Packages {
+		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
+			continue
+		}
 		d := distributionOf(ir, id)
 		ns := vuln.Namespace(d)
 		if ns == "" {
 			continue
 		}
-		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
-			continue
-		}
-		c := &candidate{id: id, pkg: p, dist: d, ns: ns, name: p.SourceName(), ver: p.SourceVersion()}
-		byNS[ns] = append(byNS[ns], c)
+		byNS[ns] = append(byNS[ns], &candidate{id: id, pkg: p, dist: d, name: p.SourceName(), ver: p.SourceVersion()})
 	}
 
-	// matched pairs: (advisory, candidate); details are fetched once for all.
-	type hit struct {
-		adv *vuln.Advisory
-		c   *candidate
-	}
 	var hits []hit
-	nss := make([]string, 0, len(byNS))
-	for ns := range byNS {
-		nss = append(nss, ns)
-	}
-	sort.Strings(nss)
-	for _, ns := range nss {
-		cands := byNS[ns]
-		names := make([]string, 0, len(cands))
-		seen := map[string]bool{}
-		for _, c := range cands {
-			if !seen[c.name] {
-				seen[c.name] = true
-				names = append(names, c.name)
-			}
-		}
-		sort.Strings(names)
-		byPkg, err := m.lookup(ctx, ns, names)
+	for _, ns := range sortedKeys(byNS) {
+		h, err := m.matchNamespace(ctx, ns, byNS[ns])
 		if err != nil {
-			return nil, fmt.Errorf("match: %s: %w", ns, err)
+			return nil, err
 		}
-		for _, c := range cands {
-			as := byPkg[c.name]
-			if len(as) == 0 {
-				continue
-			}
-			format := ecosystemFormat[c.pkg.Ecosystem]
-			scheme, ok := version.Lookup(format)
-			if !ok {
-				return nil, fmt.Errorf("match: no version scheme %q registered", format)
-			}
-			installed, err := scheme.Parse(c.ver)
-			if err != nil {
-				// An unparseable installed version cannot be placed in any
-				// range; the package is skipped rather than guessed at.
-				continue
-			}
-			for _, a := range as {
-				if a.adv.VersionFormat != format || a.scheme == nil {
-					continue
-				}
-				if a.affects(installed) {
-					hits = append(hits, hit{a.adv, c})
-				}
-			}
-		}
+		hits = append(hits, h...)
 	}
 	if len(hits) == 0 {
 		return vr, nil
 	}
-
-	// One advisory row may match several binaries of one source; fetch its
-	// details once.
-	uniq := map[*vuln.Advisory]bool{}
-	var advs []*vuln.Advisory
-	for _, h := range hits {
-		if !uniq[h.adv] {
-			uniq[h.adv] = true
-			advs = append(advs, h.adv)
-		}
-	}
-	detailed, err := m.details(ctx, advs)
-	if err != nil {
+	if err := m.describe(ctx, hits); err != nil {
 		return nil, fmt.Errorf("match: details: %w", err)
 	}
 
+	perPkg := map[string][]*vuln.Vulnerability{}
 	for _, h := range hits {
-		v := vulnerability(detailed[h.adv], h.c)
-		if _, ok := vr.Vulnerabilities[v.ID]; !ok {
+		v, ok := vr.Vulnerabilities[h.adv.id]
+		if !ok {
+			cp := *h.adv.template.Load()
+			cp.Distribution = h.c.dist
+			v = &cp
 			vr.Vulnerabilities[v.ID] = v
 		}
-		ids := vr.PackageVulnerabilities[h.c.id]
-		if !slices.Contains(ids, v.ID) {
-			vr.PackageVulnerabilities[h.c.id] = append(ids, v.ID)
-		}
+		perPkg[h.c.id] = append(perPkg[h.c.id], v)
 	}
-	for id, ids := range vr.PackageVulnerabilities {
-		sort.Slice(ids, func(i, j int) bool {
-			a, b := vr.Vulnerabilities[ids[i]], vr.Vulnerabilities[ids[j]]
-			if a.NormalizedSeverity != b.NormalizedSeverity {
-				return a.NormalizedSeverity > b.NormalizedSeverity
+	for id, vs := range perPkg {
+		slices.SortFunc(vs, func(a, b *vuln.Vulnerability) int {
+			if c := cmp.Compare(b.NormalizedSeverity, a.NormalizedSeverity); c != 0 {
+				return c
 			}
-			return a.Name < b.Name
+			return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 		})
+		vs = slices.CompactFunc(vs, func(a, b *vuln.Vulnerability) bool { return a.ID == b.ID })
+		ids := make([]string, len(vs))
+		for i, v := range vs {
+			ids[i] = v.ID
+		}
 		vr.PackageVulnerabilities[id] = ids
 	}
 	return vr, nil
+}
+
+// matchNamespace compares the candidates of one namespace with its
+// advisories.
+func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candidate) ([]hit, error) {
+	names := make([]string, 0, len(cands))
+	for _, c := range cands {
+		names = append(names, c.name)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	byPkg, err := m.lookup(ctx, ns, names)
+	if err != nil {
+		return nil, fmt.Errorf("match: %s: %w", ns, err)
+	}
+	var hits []hit
+	for _, c := range cands {
+		as := byPkg[c.name]
+		if len(as) == 0 {
+			continue
+		}
+		format := ecosystemFormat[c.pkg.Ecosystem]
+		scheme, ok := version.Lookup(format)
+		if !ok {
+			return nil, fmt.Errorf("match: no version scheme %q registered", format)
+		}
+		installed, err := scheme.Parse(c.ver)
+		if err != nil {
+			// An unparseable installed version cannot be placed in any
+			// range; the package is skipped rather than guessed at.
+			continue
+		}
+		for _, a := range as {
+			if a.adv.VersionFormat == format && a.scheme != nil && a.affects(installed) {
+				hits = append(hits, hit{a, c})
+			}
+		}
+	}
+	return hits, nil
 }
 
 // namespaces lists the namespaces whose advisories apply to an image of
@@ -232,30 +224,23 @@ func Affected(installed version.Version, a *vuln.Advisory) bool {
 	return c.scheme != nil && c.affects(installed)
 }
 
-func vulnerability(a *vuln.Advisory, c *candidate) *vuln.Vulnerability {
-	links := ""
-	for i, l := range a.Links {
-		if i > 0 {
-			links += " "
-		}
-		links += l
-	}
+// template builds the report entry of a detailed advisory; the distribution
+// is the report's own and is set per report.
+func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
 	state := "affected"
 	if a.State != vuln.StateAffected {
 		state = string(a.State)
 	}
 	return &vuln.Vulnerability{
-		ID:                 vulnID(a),
+		ID:                 id,
 		Updater:            a.Feed,
 		Name:               a.Name,
 		Description:        a.Description,
 		Issued:             a.Issued,
-		Links:              links,
+		Links:              strings.Join(a.Links, " "),
 		Severity:           a.Severity,
 		NormalizedSeverity: a.NormalizedSeverity,
 		Package:            &vuln.Package{Name: a.Package, Kind: vuln.KindSource},
-		Distribution:       c.dist,
-		Repository:         nil,
 		FixedInVersion:     a.FixedIn,
 		State:              state,
 		Aliases:            a.Aliases,
@@ -287,6 +272,15 @@ func distributionOf(ir *vuln.IndexReport, pkgID string) *vuln.Distribution {
 		}
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func orEmpty[K comparable, V any](m map[K]V) map[K]V {
