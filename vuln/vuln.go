@@ -91,14 +91,14 @@ type Environment struct {
 // IndexReport is what indexing an image produced: everything installed, and
 // nothing about vulnerabilities.
 type IndexReport struct {
-	ManifestHash  string                     `json:"manifest_hash"`
-	State         string                     `json:"state"`
-	Packages      map[string]*Package        `json:"packages"`
-	Distributions map[string]*Distribution   `json:"distributions"`
-	Repositories  map[string]*Repository     `json:"repository"`
-	Environments  map[string][]*Environment  `json:"environments"`
-	Success       bool                       `json:"success"`
-	Err           string                     `json:"err"`
+	ManifestHash  string                    `json:"manifest_hash"`
+	State         string                    `json:"state"`
+	Packages      map[string]*Package       `json:"packages"`
+	Distributions map[string]*Distribution  `json:"distributions"`
+	Repositories  map[string]*Repository    `json:"repository"`
+	Environments  map[string][]*Environment `json:"environments"`
+	Success       bool                      `json:"success"`
+	Err           string                    `json:"err"`
 	// Layers lists the layer digests in order, bottom first.
 	Layers []string `json:"layers,omitempty"`
 	// Warnings are problems that did not stop indexing (a file skipped, ...).
@@ -131,12 +131,12 @@ type Vulnerability struct {
 
 // VulnerabilityReport is an IndexReport joined with today's advisories.
 type VulnerabilityReport struct {
-	ManifestHash           string                      `json:"manifest_hash"`
-	Packages               map[string]*Package         `json:"packages"`
-	Distributions          map[string]*Distribution    `json:"distributions"`
-	Repositories           map[string]*Repository      `json:"repository"`
-	Environments           map[string][]*Environment   `json:"environments"`
-	Vulnerabilities        map[string]*Vulnerability   `json:"vulnerabilities"`
-	PackageVulnerabilities map[string][]string         `json:"package_vulnerabilities"`
-	Enrichments            map[string][]any            `json:"enrichments"`
+	ManifestHash           string                    `json:"manifest_hash"`
+	Packages               map[string]*Package       `json:"packages"`
+	Distributions          map[string]*Distribution  `json:"distributions"`
+	Repositories           map[string]*Repository    `json:"repository"`
+	Environments           map[string][]*Environment `json:"environments"`
+	Vulnerabilities        map[string]*Vulnerability `json:"vulnerabilities"`
+	PackageVulnerabilities map[string][]string       `json:"package_vulnerabilities"`
+	Enrichments            map[string][]any          `json:"enrichments"`
 }

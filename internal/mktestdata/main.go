@@ -140,4 +140,3 @@ func sourceNames(status string) (map[string]bool, error) {
 	}
 	return names, sc.Err()
 }
-
