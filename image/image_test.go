@@ -476,8 +476,7 @@ func TestPlatform(t *testing.T) {
 // countingTransport counts requests and refuses any that leave 127.0.0.1, so
 // that no test reaches the network.
 type countingTransport struct {
-	n     atomic.Int64
-	hosts []string
+	n atomic.Int64
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {

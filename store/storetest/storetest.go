@@ -871,21 +871,21 @@ func testConcurrent(t *testing.T, s store.Store) {
 				}
 				got, err := s.Advisories(ctx, "debian:12", names)
 				if err != nil {
-					fail(fmt.Errorf("Advisories: %w", err))
+					fail(fmt.Errorf("advisories: %w", err))
 					return
 				}
 				if len(got) != pkgs {
-					fail(fmt.Errorf("Advisories: %d rows, want %d (a torn snapshot?)", len(got), pkgs))
+					fail(fmt.Errorf("advisories: %d rows, want %d (a torn snapshot?)", len(got), pkgs))
 					return
 				}
 				for _, a := range got {
 					if a.FixedIn != got[0].FixedIn {
-						fail(fmt.Errorf("Advisories mixes snapshots: %s and %s", a.FixedIn, got[0].FixedIn))
+						fail(fmt.Errorf("advisories mix snapshots: %s and %s", a.FixedIn, got[0].FixedIn))
 						return
 					}
 				}
 				if err := s.Details(ctx, got[:5]); err != nil {
-					fail(fmt.Errorf("Details: %w", err))
+					fail(fmt.Errorf("details: %w", err))
 					return
 				}
 				if _, err := s.FeedState(ctx, "debian"); err != nil {
