@@ -35,6 +35,37 @@ type Matcher struct {
 var ecosystemFormat = map[string]string{
 	"dpkg": "dpkg",
 	"apk":  "apk",
+	"rpm":  "rpm",
+	// Language ecosystems: their advisories live in a namespace named
+	// after the ecosystem, whatever the distribution (see languageNS).
+	"go":   "semver",
+	"pypi": "pep440",
+	"npm":  "npm",
+}
+
+// languageNS is true for ecosystems whose namespace is the ecosystem itself.
+var languageNS = map[string]bool{"go": true, "pypi": true, "npm": true}
+
+// feedName is the name a feed keys a package on: PyPI names compare after
+// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
+func feedName(eco, name string) string {
+	if eco != "pypi" {
+		return name
+	}
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r == '-' || r == '_' || r == '.' {
+			dash = true
+			continue
+		}
+		if dash && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		dash = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // candidate is one package to match, with the keys the feeds use.
@@ -67,6 +98,10 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 	byNS := map[string][]*candidate{}
 	for id, p := range ir.Packages {
 		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
+			continue
+		}
+		if languageNS[p.Ecosystem] {
+			byNS[p.Ecosystem] = append(byNS[p.Ecosystem], &candidate{id: id, pkg: p, name: feedName(p.Ecosystem, p.Name), ver: p.Version})
 			continue
 		}
 		d := distributionOf(ir, id)

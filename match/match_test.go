@@ -223,3 +223,14 @@ func TestCacheFollowsFeedChanges(t *testing.T) {
 		t.Fatalf("after the feed changed: %v", got)
 	}
 }
+
+func TestFeedName(t *testing.T) {
+	for in, want := range map[string]string{"Flask_SQLAlchemy": "flask-sqlalchemy", "zope.interface": "zope-interface", "requests": "requests", "a--_b": "a-b"} {
+		if got := feedName("pypi", in); got != want {
+			t.Errorf("feedName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := feedName("npm", "@Babel/Core"); got != "@Babel/Core" {
+		t.Errorf("npm names are kept as written, got %q", got)
+	}
+}
