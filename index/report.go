@@ -310,6 +310,22 @@ func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, rep
 		r.Packages[id] = pf.pkg
 		r.Environments[id] = []*vuln.Environment{pf.env}
 	}
+	// Source packages get ids of their own after the binaries, one per
+	// (name, version), as Clair numbers them; they stay nested, not listed.
+	srcIDs := map[[2]string]string{}
+	for i := 1; i <= n; i++ {
+		src := r.Packages[strconv.Itoa(i)].Source
+		if src == nil {
+			continue
+		}
+		k := [2]string{src.Name, src.Version}
+		id, ok := srcIDs[k]
+		if !ok {
+			id = strconv.Itoa(n + len(srcIDs) + 1)
+			srcIDs[k] = id
+		}
+		src.ID = id
+	}
 }
 
 func sameEnv(a, b *vuln.Environment) bool {
