@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/package-url/packageurl-go"
 
@@ -69,30 +68,6 @@ type record struct {
 	hasName, hasField           bool
 }
 
-var errTooLarge = errors.New("too large")
-
-// limitReader lets through MaxSize bytes and fails on the next one, where
-// io.LimitReader would end quietly and leave a truncated file looking whole.
-type limitReader struct {
-	r io.Reader
-	n int64 // bytes still allowed, plus one
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	if l.n <= 0 {
-		return n, errTooLarge
-	}
-	return n, err
-}
-
 // parse reads the database record by record: "X:value" lines, a blank line
 // between packages. Only the package's own fields are kept; the file lists
 // (F:, R:, Z:, a:, M:) make up most of the file and are skipped as they come.
@@ -135,7 +110,7 @@ func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []st
 		}
 		named++
 		if rec.name == "" || rec.version == "" {
-			warn(rec.line, "package %q has no name or no version; skipped", clip(rec.name))
+			warn(rec.line, "package %q has no name or no version; skipped", scanner.Clip(rec.name))
 			return
 		}
 		// Alpine's secdb names origin packages; a package built from
@@ -156,7 +131,7 @@ func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []st
 		})
 	}
 
-	sc := bufio.NewScanner(&limitReader{r: r, n: MaxSize + 1})
+	sc := bufio.NewScanner(scanner.LimitReader(r, MaxSize))
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	n := 0
 	for sc.Scan() {
@@ -175,7 +150,7 @@ func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []st
 			continue
 		}
 		if len(line) < 2 || line[1] != ':' || !isLetter(line[0]) {
-			return nil, nil, errorf(n, "not a \"X:value\" line: %q", clip(string(line)))
+			return nil, nil, errorf(n, "not a \"X:value\" line: %q", scanner.Clip(string(line)))
 		}
 		if !rec.hasField {
 			rec.line = n
@@ -199,7 +174,7 @@ func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []st
 	}
 	if err := sc.Err(); err != nil {
 		switch {
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, scanner.ErrTooLarge):
 			return nil, nil, fmt.Errorf("apk: %s: larger than %d bytes", path, MaxSize)
 		case errors.Is(err, bufio.ErrTooLong):
 			return nil, nil, errorf(n+1, "line longer than %d bytes", maxLine)
@@ -234,12 +209,4 @@ func purl(name, version, arch string) string {
 		return packageurl.NewPackageURL(packageurl.TypeApk, "alpine", name, version, q, "").ToString()
 	}
 	return u.ToString()
-}
-
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }

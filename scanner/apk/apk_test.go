@@ -147,9 +147,9 @@ func TestLimits(t *testing.T) {
 		limit int64
 		fail  bool
 	}{{10, 10, false}, {11, 10, true}, {0, 0, false}, {5000, 4096, true}} {
-		l := &limitReader{r: bytes.NewReader(make([]byte, tt.size)), n: tt.limit + 1}
+		l := scanner.LimitReader(bytes.NewReader(make([]byte, tt.size)), tt.limit)
 		b, err := io.ReadAll(l)
-		if got := errors.Is(err, errTooLarge); got != tt.fail {
+		if got := errors.Is(err, scanner.ErrTooLarge); got != tt.fail {
 			t.Errorf("%d bytes, limit %d: err %v", tt.size, tt.limit, err)
 		}
 		if !tt.fail && len(b) != tt.size {

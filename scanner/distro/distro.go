@@ -250,7 +250,7 @@ func fromDebianVersion(b []byte) (*vuln.Distribution, []string) {
 	if m := debianCodename.FindStringSubmatch(s); m != nil {
 		return &vuln.Distribution{DID: "debian", VersionCodeName: m[1], Version: s}, nil
 	}
-	return nil, []string{fmt.Sprintf("line 1: %q is neither a release number nor a codename", clip(s))}
+	return nil, []string{fmt.Sprintf("line 1: %q is neither a release number nor a codename", scanner.Clip(s))}
 }
 
 func fromAlpineRelease(b []byte) (*vuln.Distribution, []string) {
@@ -259,16 +259,9 @@ func fromAlpineRelease(b []byte) (*vuln.Distribution, []string) {
 		return nil, nil
 	}
 	if !alpineVersion.MatchString(s) {
-		return nil, []string{fmt.Sprintf("line 1: %q is not a release number", clip(s))}
+		return nil, []string{fmt.Sprintf("line 1: %q is not a release number", scanner.Clip(s))}
 	}
 	return &vuln.Distribution{DID: "alpine", VersionID: s}, nil
 }
 
 // clip keeps a quoted piece of a malformed file short in a warning.
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}

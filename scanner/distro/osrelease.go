@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/openclair/clair/scanner"
 )
 
 // ParseOSRelease reads os-release(5) syntax, which lsb-release shares:
@@ -40,12 +42,12 @@ func ParseOSRelease(b []byte) (fields map[string]string, warnings []string) {
 		}
 		eq := strings.IndexByte(s, '=')
 		if eq < 0 {
-			warn("line %d: not KEY=VALUE: %q", n, clip(s))
+			warn("line %d: not KEY=VALUE: %q", n, scanner.Clip(s))
 			continue
 		}
 		key := strings.TrimSpace(s[:eq])
 		if !validKey(key) {
-			warn("line %d: %q is not a variable name", n, clip(key))
+			warn("line %d: %q is not a variable name", n, scanner.Clip(key))
 			continue
 		}
 		v, err := unquote(strings.TrimSpace(s[eq+1:]))

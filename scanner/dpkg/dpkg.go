@@ -103,31 +103,6 @@ var kept = [...]struct {
 	bit  uint8
 }{{"Package", fPackage}, {"Version", fVersion}, {"Architecture", fArchitecture}, {"Source", fSource}, {"Status", fStatus}}
 
-// errTooLarge is returned by limitReader once more than MaxSize bytes came.
-var errTooLarge = errors.New("too large")
-
-// limitReader lets through MaxSize bytes and fails on the next one, where
-// io.LimitReader would end quietly and leave a truncated file looking whole.
-type limitReader struct {
-	r io.Reader
-	n int64 // bytes still allowed, plus one
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	if l.n <= 0 {
-		return n, errTooLarge
-	}
-	return n, err
-}
-
 // parse reads a status file paragraph by paragraph, keeping only the fields
 // it needs, so memory follows the largest line rather than the file.
 func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bool) ([]*vuln.Package, []string, error) {
@@ -170,12 +145,12 @@ func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bo
 		named++
 		if !installed(&p, noStatusIsInstalled) {
 			if p.seen&fStatus == 0 {
-				warn(p.line, "package %q has no Status field; not counted as installed", clip(p.pkg))
+				warn(p.line, "package %q has no Status field; not counted as installed", scanner.Clip(p.pkg))
 			}
 			return
 		}
 		if p.pkg == "" || p.version == "" {
-			warn(p.line, "installed package %q has no name or no version; skipped", clip(p.pkg))
+			warn(p.line, "installed package %q has no name or no version; skipped", scanner.Clip(p.pkg))
 			return
 		}
 		src, w := sourcePackage(p.source, p.version)
@@ -197,7 +172,7 @@ func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bo
 		})
 	}
 
-	sc := bufio.NewScanner(&limitReader{r: r, n: MaxSize + 1})
+	sc := bufio.NewScanner(scanner.LimitReader(r, MaxSize))
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	n := 0
 	for sc.Scan() {
@@ -227,11 +202,11 @@ func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bo
 		default:
 			i := bytes.IndexByte(line, ':')
 			if i <= 0 {
-				return nil, nil, errorf(n, "neither \"Field: value\", a continuation nor a blank line: %q", clip(string(line)))
+				return nil, nil, errorf(n, "neither \"Field: value\", a continuation nor a blank line: %q", scanner.Clip(string(line)))
 			}
 			name := line[:i]
 			if !validName(name) {
-				return nil, nil, errorf(n, "invalid field name %q", clip(string(name)))
+				return nil, nil, errorf(n, "invalid field name %q", scanner.Clip(string(name)))
 			}
 			if !p.hasField {
 				p.line = n
@@ -271,7 +246,7 @@ func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bo
 	}
 	if err := sc.Err(); err != nil {
 		switch {
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, scanner.ErrTooLarge):
 			return nil, nil, fmt.Errorf("dpkg: %s: larger than %d bytes", path, MaxSize)
 		case errors.Is(err, bufio.ErrTooLong):
 			return nil, nil, errorf(n+1, "line longer than %d bytes", maxLine)
@@ -313,7 +288,7 @@ func sourcePackage(field, binVersion string) (*vuln.Package, string) {
 		src.Name = words[0]
 	}
 	if len(words) != 1 {
-		return src, fmt.Sprintf("Source %q is not \"name\" or \"name (version)\"", clip(field))
+		return src, fmt.Sprintf("Source %q is not \"name\" or \"name (version)\"", scanner.Clip(field))
 	}
 	if !hasParen {
 		return src, ""
@@ -321,7 +296,7 @@ func sourcePackage(field, binVersion string) (*vuln.Package, string) {
 	v, after, closed := strings.Cut(rest, ")")
 	v = strings.TrimSpace(v)
 	if !closed || strings.TrimSpace(after) != "" || v == "" || strings.ContainsAny(v, " \t") {
-		return src, fmt.Sprintf("Source %q is not \"name\" or \"name (version)\"", clip(field))
+		return src, fmt.Sprintf("Source %q is not \"name\" or \"name (version)\"", scanner.Clip(field))
 	}
 	src.Version = v
 	return src, ""
@@ -353,12 +328,4 @@ func purl(name, version, arch string) string {
 		return packageurl.NewPackageURL(packageurl.TypeDebian, "debian", name, version, q, "").ToString()
 	}
 	return u.ToString()
-}
-
-func clip(s string) string {
-	const n = 64
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
