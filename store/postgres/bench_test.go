@@ -1,0 +1,285 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openclair/clair/vuln"
+)
+
+// The generator is store/sqlite's (bench_test.go), so that the numbers of the
+// two stores compare.
+
+// The benchmark feed imitates the Debian security tracker: every (package,
+// CVE) pair is stated once per release, in the tracker's order, CVE counts per package follow a
+// power law (a few packages have thousands, most have a handful), most
+// statements are "fixed in V", and each CVE carries a description once.
+// CLAIR_BENCH_PAIRS changes the size (pairs × 8 releases = rows).
+const (
+	benchPackages = 30_000
+	benchPairs    = 37_500 // × 8 namespaces = 300k advisories
+)
+
+var benchNamespaces = []string{"debian:7", "debian:8", "debian:9", "debian:10", "debian:11", "debian:12", "debian:13", "debian:unstable"}
+
+func benchPairCount(tb testing.TB) int {
+	if v := os.Getenv("CLAIR_BENCH_PAIRS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			tb.Fatalf("CLAIR_BENCH_PAIRS: %v", err)
+		}
+		return n
+	}
+	return benchPairs
+}
+
+func benchPackage(rank int) string { return fmt.Sprintf("src-pkg-%05d", rank) }
+
+// benchFeed returns the advisories of the synthetic feed.
+func benchFeed(pairs int) []*vuln.Advisory {
+	rng := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(rand.New(rand.NewPCG(3, 4)), 1.07, 2, benchPackages-1)
+	sevs := []struct {
+		word string
+		norm vuln.Severity
+	}{{"unimportant", vuln.Negligible}, {"low", vuln.Low}, {"medium", vuln.Medium}, {"high", vuln.High}, {"", vuln.Unknown}}
+	// The tracker's JSON is ordered by package, then CVE, then release: so
+	// is the feed.
+	pkgs := make([]string, pairs)
+	for i := range pkgs {
+		pkgs[i] = benchPackage(int(zipf.Uint64()))
+	}
+	slices.Sort(pkgs)
+	out := make([]*vuln.Advisory, 0, pairs*len(benchNamespaces))
+	for i, pkg := range pkgs {
+		name := fmt.Sprintf("CVE-%d-%05d", 2005+i%20, i)
+		desc := fmt.Sprintf("Buffer overflow in the %s parser of %s allows remote attackers to cause a denial of service "+
+			"(application crash) or possibly execute arbitrary code via a crafted file, a different vulnerability than %s.",
+			"header", pkg, name)
+		sev := sevs[rng.IntN(len(sevs))]
+		for j, ns := range benchNamespaces {
+			a := &vuln.Advisory{
+				Feed: "debian", Name: name, Namespace: ns, Package: pkg, VersionFormat: "dpkg",
+				Severity: sev.word, NormalizedSeverity: sev.norm,
+			}
+			switch r := rng.IntN(100); {
+			case r < 70:
+				a.State = vuln.StateAffected
+				a.FixedIn = fmt.Sprintf("%d.%d.%d-%d+deb%du%d", rng.IntN(5), rng.IntN(30), rng.IntN(20), rng.IntN(9)+1, j+6, rng.IntN(9)+1)
+				a.Ranges = []vuln.Range{{Fixed: a.FixedIn}}
+			case r < 85:
+				a.State = vuln.StateUnfixed
+			case r < 95:
+				a.State = vuln.StateNotAffected
+			case r < 98:
+				a.State = vuln.StateWontFix
+			default: // an odd one, stored as JSON
+				a.State = vuln.StateAffected
+				a.FixedIn = "2.0-1"
+				a.Ranges = []vuln.Range{{Introduced: "1.0-1", Fixed: "2.0-1"}}
+			}
+			if j == 0 { // the tracker's text, stored once per CVE
+				a.Description = desc
+				a.Links = []string{"https://security-tracker.debian.org/tracker/" + name}
+				a.Issued = time.Date(2005+i%20, time.Month(1+i%12), 1+i%28, 0, 0, 0, 0, time.UTC)
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// benchImage is the package list of a 700-package image: 300 source packages
+// among the popular ones (which is where the CVEs are) and 400 names the feed
+// knows nothing of (binary package names, or sources without CVEs).
+func benchImage() []string {
+	rng := rand.New(rand.NewPCG(5, 6))
+	seen := map[string]bool{}
+	var names []string
+	for len(names) < 300 {
+		p := benchPackage(10 + rng.IntN(3000))
+		if !seen[p] {
+			seen[p] = true
+			names = append(names, p)
+		}
+	}
+	for i := range 400 {
+		names = append(names, fmt.Sprintf("lib-binary-%03d", i))
+	}
+	return names
+}
+
+func loadAll(advs []*vuln.Advisory) func(emit func(*vuln.Advisory) error) error {
+	return func(emit func(*vuln.Advisory) error) error {
+		for _, a := range advs {
+			if err := emit(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func benchStore(b *testing.B) *Store {
+	return openCfg(b, testSchema(b))
+}
+
+// BenchmarkReplaceFeed replaces a full snapshot with another of the same
+// size: the steady state of a daily update (delete, then COPY). cpu-ns/op is
+// the client's CPU only; the server's work shows in the wall time.
+func BenchmarkReplaceFeed(b *testing.B) {
+	advs := benchFeed(benchPairCount(b))
+	s := benchStore(b)
+	ctx := b.Context()
+	if _, err := s.ReplaceFeed(ctx, "debian", "warm", loadAll(advs)); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.ReplaceFeed(ctx, "debian", strconv.Itoa(i), loadAll(advs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(len(advs)), "advisories/op")
+}
+
+// The read benchmarks share one schema, built on first use: building it
+// takes longer than measuring. TestMain drops it.
+var fixture struct {
+	once sync.Once
+	cfg  *pgxpool.Config
+	drop func() error
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixture.drop != nil {
+		if err := fixture.drop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}
+	os.Exit(code)
+}
+
+func benchReadStore(b *testing.B) *Store {
+	fixture.once.Do(func() {
+		fixture.cfg, fixture.drop, fixture.err = createSchema()
+		if fixture.err != nil {
+			return
+		}
+		ctx := context.Background()
+		s, err := OpenConfig(ctx, fixture.cfg.Copy())
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		defer s.Close()
+		advs := benchFeed(benchPairCount(b))
+		if _, err := s.ReplaceFeed(ctx, "debian", "fp", loadAll(advs)); err != nil {
+			fixture.err = err
+			return
+		}
+		// Another feed in the namespace, as OSV's Debian data would be.
+		if _, err := s.ReplaceFeed(ctx, "osv", "fp", loadAll(benchFeedAs("osv", advs[:len(advs)/10]))); err != nil {
+			fixture.err = err
+			return
+		}
+		// What autovacuum would do soon after a big update: statistics
+		// for the planner and a visibility map for index-only reads.
+		_, fixture.err = s.pool.Exec(ctx, "VACUUM ANALYZE advisory, vulnerability_detail")
+	})
+	if fixture.err != nil {
+		b.Fatal(fixture.err)
+	}
+	return openCfg(b, fixture.cfg)
+}
+
+// BenchmarkAdvisories is the matcher's read: the 700 package names of a
+// debian:12 image against the whole feed (and a second feed), warm.
+func BenchmarkAdvisories(b *testing.B) {
+	benchMatch(b, func([]*vuln.Advisory) []*vuln.Advisory { return nil })
+}
+
+// BenchmarkMatch adds what a matcher then asks: the details of its hits,
+// here the unfixed advisories and one in ten of the fixed ones (an image
+// a few months old), about a quarter of the rows.
+func BenchmarkMatch(b *testing.B) {
+	benchMatch(b, func(advs []*vuln.Advisory) []*vuln.Advisory {
+		var hits []*vuln.Advisory
+		for i, a := range advs {
+			if a.State == vuln.StateUnfixed || a.State == vuln.StateWontFix || (a.State == vuln.StateAffected && i%10 == 0) {
+				hits = append(hits, a)
+			}
+		}
+		return hits
+	})
+}
+
+// BenchmarkAdvisoriesDetails asks the details of every row: a bound.
+func BenchmarkAdvisoriesDetails(b *testing.B) {
+	benchMatch(b, func(advs []*vuln.Advisory) []*vuln.Advisory { return advs })
+}
+
+func benchMatch(b *testing.B, hits func([]*vuln.Advisory) []*vuln.Advisory) {
+	s := benchReadStore(b)
+	ctx := b.Context()
+	names := benchImage()
+	var rows, details int
+	// Warm: every pooled connection's page cache, as in a running server.
+	for range 20 {
+		got, err := s.Advisories(ctx, "debian:12", names)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Details(ctx, hits(got)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	for b.Loop() {
+		got, err := s.Advisories(ctx, "debian:12", names)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := hits(got)
+		if len(h) > 0 {
+			if err := s.Details(ctx, h); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rows, details = len(got), len(h)
+	}
+	reportCPU(b, cpu)
+	b.ReportMetric(float64(rows), "rows/op")
+	b.ReportMetric(float64(details), "details/op")
+}
+
+// reportCPU reports the CPU time per op since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	if c := cpuTime(); c > 0 && b.N > 0 {
+		b.ReportMetric(float64(c-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+func benchFeedAs(feed string, advs []*vuln.Advisory) []*vuln.Advisory {
+	out := make([]*vuln.Advisory, len(advs))
+	for i, a := range advs {
+		c := *a
+		c.Feed = feed
+		out[i] = &c
+	}
+	return out
+}

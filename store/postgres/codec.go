@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/openclair/clair/vuln"
+)
+
+// errNUL is returned for a string that cannot be stored: PostgreSQL's text
+// cannot hold NUL. Checking before writing gives a clear error naming the
+// advisory rather than COPY's "invalid byte sequence" a batch later.
+var errNUL = errors.New("string contains a NUL byte")
+
+// checkNUL fails if any string of a contains NUL.
+func checkNUL(a *vuln.Advisory) error {
+	for _, s := range [...]string{a.Name, a.Namespace, a.Package, a.VersionFormat, string(a.State),
+		a.FixedIn, a.Severity, a.Description} {
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("%w: %q", errNUL, s)
+		}
+	}
+	for _, r := range a.Ranges {
+		if strings.IndexByte(r.Introduced, 0) >= 0 || strings.IndexByte(r.Fixed, 0) >= 0 ||
+			strings.IndexByte(r.LastAffected, 0) >= 0 {
+			return fmt.Errorf("%w: range %+v", errNUL, r)
+		}
+	}
+	for _, l := range [...][]string{a.Versions, a.Links, a.Aliases} {
+		for _, s := range l {
+			if strings.IndexByte(s, 0) >= 0 {
+				return fmt.Errorf("%w: %q", errNUL, s)
+			}
+		}
+	}
+	return nil
+}
+
+// The ranges column (see migrations/0001_init.sql): "" for none, "=" for the
+// one range {Fixed: FixedIn}, otherwise JSON with short keys.
+const rangesFixedIn = "="
+
+type rangeJSON struct {
+	I string `json:"i,omitempty"`
+	F string `json:"f,omitempty"`
+	L string `json:"l,omitempty"`
+}
+
+func encodeRanges(a *vuln.Advisory) (string, error) {
+	switch {
+	case len(a.Ranges) == 0:
+		return "", nil
+	case len(a.Ranges) == 1 && a.Ranges[0] == vuln.Range{Fixed: a.FixedIn}:
+		return rangesFixedIn, nil
+	}
+	rs := make([]rangeJSON, len(a.Ranges))
+	for i, r := range a.Ranges {
+		rs[i] = rangeJSON{I: r.Introduced, F: r.Fixed, L: r.LastAffected}
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // versions are not HTML; keep them readable in psql
+	if err := enc.Encode(rs); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeRanges returns a new slice each call: callers may edit an
+// advisory's ranges.
+func decodeRanges(s, fixedIn string) ([]vuln.Range, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case rangesFixedIn:
+		return []vuln.Range{{Fixed: fixedIn}}, nil
+	}
+	var rs []rangeJSON
+	if err := json.Unmarshal([]byte(s), &rs); err != nil {
+		return nil, fmt.Errorf("ranges %q: %w", s, err)
+	}
+	out := make([]vuln.Range, len(rs))
+	for i, r := range rs {
+		out[i] = vuln.Range{Introduced: r.I, Fixed: r.F, LastAffected: r.L}
+	}
+	return out, nil
+}
+
+// nilIfEmpty maps an empty slice to nil, stored as NULL: stores need not keep
+// the difference, and NULL costs nothing to read.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func encodeIssued(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func decodeIssued(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
