@@ -1,0 +1,5 @@
+//go:build !race
+
+package osv
+
+const raceEnabled = false
