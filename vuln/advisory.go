@@ -32,6 +32,22 @@ type Advisory struct {
 	// FixedIn is the version that fixes it, for the report ("" when unfixed).
 	FixedIn string `json:"fixed_in,omitempty"`
 
+	// Qualifiers narrow which installed packages of the namespace the
+	// advisory speaks of; RPM distributions need them, others leave them
+	// empty (no constraint).
+	//
+	// Arches lists the package architectures it applies to ("x86_64",
+	// "noarch", ...); empty means every architecture.
+	Arches []string `json:"arches,omitempty"`
+	// Module is the modularity stream ("nodejs:18") the fixed package belongs
+	// to; a package from a module matches only advisories of that module, a
+	// package from none only advisories without one.
+	Module string `json:"module,omitempty"`
+	// Repositories lists the repositories (Red Hat: repository CPEs such as
+	// "cpe:/o:redhat:enterprise_linux:9::baseos") the advisory covers; empty
+	// means every repository of the namespace.
+	Repositories []string `json:"repositories,omitempty"`
+
 	Severity           string    `json:"severity,omitempty"` // the feed's own word
 	NormalizedSeverity Severity  `json:"normalized_severity"`
 	Description        string    `json:"description,omitempty"`

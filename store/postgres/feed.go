@@ -337,7 +337,7 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 			return nil, fmt.Errorf("postgres: advisories %s: %w", namespace, err)
 		}
 		a.Feed, a.Package, a.State, a.NormalizedSeverity = share(feed), share(pkg), vuln.State(share(state)), vuln.Severity(sev)
-		if a.Ranges, err = decodeRanges(ranges, a.FixedIn); err != nil {
+		if err = decodeRanges(a, ranges); err != nil {
 			return nil, fmt.Errorf("postgres: advisories %s: %s %s: %w", namespace, a.Package, a.Name, err)
 		}
 		out = append(out, a)

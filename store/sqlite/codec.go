@@ -44,6 +44,16 @@ const rangesFixedIn = "="
 type rangesJSON struct {
 	R []rangeJSON `json:"r,omitempty"`
 	V []string    `json:"v,omitempty"`
+	// The qualifiers (vuln.Advisory.Arches, Module, Repositories) ride in
+	// the same field: they are rare outside RPM feeds.
+	A []string `json:"a,omitempty"`
+	M string   `json:"m,omitempty"`
+	C []string `json:"c,omitempty"`
+}
+
+// hasQualifiers is true when a narrows the packages it applies to.
+func hasQualifiers(a *vuln.Advisory) bool {
+	return len(a.Arches) > 0 || a.Module != "" || len(a.Repositories) > 0
 }
 
 type rangeJSON struct {
@@ -83,11 +93,11 @@ func checkNUL(a *vuln.Advisory) error {
 func encodeAdvisory(a *vuln.Advisory) (string, error) {
 	var ranges string
 	switch {
-	case len(a.Ranges) == 0 && len(a.Versions) == 0:
-	case len(a.Versions) == 0 && len(a.Ranges) == 1 && a.Ranges[0] == (vuln.Range{Fixed: a.FixedIn}):
+	case len(a.Ranges) == 0 && len(a.Versions) == 0 && !hasQualifiers(a):
+	case len(a.Versions) == 0 && len(a.Ranges) == 1 && a.Ranges[0] == (vuln.Range{Fixed: a.FixedIn}) && !hasQualifiers(a):
 		ranges = rangesFixedIn
 	default:
-		var j rangesJSON
+		j := rangesJSON{A: a.Arches, M: a.Module, C: a.Repositories}
 		if len(a.Ranges) > 0 {
 			j.R = make([]rangeJSON, len(a.Ranges))
 			for i, r := range a.Ranges {
@@ -188,6 +198,13 @@ func (d *advisoryDecoder) decode(f []string) (*vuln.Advisory, error) {
 		if len(j.V) > 0 {
 			a.Versions = j.V
 		}
+		if len(j.A) > 0 {
+			a.Arches = j.A
+		}
+		if len(j.C) > 0 {
+			a.Repositories = j.C
+		}
+		a.Module = j.M
 	}
 	return a, nil
 }

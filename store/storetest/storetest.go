@@ -763,6 +763,13 @@ func testRangesRoundTrip(t *testing.T, s store.Store) {
 		a.FixedIn = `"`
 		a.Versions = []string{`["x"]`}
 	})
+	add("qualified", func(a *vuln.Advisory) {
+		a.State, a.Ranges, a.FixedIn = vuln.StateAffected, []vuln.Range{{Fixed: "4.2.1"}}, "4.2.1"
+		a.Arches, a.Module = []string{"x86_64", "noarch"}, "nodejs:18"
+		a.Repositories = []string{"cpe:/a:redhat:enterprise_linux:9::appstream"}
+	})
+	add("qualified-unfixed", func(a *vuln.Advisory) { a.State, a.Arches = vuln.StateWontFix, []string{"aarch64"} })
+	add("module-only", func(a *vuln.Advisory) { a.State, a.Module = vuln.StateUnfixed, "perl:5.32" })
 	// Duplicates are kept: a store is not the place to dedupe a feed.
 	add("fixed", func(a *vuln.Advisory) {
 		a.State, a.Ranges, a.FixedIn = vuln.StateAffected, []vuln.Range{{Fixed: "4.2.1"}}, "4.2.1"
