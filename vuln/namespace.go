@@ -75,6 +75,55 @@ func Namespace(d *Distribution) string {
 	case "alpine":
 		return AlpineNamespace(d.VersionID)
 	}
+	return rpmNamespace(d)
+}
+
+// rpmNamespace maps the RPM distributions. The prefixes are the feeds'
+// contract (feed/redhat, feed/oval, feed/amazon, feed/osv):
+//
+//	rhel:9            RHEL, UBI and CentOS (Red Hat's data covers CentOS, as in Clair and Trivy)
+//	rocky:9, alma:9   Rocky Linux and AlmaLinux (their OSV records)
+//	ol:8              Oracle Linux (ELSA OVAL)
+//	amzn:2, amzn:2023, amzn:2018.03
+//	sles:15.5         SUSE Linux Enterprise (version with its service pack)
+//	opensuse-leap:15.5
+//	photon:3.0
+//	mariner:2.0, azurelinux:3.0
+func rpmNamespace(d *Distribution) string {
+	v := strings.TrimSpace(d.VersionID)
+	if v == "" {
+		return ""
+	}
+	major := v
+	if i := strings.IndexByte(v, '.'); i > 0 {
+		major = v[:i]
+	}
+	switch id := strings.ToLower(d.DID); id {
+	case "rhel", "centos", "redhat":
+		return "rhel:" + major
+	case "rocky":
+		return "rocky:" + major
+	case "almalinux", "alma":
+		return "alma:" + major
+	case "ol", "oracle":
+		return "ol:" + major
+	case "amzn":
+		return "amzn:" + v
+	case "sles", "sled", "sle-micro":
+		return "sles:" + v
+	case "opensuse-leap":
+		return "opensuse-leap:" + v
+	case "photon":
+		if !strings.Contains(v, ".") {
+			v += ".0"
+		}
+		return "photon:" + v
+	case "mariner", "azurelinux":
+		if !strings.Contains(v, ".") {
+			v += ".0"
+		}
+		return id + ":" + v
+	}
 	return ""
 }
 
