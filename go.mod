@@ -15,6 +15,13 @@ require (
 )
 
 require (
+	github.com/BurntSushi/toml v1.6.0
+	go.yaml.in/yaml/v3 v3.0.6
+)
+
+require github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+
+require (
 	github.com/aquasecurity/go-npm-version v0.0.2
 	github.com/aquasecurity/go-pep440-version v0.0.1
 	github.com/aquasecurity/go-version v0.0.1 // indirect

@@ -1,0 +1,357 @@
+// Package config is the server's configuration file: Clair v4's shape, so
+// that an existing Clair config.yaml works unchanged. Keys Clair has and
+// this server does not need are accepted and ignored; keys neither knows
+// are an error that names them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	HTTPListenAddr    string   `yaml:"http_listen_addr"`
+	IntrospectionAddr string   `yaml:"introspection_addr"`
+	LogLevel          string   `yaml:"log_level"`
+	Indexer           Indexer  `yaml:"indexer"`
+	Matcher           Matcher  `yaml:"matcher"`
+	Matchers          Matchers `yaml:"matchers"`
+	Updaters          Updaters `yaml:"updaters"`
+	Notifier          Notifier `yaml:"notifier"`
+	Auth              Auth     `yaml:"auth"`
+	TLS               *TLS     `yaml:"tls"`
+	Trace             any      `yaml:"trace"`   // Clair's tracing: accepted, not used
+	Metrics           Metrics  `yaml:"metrics"` // Prometheus is always on the introspection address
+}
+
+// Indexer configures the indexer service.
+type Indexer struct {
+	ConnString           string `yaml:"connstring"`
+	ScanLockRetry        int    `yaml:"scanlock_retry"`
+	LayerScanConcurrency int    `yaml:"layer_scan_concurrency"`
+	Migrations           bool   `yaml:"migrations"`
+	Airgap               bool   `yaml:"airgap"`
+	// AllowPrivateNetworks lets layer URIs point at loopback, private and
+	// link-local addresses; off, the indexer cannot be used as a proxy into
+	// its own network.
+	AllowPrivateNetworks          bool           `yaml:"allow_private_networks"`
+	Scanner                       map[string]any `yaml:"scanner"`
+	IndexReportRequestConcurrency int            `yaml:"index_report_request_concurrency"`
+	// MaxLayerSize bounds a downloaded layer blob, in bytes (0: 16 GiB).
+	MaxLayerSize int64 `yaml:"max_layer_size"`
+}
+
+// Matcher configures the matcher service and the updaters it runs.
+type Matcher struct {
+	ConnString      string   `yaml:"connstring"`
+	MaxConnPool     int      `yaml:"max_conn_pool"`
+	IndexerAddr     string   `yaml:"indexer_addr"`
+	Migrations      bool     `yaml:"migrations"`
+	Period          Duration `yaml:"period"`
+	DisableUpdaters bool     `yaml:"disable_updaters"`
+	UpdateRetention int      `yaml:"update_retention"`
+	CacheAge        Duration `yaml:"cache_age"`
+}
+
+// Matchers is Clair's matcher selection; accepted for compatibility.
+type Matchers struct {
+	Names  []string       `yaml:"names"`
+	Config map[string]any `yaml:"config"`
+}
+
+// Updaters selects the feeds and overrides their settings.
+type Updaters struct {
+	// Sets names the feeds to run; nil runs them all, an empty list none.
+	Sets   []string                 `yaml:"sets"`
+	Config map[string]UpdaterConfig `yaml:"config"`
+	Filter string                   `yaml:"filter"`
+}
+
+// UpdaterConfig is one feed's settings.
+type UpdaterConfig struct {
+	URL string `yaml:"url"`
+	// Clair's per-updater keys (e.g. ubuntu's "url" list, rhel's
+	// "ignore_unpatched") are accepted: the inline map keeps them.
+	Extra map[string]any `yaml:",inline"`
+}
+
+// Notifier configures notifications.
+type Notifier struct {
+	ConnString       string         `yaml:"connstring"`
+	Migrations       bool           `yaml:"migrations"`
+	IndexerAddr      string         `yaml:"indexer_addr"`
+	MatcherAddr      string         `yaml:"matcher_addr"`
+	PollInterval     Duration       `yaml:"poll_interval"`
+	DeliveryInterval Duration       `yaml:"delivery_interval"`
+	DisableSummary   bool           `yaml:"disable_summary"`
+	Webhook          *Webhook       `yaml:"webhook"`
+	AMQP             map[string]any `yaml:"amqp"`
+	STOMP            map[string]any `yaml:"stomp"`
+}
+
+// Webhook delivers notifications by HTTP POST.
+type Webhook struct {
+	Target   string              `yaml:"target"`
+	Callback string              `yaml:"callback"`
+	Headers  map[string][]string `yaml:"headers"`
+	Signed   bool                `yaml:"signed"`
+}
+
+// Auth configures request authentication.
+type Auth struct {
+	PSK *PSK `yaml:"psk"`
+	// Clair's keyserver mode is gone from Clair itself; accepted and refused
+	// in Validate so nobody believes it protects anything.
+	Keyserver any `yaml:"keyserver"`
+}
+
+// PSK is a pre-shared HS256 key; Key is base64 as in Clair's config.
+type PSK struct {
+	Key    string   `yaml:"key"`
+	Issuer []string `yaml:"iss"`
+}
+
+// TLS serves the API over TLS.
+type TLS struct {
+	Cert   string `yaml:"cert"`
+	Key    string `yaml:"key"`
+	RootCA string `yaml:"root_ca"`
+}
+
+// Metrics is Clair's metrics section.
+type Metrics struct {
+	Name       string         `yaml:"name"`
+	Prometheus map[string]any `yaml:"prometheus"`
+	DogStatsD  map[string]any `yaml:"dogstatsd"`
+}
+
+// Duration reads Clair's durations ("6h", "30m") and bare numbers of
+// seconds.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: duration: %w", n.Line, err)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	if v, err := time.ParseDuration(s); err == nil {
+		*d = Duration(v)
+		return nil
+	}
+	var secs int64
+	if _, err := fmt.Sscanf(s, "%d", &secs); err == nil && fmt.Sprint(secs) == s {
+		*d = Duration(time.Duration(secs) * time.Second)
+		return nil
+	}
+	return fmt.Errorf("line %d: %q is not a duration (e.g. 6h, 30m, 90s)", n.Line, s)
+}
+
+// Defaults as Clair has them.
+const (
+	DefaultHTTPListenAddr    = ":6060"
+	DefaultIntrospectionAddr = ":8089"
+	DefaultPeriod            = 6 * time.Hour
+	DefaultUpdateRetention   = 10
+	DefaultLayerConcurrency  = 10
+)
+
+// Load reads and validates the file at path, then applies the environment
+// overrides (see Environ).
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a config, with defaults and environment overrides applied
+// and validated. Unknown keys are an error naming the key and its line.
+func Parse(r io.Reader) (*Config, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, cleanYAMLError(err)
+		}
+	}
+	c.applyEnv(os.LookupEnv)
+	c.defaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// cleanYAMLError turns "field foo not found in type config.Indexer" into
+// words about the file.
+func cleanYAMLError(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	var out []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if i := strings.Index(l, "field "); i >= 0 && strings.Contains(l, " not found in type ") {
+			key := strings.TrimSuffix(l[i+len("field "):], l[strings.Index(l, " not found in type "):])
+			typ := l[strings.Index(l, " not found in type ")+len(" not found in type "):]
+			l = l[:i] + fmt.Sprintf("unknown key %q in %s", key, section(typ))
+		}
+		out = append(out, l)
+	}
+	return errors.New(strings.Join(out, "; "))
+}
+
+func section(typ string) string {
+	switch strings.TrimPrefix(typ, "config.") {
+	case "Config":
+		return "the top level"
+	case "Indexer":
+		return "indexer"
+	case "Matcher":
+		return "matcher"
+	case "Matchers":
+		return "matchers"
+	case "Updaters":
+		return "updaters"
+	case "Notifier":
+		return "notifier"
+	case "Webhook":
+		return "notifier.webhook"
+	case "Auth":
+		return "auth"
+	case "PSK":
+		return "auth.psk"
+	case "TLS":
+		return "tls"
+	case "Metrics":
+		return "metrics"
+	}
+	return typ
+}
+
+// Environment overrides, so that secrets need not sit in the file.
+const (
+	EnvIndexerConn  = "CLAIR_INDEXER_CONNSTRING"
+	EnvMatcherConn  = "CLAIR_MATCHER_CONNSTRING"
+	EnvNotifierConn = "CLAIR_NOTIFIER_CONNSTRING"
+	EnvPSKKey       = "CLAIR_AUTH_PSK_KEY"
+	EnvPSKIssuer    = "CLAIR_AUTH_PSK_ISS" // comma-separated
+)
+
+func (c *Config) applyEnv(lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvIndexerConn); ok {
+		c.Indexer.ConnString = v
+	}
+	if v, ok := lookup(EnvMatcherConn); ok {
+		c.Matcher.ConnString = v
+	}
+	if v, ok := lookup(EnvNotifierConn); ok {
+		c.Notifier.ConnString = v
+	}
+	if v, ok := lookup(EnvPSKKey); ok && v != "" {
+		if c.Auth.PSK == nil {
+			c.Auth.PSK = &PSK{}
+		}
+		c.Auth.PSK.Key = v
+	}
+	if v, ok := lookup(EnvPSKIssuer); ok && v != "" {
+		if c.Auth.PSK == nil {
+			c.Auth.PSK = &PSK{}
+		}
+		c.Auth.PSK.Issuer = strings.Split(v, ",")
+	}
+}
+
+func (c *Config) defaults() {
+	if c.HTTPListenAddr == "" {
+		c.HTTPListenAddr = DefaultHTTPListenAddr
+	}
+	if c.IntrospectionAddr == "" {
+		c.IntrospectionAddr = DefaultIntrospectionAddr
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.Indexer.LayerScanConcurrency <= 0 {
+		c.Indexer.LayerScanConcurrency = DefaultLayerConcurrency
+	}
+	if c.Matcher.Period <= 0 {
+		c.Matcher.Period = Duration(DefaultPeriod)
+	}
+	if c.Matcher.UpdateRetention <= 0 {
+		c.Matcher.UpdateRetention = DefaultUpdateRetention
+	}
+	// One database for everything unless the sections say otherwise, as
+	// most deployments have it.
+	if c.Matcher.ConnString == "" {
+		c.Matcher.ConnString = c.Indexer.ConnString
+	}
+	if c.Notifier.ConnString == "" {
+		c.Notifier.ConnString = c.Indexer.ConnString
+	}
+}
+
+// Validate checks what the decoder cannot.
+func (c *Config) Validate() error {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "debug-color", "info", "warn", "warning", "error", "fatal", "panic":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.Auth.Keyserver != nil {
+		return errors.New("auth.keyserver: not supported (Clair removed it too); use auth.psk")
+	}
+	if p := c.Auth.PSK; p != nil && strings.TrimSpace(p.Key) == "" {
+		return errors.New("auth.psk.key: empty (give a base64 key, or " + EnvPSKKey + ")")
+	}
+	if t := c.TLS; t != nil && (t.Cert == "" || t.Key == "") {
+		return errors.New("tls: both cert and key are needed")
+	}
+	if c.Matcher.Period < Duration(time.Minute) {
+		return fmt.Errorf("matcher.period: %s is too short (at least 1m)", time.Duration(c.Matcher.Period))
+	}
+	if c.Indexer.MaxLayerSize < 0 {
+		return errors.New("indexer.max_layer_size: negative")
+	}
+	return nil
+}
+
+// SlogLevel maps Clair's level names onto slog's levels.
+func (c *Config) SlogLevel() (lvl int) {
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "debug-color":
+		return -4
+	case "warn", "warning":
+		return 4
+	case "error", "fatal", "panic":
+		return 8
+	}
+	return 0
+}
