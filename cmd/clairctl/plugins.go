@@ -1,23 +1,3 @@
 package main
 
-// The scanners, feeds and version schemes this binary ships. Adding an
-// ecosystem is adding its package here.
-import (
-	_ "github.com/openclair/clair/feed/alpine"
-	_ "github.com/openclair/clair/feed/debian"
-	_ "github.com/openclair/clair/feed/osv"
-	_ "github.com/openclair/clair/feed/ubuntu"
-	_ "github.com/openclair/clair/scanner/apk"
-	_ "github.com/openclair/clair/scanner/distro"
-	_ "github.com/openclair/clair/scanner/dpkg"
-	_ "github.com/openclair/clair/scanner/gobin"
-	_ "github.com/openclair/clair/scanner/npm"
-	_ "github.com/openclair/clair/scanner/python"
-	_ "github.com/openclair/clair/scanner/rpm"
-	_ "github.com/openclair/clair/version/apk"
-	_ "github.com/openclair/clair/version/deb"
-	_ "github.com/openclair/clair/version/npm"
-	_ "github.com/openclair/clair/version/pep440"
-	_ "github.com/openclair/clair/version/rpm"
-	_ "github.com/openclair/clair/version/semver"
-)
+import _ "github.com/openclair/clair/internal/plugins" // every scanner, feed and version scheme

@@ -1,0 +1,24 @@
+// Package plugins imports the scanners, feeds and version schemes the
+// binaries ship, so that clair and clairctl always ship the same set.
+package plugins
+
+// Adding an ecosystem is adding its package here.
+import (
+	_ "github.com/openclair/clair/feed/alpine"
+	_ "github.com/openclair/clair/feed/debian"
+	_ "github.com/openclair/clair/feed/osv"
+	_ "github.com/openclair/clair/feed/ubuntu"
+	_ "github.com/openclair/clair/scanner/apk"
+	_ "github.com/openclair/clair/scanner/distro"
+	_ "github.com/openclair/clair/scanner/dpkg"
+	_ "github.com/openclair/clair/scanner/gobin"
+	_ "github.com/openclair/clair/scanner/npm"
+	_ "github.com/openclair/clair/scanner/python"
+	_ "github.com/openclair/clair/scanner/rpm"
+	_ "github.com/openclair/clair/version/apk"
+	_ "github.com/openclair/clair/version/deb"
+	_ "github.com/openclair/clair/version/npm"
+	_ "github.com/openclair/clair/version/pep440"
+	_ "github.com/openclair/clair/version/rpm"
+	_ "github.com/openclair/clair/version/semver"
+)
