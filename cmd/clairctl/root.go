@@ -46,6 +46,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("CLAIR_DB"), "database: a SQLite file path (default: the user cache folder; env CLAIR_DB)")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log progress to stderr")
 	root.AddCommand(newUpdate(g), newScan(g))
+	root.AddCommand(newManifest(g))
+	root.AddCommand(newReport(g))
 	return root
 }
 
