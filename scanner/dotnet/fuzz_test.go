@@ -1,0 +1,28 @@
+package dotnet
+
+import (
+	"os"
+	"testing"
+
+	"github.com/openclair/clair/version/nuget"
+)
+
+func FuzzParse(f *testing.F) {
+	b, err := os.ReadFile("testdata/ExampleApp1.deps.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"libraries":{"A/1.0.0-Beta":{"type":"package"},"B/2":{"type":"project"}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res := scan(t, "app/a.deps.json", b)
+		for _, p := range res.Packages {
+			if !validName(p.Name) {
+				t.Fatalf("bad name %q", p.Name)
+			}
+			if _, err := nuget.Parse(p.Version); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
