@@ -13,6 +13,7 @@ import (
 	_ "github.com/openclair/clair/scanner/dotnet"
 	_ "github.com/openclair/clair/scanner/dpkg"
 	_ "github.com/openclair/clair/scanner/gobin"
+	_ "github.com/openclair/clair/scanner/lockfile"
 	_ "github.com/openclair/clair/scanner/npm"
 	_ "github.com/openclair/clair/scanner/php"
 	_ "github.com/openclair/clair/scanner/python"
