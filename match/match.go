@@ -38,13 +38,19 @@ var ecosystemFormat = map[string]string{
 	"rpm":  "rpm",
 	// Language ecosystems: their advisories live in a namespace named
 	// after the ecosystem, whatever the distribution (see languageNS).
-	"go":   "semver",
-	"pypi": "pep440",
-	"npm":  "npm",
+	"go":       "semver",
+	"pypi":     "pep440",
+	"npm":      "npm",
+	"maven":    "maven",
+	"rubygems": "rubygems",
+	"cargo":    "cargo",
+	"nuget":    "nuget",
+	"composer": "composer",
 }
 
 // languageNS is true for ecosystems whose namespace is the ecosystem itself.
-var languageNS = map[string]bool{"go": true, "pypi": true, "npm": true}
+var languageNS = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
+	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
 
 // feedName is the name a feed keys a package on: PyPI names compare after
 // PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
@@ -75,6 +81,10 @@ type candidate struct {
 	dist *vuln.Distribution
 	name string // name the feed keys on (source / origin)
 	ver  string // version the feed's ranges are in (source version)
+	// repos are the package's repository CPEs (qualify.go); bySource marks
+	// an rpm package looked up under its source rpm's name.
+	repos    []string
+	bySource bool
 }
 
 type hit struct {
@@ -109,7 +119,7 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		if ns == "" {
 			continue
 		}
-		byNS[ns] = append(byNS[ns], &candidate{id: id, pkg: p, dist: d, name: p.SourceName(), ver: p.SourceVersion()})
+		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d)...)
 	}
 
 	var hits []hit
@@ -120,6 +130,7 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		}
 		hits = append(hits, h...)
 	}
+	hits = dedupeHits(hits)
 	if len(hits) == 0 {
 		return vr, nil
 	}
@@ -186,7 +197,7 @@ func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candid
 			continue
 		}
 		for _, a := range as {
-			if a.adv.VersionFormat == format && a.scheme != nil && a.affects(installed) {
+			if a.adv.VersionFormat == format && a.scheme != nil && qualifies(a.adv, c) && a.affects(installed) {
 				hits = append(hits, hit{a, c})
 			}
 		}
