@@ -11,8 +11,14 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// ErrNotFound is returned (wrapped) for a missing index report or feed.
+// ErrNotFound is returned (wrapped) for a missing index report, feed or
+// update operation.
 var ErrNotFound = errors.New("store: not found")
+
+// ErrInvalid is returned (wrapped) for arguments that cannot go together,
+// such as a diff of two operations of different feeds: the caller's mistake
+// (HTTP 400), not a missing thing.
+var ErrInvalid = errors.New("store: invalid argument")
 
 // Store is everything the indexer, the updaters and the matcher keep.
 type Store interface {
@@ -27,6 +33,15 @@ type Store interface {
 	// IndexReport returns ErrNotFound for a manifest never indexed.
 	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
 	DeleteIndexReport(ctx context.Context, manifest string) error
+	// DeleteIndexReports deletes the reports of these manifests in one
+	// statement and returns those that existed, in the order given (each
+	// once): the indexer API deletes lists and answers with what it
+	// deleted.
+	DeleteIndexReports(ctx context.Context, manifests []string) (deleted []string, err error)
+	// IndexReportExists says whether a manifest was indexed without reading
+	// and decoding its report: the indexer asks it of every manifest posted,
+	// and a report can be megabytes.
+	IndexReportExists(ctx context.Context, manifest string) (bool, error)
 
 	// FeedState returns ErrNotFound for a feed never updated.
 	FeedState(ctx context.Context, feed string) (FeedState, error)
@@ -41,6 +56,30 @@ type Store interface {
 	// TouchFeed records that the feed was checked and found unchanged.
 	TouchFeed(ctx context.Context, feed string) error
 
+	// UpdateOperations lists the update operations of these feeds (of every
+	// feed when none is given), newest first, keyed by feed; a feed without
+	// operations has no key. Newest is the order the store wrote them in,
+	// not their Date: instances' clocks may disagree.
+	UpdateOperations(ctx context.Context, feeds ...string) (map[string][]UpdateOperation, error)
+	// UpdateDiff says what changed in a feed between two of its update
+	// operations: the advisories of cur's snapshot that prev's lacks
+	// (Added) and the reverse (Removed), with their details. Advisories
+	// compare by content, every field and their details included, so one
+	// whose fix changed is one removed and one added. prev "" is the empty
+	// snapshot: all of cur is added. ReplaceFeed keeps each snapshot's
+	// advisories for this (see GC), so no old rows are needed. It returns
+	// ErrNotFound for an unknown operation, or one whose snapshot is not
+	// kept (garbage collected, or written before the store kept them), and
+	// ErrInvalid when prev and cur belong to different feeds.
+	UpdateDiff(ctx context.Context, prev, cur string) (*UpdateDiff, error)
+	// GC deletes the update operations of each feed but its newest keep
+	// (keep >= 0), and the snapshots they keep, so that the history does
+	// not grow without bound; it never deletes the operation that wrote a
+	// feed's current snapshot. It returns how many operations it deleted.
+	GC(ctx context.Context, keep int) (deleted int, err error)
+
+	Locker
+
 	// Advisories returns the advisories of every feed for these package names
 	// in the namespace, without their details (Description, Links, Issued
 	// and Aliases are empty): matching needs only the ranges.
@@ -50,6 +89,29 @@ type Store interface {
 	Details(ctx context.Context, advs []*vuln.Advisory) error
 
 	Close() error
+}
+
+// Locker gives named exclusive locks, so that the instances sharing a store
+// split work instead of repeating it: each feed is updated by one instance at
+// a time, and a manifest posted to two instances at once is indexed once.
+//
+// A lock is held until its unlock function is called (more calls do
+// nothing) or the store is closed. A store whose instances share a database
+// over the network (PostgreSQL) also loses a lock when its connection to the
+// database dies: the database cannot tell a dead instance from a cut link, and
+// must not keep the lock of a dead one forever. Locks are not reentrant: a
+// second TryLock of a held key fails, in the same process too.
+type Locker interface {
+	// TryLock takes the lock named key if it is free and returns at once;
+	// ok is false when someone else holds it. The updater uses it: an
+	// instance that finds a feed's lock held leaves that update to the
+	// holder.
+	TryLock(ctx context.Context, key string) (unlock func(), ok bool, err error)
+	// Lock waits for the lock named key until it is free or ctx is done
+	// (then it returns ctx's error, wrapped). The indexer uses it: the
+	// second instance asked for a manifest waits for the first, then finds
+	// the report written.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // FeedState is what the store knows of a feed's last update.
@@ -69,4 +131,14 @@ type UpdateOperation struct {
 	Fingerprint string
 	Date        time.Time
 	Advisories  int
+}
+
+// UpdateDiff is what changed in a feed between two update operations.
+type UpdateDiff struct {
+	Prev UpdateOperation // zero when the diff is from the empty snapshot
+	Cur  UpdateOperation
+	// Added are the advisories of Cur's snapshot not in Prev's, Removed
+	// those of Prev's not in Cur's, with Feed and details set. Their order
+	// is unspecified but stable.
+	Added, Removed []*vuln.Advisory
 }

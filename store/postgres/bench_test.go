@@ -283,3 +283,51 @@ func benchFeedAs(feed string, advs []*vuln.Advisory) []*vuln.Advisory {
 	}
 	return out
 }
+
+// BenchmarkUpdateDiff diffs two snapshots of 100k advisories (unless
+// CLAIR_BENCH_PAIRS says otherwise) that differ in 1%: one advisory in 100
+// has a new fix, one removed and one added each.
+func BenchmarkUpdateDiff(b *testing.B) {
+	pairs := benchPairCount(b)
+	if os.Getenv("CLAIR_BENCH_PAIRS") == "" {
+		pairs = 12_500 // × 8 = 100k
+	}
+	advs := benchFeed(pairs)
+	s := benchStore(b)
+	ctx := b.Context()
+	op1, err := s.ReplaceFeed(ctx, "debian", "1", loadAll(advs))
+	if err != nil {
+		b.Fatal(err)
+	}
+	changed := make([]*vuln.Advisory, len(advs))
+	for i, a := range advs {
+		if i%100 == 50 {
+			c := *a
+			c.FixedIn += "+fix"
+			c.Ranges = []vuln.Range{{Fixed: c.FixedIn}}
+			a = &c
+		}
+		changed[i] = a
+	}
+	op2, err := s.ReplaceFeed(ctx, "debian", "2", loadAll(changed))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	var added, removed int
+	for b.Loop() {
+		d, err := s.UpdateDiff(ctx, op1.ID, op2.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		added, removed = len(d.Added), len(d.Removed)
+	}
+	reportCPU(b, cpu)
+	if added != len(advs)/100 || removed != added {
+		b.Fatalf("%d added, %d removed; want %d each", added, removed, len(advs)/100)
+	}
+	b.ReportMetric(float64(len(advs)), "advisories")
+	b.ReportMetric(float64(added), "added/op")
+}

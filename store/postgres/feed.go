@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/snapshot"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -86,7 +87,8 @@ const feedLock = `SELECT pg_advisory_xact_lock(hashtext('feed:' || $1))`
 //
 // Everything happens in one transaction: the feed's advisory lock is taken,
 // the old rows deleted, the new ones written with COPY in batches as load
-// emits them, and the feed row and an update_operation row written. Readers
+// emits them, and the feed row, an update_operation row and the operation's
+// snapshot blob (for UpdateDiff, gathered as load emits) written. Readers
 // keep seeing the previous snapshot until the commit. Any failure (load's
 // error, an emit error load swallowed, ctx done) rolls it all back.
 //
@@ -132,6 +134,7 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 			"version_format", "fixed_in", "severity", "normalized_severity", "ranges", "versions"}},
 		det:      copier{tx: tx, table: "vulnerability_detail", cols: []string{"feed", "name", "description", "links", "issued", "aliases"}},
 		detailed: map[string]struct{}{},
+		snap:     snapshot.NewWriter(),
 	}
 	lerr := load(w.emit)
 	w.mu.Lock()
@@ -163,6 +166,13 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
 		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert update operation: %w", feed, ctxErr(ctx, err))
+	}
+	blob, err := w.snap.Finish()
+	if err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: %w", feed, err)
+	}
+	if _, err = tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert snapshot: %w", feed, ctxErr(ctx, err))
 	}
 	if _, err = tx.Exec(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
 		VALUES ($1, $2, $3, $3, $4, $5)
@@ -204,6 +214,7 @@ type feedWriter struct {
 	n        int        // advisories emitted, also their seq
 	adv, det copier
 	detailed map[string]struct{} // names whose details are written
+	snap     *snapshot.Writer    // the copy UpdateDiff reads
 }
 
 func (w *feedWriter) emit(a *vuln.Advisory) error {
@@ -245,6 +256,7 @@ func (w *feedWriter) write(a *vuln.Advisory) error {
 		return fmt.Errorf("postgres: replace feed %s: copy advisories: %w", w.feed, ctxErr(w.ctx, err))
 	}
 	w.n++
+	w.snap.Add(a)
 
 	if _, ok := w.detailed[a.Name]; ok || !hasDetails(a) {
 		return nil

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,7 +28,11 @@ var _ store.Store = (*Store)(nil)
 // Store is the PostgreSQL store. Open it with Open or OpenConfig; it is safe
 // for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	lockPool *pgxpool.Pool // the connections that hold locks (lock.go)
+
+	mu   sync.Mutex
+	held map[*heldLock]struct{} // nil once closed
 }
 
 // Open connects to the database connString names (a postgres:// URL or a
@@ -76,11 +81,20 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	// Lazy: no connection until the first lock.
+	lockPool, err := pgxpool.NewWithConfig(ctx, lockPoolConfig(cfg))
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: lock pool: %w", err)
+	}
+	return &Store{pool: pool, lockPool: lockPool, held: map[*heldLock]struct{}{}}, nil
 }
 
-// Close closes the pool, waiting for the connections in use to be returned.
+// Close releases the store's locks and closes the pools, waiting for the
+// connections in use to be returned.
 func (s *Store) Close() error {
+	s.releaseAll()
+	s.lockPool.Close()
 	s.pool.Close()
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/snapshot"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -93,8 +94,9 @@ const insertVerb = "INSERT OR FAIL"
 // ReplaceFeed implements store.Store.
 //
 // Everything happens in one write transaction: the old rows are deleted, the
-// new ones inserted as load emits them, and the feed row and an
-// update_operation row written. Readers keep seeing the previous snapshot
+// new ones inserted as load emits them, and the feed row, an
+// update_operation row and the operation's snapshot blob (for UpdateDiff,
+// gathered as load emits) written. Readers keep seeing the previous snapshot
 // until the commit. Any failure (load's error, an emit error load swallowed,
 // ctx done) rolls it all back.
 //
@@ -140,6 +142,7 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 			prefix: insertVerb + ` INTO vulnerability_detail (feed, name, description, links, issued, aliases) VALUES `},
 		namespaces: map[string]struct{}{},
 		detailed:   map[string]struct{}{},
+		snap:       snapshot.NewWriter(),
 	}
 	defer w.adv.close()
 	defer w.det.close()
@@ -180,6 +183,13 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert update operation: %w", feed, err)
 	}
+	blob, err := w.snap.Finish()
+	if err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: %w", feed, err)
+	}
+	if _, err = tx.ExecContext(ctx, `INSERT INTO update_snapshot (operation, data) VALUES (?, ?)`, op.ID, blob); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert snapshot: %w", feed, err)
+	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
 		VALUES (?1, ?2, ?3, ?3, ?4, ?5)
 		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
@@ -207,6 +217,7 @@ type feedWriter struct {
 	adv, det   batcher
 	namespaces map[string]struct{}
 	detailed   map[string]struct{} // names whose details are written
+	snap       *snapshot.Writer    // the copy UpdateDiff reads
 }
 
 func (w *feedWriter) emit(a *vuln.Advisory) error {
@@ -246,6 +257,7 @@ func (w *feedWriter) write(a *vuln.Advisory) error {
 		return fmt.Errorf("sqlite: replace feed %s: insert advisories: %w", w.feed, err)
 	}
 	w.n++
+	w.snap.Add(a)
 	if _, ok := w.namespaces[a.Namespace]; !ok {
 		w.namespaces[a.Namespace] = struct{}{}
 	}

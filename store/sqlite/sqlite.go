@@ -37,6 +37,9 @@ type Store struct {
 
 	// Prepared on r: the matcher's queries.
 	advisories, detailsStmt *sql.Stmt
+
+	path string                // absolute: the key of the process-local locks
+	held map[lockKey]*heldLock // this store's locks, nil once closed (under locks.mu)
 }
 
 // Pragmas every connection gets. busy_timeout comes first (the driver sorts it
@@ -123,7 +126,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, path: abs, held: map[lockKey]*heldLock{}}
 	if s.advisories, err = r.PrepareContext(ctx, advisoriesQuery); err == nil {
 		s.detailsStmt, err = r.PrepareContext(ctx, detailsQuery)
 	}
@@ -153,8 +156,9 @@ func dsn(abs string, pragmas []string, extra string) string {
 	return u.String() + "?" + strings.Join(q, "&")
 }
 
-// Close closes both pools.
+// Close releases the store's locks and closes both pools.
 func (s *Store) Close() error {
+	s.releaseAll()
 	var errs []error
 	for _, st := range []*sql.Stmt{s.advisories, s.detailsStmt} {
 		if st != nil {

@@ -45,6 +45,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StringsRoundTrip", testStringsRoundTrip},
 		{"RangesRoundTrip", testRangesRoundTrip},
 		{"Concurrent", testConcurrent},
+		{"DeleteIndexReports", testDeleteIndexReports},
+		{"UpdateOperations", testUpdateOperations},
+		{"UpdateDiff", testUpdateDiff},
+		{"UpdateDiffFromEmpty", testUpdateDiffFromEmpty},
+		{"UpdateDiffErrors", testUpdateDiffErrors},
+		{"UpdateDiffRollback", testUpdateDiffRollback},
+		{"GC", testGC},
+		{"TryLock", testTryLock},
+		{"Lock", testLock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/snapshot"
+)
+
+// UpdateOperations implements store.Store. The map is never nil.
+func (s *Store) UpdateOperations(ctx context.Context, feeds ...string) (map[string][]store.UpdateOperation, error) {
+	q := `SELECT id, feed, fingerprint, date, advisories FROM update_operation ORDER BY feed, seq DESC`
+	var args []any
+	if len(feeds) > 0 {
+		names, err := json.Marshal(feeds)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: update operations: %w", err)
+		}
+		q = `SELECT id, feed, fingerprint, date, advisories FROM update_operation
+			WHERE feed IN (SELECT value FROM json_each(?)) ORDER BY feed, seq DESC`
+		args = append(args, string(names))
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update operations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]store.UpdateOperation{}
+	for rows.Next() {
+		var op store.UpdateOperation
+		var date int64
+		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories); err != nil {
+			return nil, fmt.Errorf("sqlite: update operations: %w", err)
+		}
+		op.Date = fromNanos(date)
+		out[op.Feed] = append(out[op.Feed], op)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: update operations: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateDiff implements store.Store. Both operations are read by one
+// statement, so a GC running meanwhile cannot leave one half read; the diff
+// itself is computed outside the database (snapshot.Diff).
+func (s *Store) UpdateDiff(ctx context.Context, prev, cur string) (*store.UpdateDiff, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.feed, o.fingerprint, o.date, o.advisories, u.data
+		FROM update_operation AS o LEFT JOIN update_snapshot AS u ON u.operation = o.id
+		WHERE o.id IN (?, ?)`, prev, cur)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
+	}
+	defer rows.Close()
+	ops := map[string]store.UpdateOperation{}
+	blobs := map[string][]byte{}
+	for rows.Next() {
+		var op store.UpdateOperation
+		var date int64
+		var blob []byte
+		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories, &blob); err != nil {
+			return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
+		}
+		op.Date = fromNanos(date)
+		ops[op.ID], blobs[op.ID] = op, blob
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
+	}
+	d, err := snapshot.UpdateDiff(prev, cur, ops, blobs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
+	}
+	return d, nil
+}
+
+// GC implements store.Store. The cascade deletes the snapshots.
+func (s *Store) GC(ctx context.Context, keep int) (int, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("sqlite: gc: keep %d: %w", keep, store.ErrInvalid)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM update_operation WHERE id IN (
+			SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY feed ORDER BY seq DESC) AS n FROM update_operation)
+			WHERE n > ?)
+		AND id NOT IN (SELECT operation FROM feed)`, keep)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: gc: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: gc: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteIndexReports implements store.Store.
+func (s *Store) DeleteIndexReports(ctx context.Context, manifests []string) ([]string, error) {
+	if len(manifests) == 0 {
+		return nil, nil
+	}
+	js, err := json.Marshal(manifests)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
+	}
+	rows, err := s.w.QueryContext(ctx,
+		`DELETE FROM index_report WHERE manifest IN (SELECT value FROM json_each(?)) RETURNING manifest`, string(js))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
+	}
+	defer rows.Close()
+	gone := map[string]bool{}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
+		}
+		gone[m] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
+	}
+	return inOrder(manifests, gone), nil
+}
+
+// IndexReportExists implements store.Store.
+func (s *Store) IndexReportExists(ctx context.Context, manifest string) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM index_report WHERE manifest = ?`, manifest).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sqlite: index report exists %s: %w", manifest, err)
+	}
+	return true, nil
+}
+
+// inOrder returns the members of set in the order of list, each once.
+func inOrder(list []string, set map[string]bool) []string {
+	var out []string
+	for _, m := range list {
+		if set[m] {
+			out = append(out, m)
+			delete(set, m)
+		}
+	}
+	return out
+}
