@@ -103,6 +103,10 @@ type IndexReport struct {
 	Layers []string `json:"layers,omitempty"`
 	// Warnings are problems that did not stop indexing (a file skipped, ...).
 	Warnings []string `json:"warnings,omitempty"`
+	// IndexState is the indexer state (its scanners and their versions) the
+	// report was made with; a report of another state is indexed again
+	// when its manifest is posted, as Clair does.
+	IndexState string `json:"index_state,omitempty"`
 }
 
 // IndexFinished is the State of a complete index report.

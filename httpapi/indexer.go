@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/openclair/clair/service"
+	"github.com/openclair/clair/vuln"
+)
+
+const (
+	indexReportPath = "/indexer/api/v1/index_report"
+	indexStatePath  = "/indexer/api/v1/index_state"
+)
+
+func (s *Server) indexerRoutes() []route {
+	return []route{
+		{indexReportPath, map[string]http.HandlerFunc{
+			http.MethodPost:   s.postIndexReport,
+			http.MethodDelete: s.deleteIndexReports,
+		}},
+		{indexReportPath + "/{digest}", map[string]http.HandlerFunc{
+			http.MethodGet:    s.getIndexReport,
+			http.MethodDelete: s.deleteIndexReport,
+		}},
+		{indexStatePath, map[string]http.HandlerFunc{http.MethodGet: s.getIndexState}},
+	}
+}
+
+// etag quotes the index state as an HTTP entity tag.
+func etag(state string) string { return `"` + state + `"` }
+
+// matchesETag reports whether an If-None-Match header names tag.
+func matchesETag(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/"))
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
+	tag := etag(s.Indexer.State())
+	var m vuln.Manifest
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&m); err != nil {
+		s.fail(w, r, fmt.Errorf("%w: manifest: %w", service.ErrBadRequest, err))
+		return
+	}
+	// Clair's contract: a client holding a report of the current state
+	// says so, and is told there is nothing newer.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, tag) {
+		if _, ok, err := s.Indexer.Indexed(r.Context(), m.Hash); err == nil && ok {
+			w.Header().Set("ETag", tag)
+			apiFail(w, http.StatusPreconditionFailed, "index report of "+m.Hash+" is current")
+			return
+		}
+	}
+	rep, created, err := s.Indexer.Index(r.Context(), &m)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Location", indexReportPath+"/"+m.Hash)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, rep)
+}
+
+func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
+	d := r.PathValue("digest")
+	if !service.ValidDigest(d) {
+		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
+		return
+	}
+	tag := etag(s.Indexer.State())
+	rep, err := s.Indexer.Report(r.Context(), d)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rep.IndexState == s.Indexer.State() {
+		if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, tag) {
+			w.Header().Set("ETag", tag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", tag)
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
+	d := r.PathValue("digest")
+	if !service.ValidDigest(d) {
+		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
+		return
+	}
+	if _, err := s.Indexer.Delete(r.Context(), []string{d}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteIndexReports(w http.ResponseWriter, r *http.Request) {
+	var ds []string
+	if err := json.NewDecoder(r.Body).Decode(&ds); err != nil {
+		s.fail(w, r, fmt.Errorf("%w: body: want a JSON array of manifest digests: %w", service.ErrBadRequest, err))
+		return
+	}
+	for i, d := range ds {
+		if !service.ValidDigest(d) {
+			apiFail(w, http.StatusBadRequest, fmt.Sprintf("[%d]: %q is not a manifest digest", i, d))
+			return
+		}
+	}
+	deleted, err := s.Indexer.Delete(r.Context(), ds)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if deleted == nil {
+		deleted = []string{}
+	}
+	writeJSON(w, http.StatusOK, deleted)
+}
+
+func (s *Server) getIndexState(w http.ResponseWriter, r *http.Request) {
+	st := s.Indexer.State()
+	tag := etag(st)
+	w.Header().Set("ETag", tag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"state": st})
+}
