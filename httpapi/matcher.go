@@ -41,12 +41,15 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
 		return
 	}
-	vr, err := s.Matcher.Report(r.Context(), d)
+	b, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, vr)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // UpdateStore is what the update endpoints read.

@@ -1,8 +1,11 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/openclair/clair/match"
@@ -21,6 +24,58 @@ type Matcher struct {
 	Match   *match.Matcher
 	// Observe, when set, is told how long each match took.
 	Observe func(d time.Duration, err error)
+	// Feeds, when set, lets ReportJSON keep encoded reports until a feed
+	// changes (see reportCache); CacheBytes bounds them (0: the default).
+	Feeds      FeedStater
+	CacheBytes int64
+
+	once  sync.Once
+	cache *reportCache
+}
+
+// ReportJSON is Report encoded as the API serves it.
+func (s *Matcher) ReportJSON(ctx context.Context, manifest string) ([]byte, error) {
+	ir, err := s.Reports.IndexReport(ctx, manifest)
+	if err != nil {
+		return nil, err
+	}
+	var key string
+	if s.Feeds != nil {
+		states, err := s.Feeds.FeedStates(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("match %s: %w", manifest, err)
+		}
+		s.once.Do(func() {
+			n := s.CacheBytes
+			if n <= 0 {
+				n = DefaultReportCacheBytes
+			}
+			s.cache = newReportCache(n)
+		})
+		key = manifest + "\x00" + ir.IndexState + "\x00" + generation(states)
+		if b, ok := s.cache.get(key); ok {
+			return b, nil
+		}
+	}
+	start := time.Now()
+	vr, err := s.Match.Match(ctx, ir)
+	if s.Observe != nil {
+		s.Observe(time.Since(start), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("match %s: %w", manifest, err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(vr); err != nil {
+		return nil, fmt.Errorf("match %s: encode: %w", manifest, err)
+	}
+	b := buf.Bytes()
+	if key != "" {
+		s.cache.put(key, b)
+	}
+	return b, nil
 }
 
 // Report matches the stored index report of manifest (store.ErrNotFound,

@@ -163,7 +163,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
 		}
-		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Updates = st
 		if mode == httpapi.ModeCombo {
 			ix.Store = st

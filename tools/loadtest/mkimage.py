@@ -13,6 +13,10 @@ files = [
     "pkgdb/dpkg/claircore-postgresql.status",
     "pkgdb/dpkg/claircore-vcpkg.status",
     "pkgdb/dpkg/claircore-debian-only.status",
+    # Ubuntu's packages fill the image up to 700; matched as Debian 12's
+    # by source name, they load the matcher like Debian's own.
+    "pkgdb/dpkg/trivy-ubuntu-status",
+    "pkgdb/rootfs/ubuntu-20.04-base-industio/var/lib/dpkg/status",
 ]
 seen, stanzas = set(), []
 for f in files:

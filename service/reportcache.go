@@ -1,0 +1,86 @@
+package service
+
+import (
+	"container/list"
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/openclair/clair/store"
+)
+
+// FeedStater says cheaply whether any feed changed (store.Store does).
+type FeedStater interface {
+	FeedStates(ctx context.Context) ([]store.FeedState, error)
+}
+
+// DefaultReportCacheBytes bounds the encoded reports Matcher keeps.
+const DefaultReportCacheBytes = 256 << 20
+
+// reportCache keeps encoded vulnerability reports by (manifest, index
+// state, feed generation). A report is a pure function of the index report
+// and the feeds' snapshots, and both are in the key, so a cached report is
+// exactly the one a new computation would give: every request still sees
+// today's data, but a popular image (a registry's front page, a CI gate run
+// a thousand times) is encoded once per feed update rather than per
+// request. Encoding a large report costs far more than matching it.
+type reportCache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	ll    *list.List
+	items map[string]*list.Element
+}
+
+type cachedReport struct {
+	key  string
+	body []byte
+}
+
+func newReportCache(max int64) *reportCache {
+	return &reportCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *reportCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	if !ok {
+		return nil, false
+	}
+	c.ll.MoveToFront(e)
+	return e.Value.(*cachedReport).body, true
+}
+
+func (c *reportCache) put(key string, body []byte) {
+	if int64(len(body)) > c.max/4 {
+		return // one report must not flush the rest
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[key]; ok {
+		c.ll.MoveToFront(e)
+		return
+	}
+	c.items[key] = c.ll.PushFront(&cachedReport{key: key, body: body})
+	c.size += int64(len(body))
+	for c.size > c.max {
+		e := c.ll.Back()
+		r := e.Value.(*cachedReport)
+		c.ll.Remove(e)
+		delete(c.items, r.key)
+		c.size -= int64(len(r.body))
+	}
+}
+
+// generation names the feeds' current snapshots.
+func generation(states []store.FeedState) string {
+	var b strings.Builder
+	for _, s := range states {
+		b.WriteString(s.Feed)
+		b.WriteByte('=')
+		b.WriteString(s.Operation)
+		b.WriteByte(';')
+	}
+	return b.String()
+}
