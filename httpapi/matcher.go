@@ -41,10 +41,16 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
 		return
 	}
-	b, err := s.Matcher.ReportJSON(r.Context(), d)
+	e, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	b := e.JSON
+	w.Header().Set("Vary", "Accept-Encoding")
+	if acceptsGzip(r) {
+		b = e.Gzip()
+		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
@@ -163,4 +169,16 @@ func wireVulns(as []*vuln.Advisory) []*vuln.Vulnerability {
 		})
 	}
 	return out
+}
+
+// acceptsGzip is a plain reading of Accept-Encoding: "gzip" listed without
+// q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
 }

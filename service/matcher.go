@@ -34,7 +34,7 @@ type Matcher struct {
 }
 
 // ReportJSON is Report encoded as the API serves it.
-func (s *Matcher) ReportJSON(ctx context.Context, manifest string) ([]byte, error) {
+func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, error) {
 	ir, err := s.Reports.IndexReport(ctx, manifest)
 	if err != nil {
 		return nil, err
@@ -71,11 +71,11 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) ([]byte, erro
 	if err := enc.Encode(vr); err != nil {
 		return nil, fmt.Errorf("match %s: encode: %w", manifest, err)
 	}
-	b := buf.Bytes()
+	e := &Encoded{JSON: buf.Bytes()}
 	if key != "" {
-		s.cache.put(key, b)
+		s.cache.put(key, e)
 	}
-	return b, nil
+	return e, nil
 }
 
 // Report matches the stored index report of manifest (store.ErrNotFound,

@@ -2,7 +2,9 @@ package service
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -56,12 +58,19 @@ func TestReportFollowsFeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(first, []byte("CVE-2024-9143")) {
+	if !bytes.Contains(first.JSON, []byte("CVE-2024-9143")) {
 		t.Fatalf("report lacks CVE-2024-9143")
 	}
 	again, err := m.ReportJSON(ctx, ir.ManifestHash)
-	if err != nil || !bytes.Equal(first, again) || matches != 1 {
-		t.Errorf("second request: err %v, same %v, %d matches (want 1: cached)", err, bytes.Equal(first, again), matches)
+	if err != nil || !bytes.Equal(first.JSON, again.JSON) || matches != 1 {
+		t.Errorf("second request: err %v, %d matches (want 1: cached)", err, matches)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(again.Gzip()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unz, err := io.ReadAll(zr); err != nil || !bytes.Equal(unz, first.JSON) {
+		t.Errorf("gzip form differs: %v", err)
 	}
 	// Upstream withdraws everything: the next request says so.
 	if _, err := st.ReplaceFeed(ctx, "alpine", "empty", func(func(*vuln.Advisory) error) error { return nil }); err != nil {
@@ -71,7 +80,7 @@ func TestReportFollowsFeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(after, []byte("CVE-2024-9143")) || matches != 2 {
+	if bytes.Contains(after.JSON, []byte("CVE-2024-9143")) || matches != 2 {
 		t.Errorf("after the feed changed: still reported, or not recomputed (%d matches)", matches)
 	}
 }

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"bytes"
+	"compress/gzip"
 	"container/list"
 	"context"
 	"strings"
@@ -34,14 +36,35 @@ type reportCache struct {
 
 type cachedReport struct {
 	key  string
-	body []byte
+	body *Encoded
+}
+
+// Encoded is an encoded report, with its gzip form made on first demand:
+// Go's HTTP clients (clairctl, Quay's) ask for gzip by default, and a large
+// report shrinks tenfold.
+type Encoded struct {
+	JSON []byte
+	once sync.Once
+	gz   []byte
+}
+
+// Gzip returns the report gzip-compressed.
+func (e *Encoded) Gzip() []byte {
+	e.once.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		_, _ = zw.Write(e.JSON)
+		_ = zw.Close()
+		e.gz = b.Bytes()
+	})
+	return e.gz
 }
 
 func newReportCache(max int64) *reportCache {
 	return &reportCache{max: max, ll: list.New(), items: map[string]*list.Element{}}
 }
 
-func (c *reportCache) get(key string) ([]byte, bool) {
+func (c *reportCache) get(key string) (*Encoded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[key]
@@ -52,8 +75,8 @@ func (c *reportCache) get(key string) ([]byte, bool) {
 	return e.Value.(*cachedReport).body, true
 }
 
-func (c *reportCache) put(key string, body []byte) {
-	if int64(len(body)) > c.max/4 {
+func (c *reportCache) put(key string, body *Encoded) {
+	if int64(len(body.JSON)) > c.max/4 {
 		return // one report must not flush the rest
 	}
 	c.mu.Lock()
@@ -63,13 +86,13 @@ func (c *reportCache) put(key string, body []byte) {
 		return
 	}
 	c.items[key] = c.ll.PushFront(&cachedReport{key: key, body: body})
-	c.size += int64(len(body))
+	c.size += int64(len(body.JSON)) * 5 / 4 // room for the gzip form
 	for c.size > c.max {
 		e := c.ll.Back()
 		r := e.Value.(*cachedReport)
 		c.ll.Remove(e)
 		delete(c.items, r.key)
-		c.size -= int64(len(r.body))
+		c.size -= int64(len(r.body.JSON)) * 5 / 4
 	}
 }
 

@@ -15,6 +15,7 @@ files = [
     "pkgdb/dpkg/claircore-debian-only.status",
     # Ubuntu's packages fill the image up to 700; matched as Debian 12's
     # by source name, they load the matcher like Debian's own.
+    "pkgdb/dpkg/trivy-dpkg_apt-status",
     "pkgdb/dpkg/trivy-ubuntu-status",
     "pkgdb/rootfs/ubuntu-20.04-base-industio/var/lib/dpkg/status",
 ]
@@ -30,6 +31,13 @@ for f in files:
             break
     if len(stanzas) == n:
         break
+# Short of n, add the i386 twin of "Multi-Arch: same" libraries, as a
+# multiarch image has them (same name, another architecture).
+for st in list(stanzas):
+    if len(stanzas) >= n:
+        break
+    if "Multi-Arch: same" in st and "Architecture: amd64" in st:
+        stanzas.append(st.replace("Architecture: amd64", "Architecture: i386"))
 osrel = open(os.path.join(shared, "pkgdb/rootfs/debian-12-python3.12-slim-langflow/usr/lib/os-release"), "rb").read()
 buf = io.BytesIO()
 with tarfile.open(fileobj=buf, mode="w") as tw:
