@@ -33,13 +33,15 @@ type Matcher struct {
 	cache *reportCache
 }
 
+// versioner is implemented by stores that can say when a manifest's
+// report was written without reading it.
+type versioner interface {
+	IndexReportVersion(ctx context.Context, manifest string) (int64, error)
+}
+
 // ReportJSON is Report encoded as the API serves it.
 func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, error) {
-	ir, err := s.Reports.IndexReport(ctx, manifest)
-	if err != nil {
-		return nil, err
-	}
-	var key string
+	var key, gen string
 	if s.Feeds != nil {
 		states, err := s.Feeds.FeedStates(ctx)
 		if err != nil {
@@ -52,9 +54,28 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 			}
 			s.cache = newReportCache(n)
 		})
-		key = manifest + "\x00" + ir.IndexState + "\x00" + generation(states)
-		if b, ok := s.cache.get(key); ok {
-			return b, nil
+		// The key names the index report by when it was written (cheap),
+		// or else by its index state once read.
+		gen = generation(states)
+		if v, ok := s.Reports.(versioner); ok {
+			ver, err := v.IndexReportVersion(ctx, manifest)
+			if err != nil {
+				return nil, err
+			}
+			key = fmt.Sprintf("%s\x00v%d\x00%s", manifest, ver, gen)
+			if e, ok := s.cache.get(key); ok {
+				return e, nil
+			}
+		}
+	}
+	ir, err := s.Reports.IndexReport(ctx, manifest)
+	if err != nil {
+		return nil, err
+	}
+	if s.Feeds != nil && key == "" {
+		key = manifest + "\x00s" + ir.IndexState + "\x00" + gen
+		if e, ok := s.cache.get(key); ok {
+			return e, nil
 		}
 	}
 	start := time.Now()

@@ -78,6 +78,7 @@ echo "store=$store packages/pairs: $vulns (status stanzas: $npkgs)"
 # measures identity responses.
 hdr=()
 if [ "${LOADTEST_GZIP:-1}" = 1 ]; then hdr=(-H "Accept-Encoding: gzip"); fi
+(sleep 3; [ -n "${LOADTEST_PROFILE:-}" ] && curl -s -o "$LOADTEST_PROFILE" "http://127.0.0.1:18933/debug/pprof/profile?seconds=5") &
 wrk -t2 -c16 -d"${secs}s" --latency "${hdr[@]}" "$api/matcher/api/v1/vulnerability_report/$manifest" | tee "$tmp/wrk.txt"
 if grep -q "Non-2xx" "$tmp/wrk.txt" || grep -q "Socket errors" "$tmp/wrk.txt"; then
 	echo "loadtest: errors under load" >&2
