@@ -85,6 +85,13 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 		}
 	}
 	memo := map[*scanner.Result]map[string]bool{}
+	// Repositories a repository scanner found (Red Hat's content
+	// manifests) describe the packages installed in the same layer.
+	type layerRepos struct {
+		digest string
+		repos  []*vuln.Repository
+	}
+	var repoLayers []layerRepos
 	for _, ra := range results {
 		res := ra.res
 		warnings = append(warnings, res.Warnings...)
@@ -100,6 +107,11 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 			}
 		}
 		repos = append(repos, rrepos...)
+		if len(rrepos) > 0 && len(res.Packages) == 0 {
+			for _, f := range ra.fs {
+				repoLayers = append(repoLayers, layerRepos{digest: views[f.layer].digest, repos: rrepos})
+			}
+		}
 		for _, p := range res.Packages {
 			if p == nil {
 				continue
@@ -125,6 +137,17 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 			}
 			pf.env.PackageDB = pf.pkg.PackageDB
 			pkgs = append(pkgs, pf)
+		}
+	}
+
+	for _, pf := range pkgs {
+		if len(pf.repos) > 0 || pf.pkg.Ecosystem != "rpm" {
+			continue
+		}
+		for _, lr := range repoLayers {
+			if lr.digest == pf.env.IntroducedIn {
+				pf.repos = append(pf.repos, lr.repos...)
+			}
 		}
 	}
 

@@ -217,14 +217,6 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 				return err
 			}
 			defer st.Close()
-			if !skipUpdate {
-				fmt.Fprintln(g.stderr, "Updating vulnerability feeds (--skip-update to use the stored data):")
-				if err := runUpdate(ctx, g, st, &ff); err != nil {
-					// Stale data is better than no scan; missing data is
-					// caught below, per namespace the image needs.
-					fmt.Fprintln(g.stderr, "  warning: some feeds could not be updated; using the data already stored")
-				}
-			}
 			img, err := image.Open(ctx, args[0], image.Options{Platform: platform})
 			if err != nil {
 				return err
@@ -241,8 +233,28 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 			if err := st.PutIndexReport(ctx, ir); err != nil {
 				return err
 			}
+			if !skipUpdate {
+				// Without --only, only the feeds this image needs: a Debian
+				// image has no use for Red Hat's archive.
+				if len(ff.only) == 0 {
+					ff.only = feedsFor(ir)
+				}
+				if len(ff.only) > 0 {
+					fmt.Fprintln(g.stderr, "Updating vulnerability feeds (--skip-update to use the stored data):")
+					if err := runUpdate(ctx, g, st, &ff); err != nil {
+						// Stale data is better than no scan; missing data is
+						// caught below, per namespace the image needs.
+						fmt.Fprintln(g.stderr, "  warning: some feeds could not be updated; using the data already stored")
+					}
+				}
+			}
 			if err := checkFeedData(ctx, st, ir); err != nil {
 				return err
+			}
+			if n := languagePackages(ir); n > 0 {
+				if _, err := st.FeedState(ctx, "osv"); err != nil {
+					fmt.Fprintf(g.stderr, "warning: %d language packages, but no OSV data: they are not checked (clairctl update --only osv)\n", n)
+				}
 			}
 			vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
 			if err != nil {
@@ -260,9 +272,53 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 
 // namespaceFeeds says which feed serves a distribution namespace prefix.
 var namespaceFeeds = map[string]string{
-	"debian": "debian",
-	"ubuntu": "ubuntu",
-	"alpine": "alpine",
+	"debian":        "debian",
+	"ubuntu":        "ubuntu",
+	"alpine":        "alpine",
+	"rhel":          "redhat",
+	"ol":            "oracle",
+	"sles":          "suse",
+	"opensuse-leap": "suse",
+	"photon":        "photon",
+	"mariner":       "mariner",
+	"azurelinux":    "mariner",
+	"amzn":          "amazon",
+}
+
+// languageEcosystems are the package ecosystems the osv feed serves.
+var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
+	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
+
+func languagePackages(ir *vuln.IndexReport) int {
+	n := 0
+	for _, p := range ir.Packages {
+		if languageEcosystems[p.Ecosystem] {
+			n++
+		}
+	}
+	return n
+}
+
+// feedsFor lists the feeds that serve what the image holds.
+func feedsFor(ir *vuln.IndexReport) []string {
+	set := map[string]bool{}
+	for _, d := range ir.Distributions {
+		prefix, _, _ := strings.Cut(vuln.Namespace(d), ":")
+		if f, ok := namespaceFeeds[prefix]; ok {
+			set[f] = true
+		}
+	}
+	for _, p := range ir.Packages {
+		if languageEcosystems[p.Ecosystem] {
+			set["osv"] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for f := range set {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // checkFeedData refuses to report "no vulnerabilities" for an image whose

@@ -218,6 +218,18 @@ func scanUBI9(t *testing.T, st *sqlite.Store, withManifest bool) (*vuln.Vulnerab
 	if len(ir.Packages) < 150 {
 		t.Fatalf("%d packages indexed", len(ir.Packages))
 	}
+	// The content manifest's repositories belong to the rpm packages of
+	// its layer, as claircore attaches them.
+	if withManifest {
+		for id, p := range ir.Packages {
+			if p.Ecosystem != "rpm" {
+				continue
+			}
+			if envs := ir.Environments[id]; len(envs) == 0 || len(envs[0].RepositoryIDs) != 2 {
+				t.Fatalf("rpm package %s: environments %+v, want the 2 content-set repositories", p.Name, envs)
+			}
+		}
+	}
 	vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,10 @@ package plugins
 // Adding an ecosystem is adding its package here.
 import (
 	_ "github.com/openclair/clair/feed/alpine"
+	_ "github.com/openclair/clair/feed/amazon"
 	_ "github.com/openclair/clair/feed/debian"
 	_ "github.com/openclair/clair/feed/osv"
+	_ "github.com/openclair/clair/feed/oval"
 	_ "github.com/openclair/clair/feed/redhat"
 	_ "github.com/openclair/clair/feed/ubuntu"
 	_ "github.com/openclair/clair/scanner/apk"

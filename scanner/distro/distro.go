@@ -18,15 +18,32 @@ import (
 
 // The files the scanner reads, in the order Combine trusts them: os-release is
 // the standard and says the most, the others fill what it leaves out.
+//
+// The RPM distributions' one-line release files come before redhat-release,
+// which every RHEL rebuild also ships: Oracle Linux's says "Red Hat
+// Enterprise Linux Server release 7.9", so oracle-release must win over it
+// (and os-release, when present, over both). system-release is Amazon
+// Linux's (and a link to the others elsewhere).
 const (
 	EtcOSRelease    = "etc/os-release"
 	UsrLibOSRelease = "usr/lib/os-release"
 	LSBRelease      = "etc/lsb-release"
+	OracleRelease   = "etc/oracle-release"
+	CentOSRelease   = "etc/centos-release"
+	AlmaRelease     = "etc/almalinux-release"
+	RockyRelease    = "etc/rocky-release"
+	FedoraRelease   = "etc/fedora-release"
+	RedHatRelease   = "etc/redhat-release"
+	SystemRelease   = "etc/system-release"
 	DebianVersion   = "etc/debian_version"
 	AlpineRelease   = "etc/alpine-release"
 )
 
-var priority = [...]string{EtcOSRelease, UsrLibOSRelease, LSBRelease, DebianVersion, AlpineRelease}
+var priority = [...]string{
+	EtcOSRelease, UsrLibOSRelease, LSBRelease,
+	OracleRelease, CentOSRelease, AlmaRelease, RockyRelease, FedoraRelease, RedHatRelease, SystemRelease,
+	DebianVersion, AlpineRelease,
+}
 
 // MaxRead bounds what Scan reads of one file. Every real file of this kind is
 // under 1 KiB. A larger one is truncated at the last full line within the
@@ -54,16 +71,17 @@ func init() { scanner.Register(&Scanner{}) }
 func (*Scanner) Name() string { return "distro" }
 
 // Version implements scanner.Scanner.
-func (*Scanner) Version() string { return "1" }
+func (*Scanner) Version() string { return "2" }
 
 // Kind implements scanner.Scanner.
 func (*Scanner) Kind() scanner.Kind { return scanner.KindDistribution }
 
 // Wants implements scanner.Scanner.
 func (*Scanner) Wants(path string) bool {
-	switch path {
-	case EtcOSRelease, UsrLibOSRelease, LSBRelease, DebianVersion, AlpineRelease:
-		return true
+	for _, p := range priority {
+		if path == p {
+			return true
+		}
 	}
 	return false
 }
@@ -93,6 +111,8 @@ func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, erro
 		d, warns = fromDebianVersion(b)
 	case AlpineRelease:
 		d, warns = fromAlpineRelease(b)
+	case OracleRelease, CentOSRelease, AlmaRelease, RockyRelease, FedoraRelease, RedHatRelease, SystemRelease:
+		d, warns = fromRPMRelease(b)
 	default:
 		return nil, fmt.Errorf("distro: %s: not a file this scanner reads", f.Path)
 	}
@@ -142,6 +162,7 @@ func (*Scanner) Combine(results map[string]*scanner.Result) *scanner.Result {
 		// The indexer assigns ids; one carried over from a per-file result
 		// would collide across images.
 		out.ID = ""
+		normalize(out)
 	}
 	return &scanner.Result{Distribution: out, Warnings: warns}
 }
@@ -265,3 +286,67 @@ func fromAlpineRelease(b []byte) (*vuln.Distribution, []string) {
 }
 
 // clip keeps a quoted piece of a malformed file short in a warning.
+
+// rpmRelease reads the first line of redhat-release and its kin: "Red Hat
+// Enterprise Linux Server release 7.9 (Maipo)", "CentOS Linux release
+// 7.9.2009 (Core)", "Oracle Linux Server release 8.6", "Amazon Linux release
+// 2 (Karoo)", "Amazon Linux AMI release 2018.03".
+var rpmRelease = regexp.MustCompile(`^(.+?) release ([0-9][0-9.]*)\b`)
+
+// rpmIDs maps the product name of a release file to the os-release ID the
+// same system would carry, longest prefix first.
+var rpmIDs = []struct{ prefix, id string }{
+	{"Red Hat Enterprise Linux", "rhel"},
+	// trivy's RHEL 6 fixture reads "Red Hat Linux release 6.2 (Zoot)";
+	// nothing else says Red Hat without being RHEL or a rebuild of it.
+	{"Red Hat Linux", "rhel"},
+	{"CentOS", "centos"},
+	{"Oracle Linux", "ol"},
+	{"Amazon Linux", "amzn"},
+	{"AlmaLinux", "almalinux"},
+	{"Rocky Linux", "rocky"},
+	{"Fedora", "fedora"},
+}
+
+func fromRPMRelease(b []byte) (*vuln.Distribution, []string) {
+	s := firstLine(b)
+	if s == "" {
+		return nil, nil
+	}
+	m := rpmRelease.FindStringSubmatch(s)
+	if m == nil {
+		return nil, []string{fmt.Sprintf("line 1: %q is not \"NAME release VERSION\"", scanner.Clip(s))}
+	}
+	name, ver := strings.TrimSpace(m[1]), strings.TrimSuffix(m[2], ".")
+	for _, r := range rpmIDs {
+		if !strings.HasPrefix(name, r.prefix) {
+			continue
+		}
+		if r.id == "amzn" && !strings.Contains(name, "AMI") {
+			// Amazon Linux 2 says "2"; AL2023 says "2023.3.20240131",
+			// whose os-release VERSION_ID is "2023".
+			if i := strings.IndexByte(ver, '.'); i > 0 {
+				ver = ver[:i]
+			}
+		}
+		return &vuln.Distribution{DID: r.id, Name: name, VersionID: ver, Version: ver, PrettyName: s}, nil
+	}
+	// A release file of a distribution no feed covers: keep what it says.
+	return &vuln.Distribution{Name: name, VersionID: ver, PrettyName: s}, nil
+}
+
+// normalize makes a few os-release spellings agree with the namespaces the
+// feeds use (vuln.Namespace).
+func normalize(d *vuln.Distribution) {
+	// openSUSE Leap 42.x and earlier 15 betas said ID=opensuse.
+	if strings.EqualFold(d.DID, "opensuse") && strings.HasPrefix(d.Name, "openSUSE Leap") {
+		d.DID = "opensuse-leap"
+	}
+	// Leap's advisories are per minor release ("15.2"); respins carry a
+	// third component ("15.2.1").
+	if d.DID == "opensuse-leap" {
+		if parts := strings.SplitN(d.VersionID, ".", 3); len(parts) == 3 {
+			d.VersionID = parts[0] + "." + parts[1]
+		}
+	}
+}

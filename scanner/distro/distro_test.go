@@ -101,7 +101,7 @@ func TestRootfs(t *testing.T) {
 		"alpine-3.14-minirootfs":     {"alpine", "3.14.0", "", "alpine:v3.14"},
 		"alpine-3.3":                 {"alpine", "3.3.3", "", "alpine:v3.3"},
 		"alpine-edge":                {"alpine", "3.19_alpha20230901", "", "alpine:edge"},
-		"rhel-9":                     {"rhel", "9.0", "", ""},
+		"rhel-9":                     {"rhel", "9.0", "", "rhel:9"},
 		"fedora-42":                  {"fedora", "42", "", ""},
 	}
 	for name, w := range tests {
@@ -388,10 +388,28 @@ func TestSharedClaircore(t *testing.T) {
 			}
 			check(t, rel, r, want{"alpine", r.Distribution.VersionID, "", "alpine:v" + last})
 		case parts[0] == "rhel":
-			// Oracle 6-9 roots hold only *-release files this scanner
-			// does not read; the others are RHEL 7-9 and Hummingbird.
-			if r != nil && r.Distribution.DID != "rhel" && r.Distribution.DID != "hummingbird" {
-				t.Errorf("%s: %+v", rel, r.Distribution)
+			// Oracle 6-9 roots hold only oracle-release and a
+			// redhat-release that claims RHEL: oracle-release wins. The
+			// RHEL roots' os-release wins over their redhat-release
+			// (RHEL 7's says 7.4 beside os-release's 7.7).
+			w, ok := map[string]want{
+				"7":            {"rhel", "7.7", "", "rhel:7"},
+				"8":            {"rhel", "8.1", "", "rhel:8"},
+				"9":            {"rhel", "9.0", "", "rhel:9"},
+				"atomichost-7": {"rhel", "7.9", "", "rhel:7"},
+				"hummingbird":  {"hummingbird", "20251124", "", ""},
+				"oracle-6":     {"ol", "6.10", "", "ol:6"},
+				"oracle-7":     {"ol", "7.9", "", "ol:7"},
+				"oracle-8":     {"ol", "8.9", "", "ol:8"},
+				"oracle-9":     {"ol", "9.3", "", "ol:9"},
+			}[last]
+			if !ok {
+				t.Errorf("%s: no expectation", rel)
+				break
+			}
+			check(t, rel, r, w)
+			if cpe := map[string]string{"7": "cpe:/o:redhat:enterprise_linux:7.7:GA:server", "9": "cpe:/o:redhat:enterprise_linux:9::baseos"}[last]; cpe != "" && r.Distribution.CPE != cpe {
+				t.Errorf("%s: CPE %q, want %q", rel, r.Distribution.CPE, cpe)
 			}
 		default:
 			t.Errorf("unexpected root %s", rel)
@@ -406,27 +424,45 @@ func TestSharedClaircore(t *testing.T) {
 
 func TestSharedTrivy(t *testing.T) {
 	base := sharedDir(t, "pkgdb/os-release/trivy")
-	release := map[string]want{
-		"alpine":            {"alpine", "3.15.4", "", "alpine:v3.15"},
-		"no-id":             {"", "3.15.4", "", ""},
-		"no-version":        {"alpine", "", "", ""},
-		"rhel":              {"rhel", "9.4", "", ""},
-		"oracle":            {"ol", "8.10", "", ""},
-		"alma":              {"almalinux", "9.4", "", ""},
-		"rocky":             {"rocky", "9.3", "", ""},
-		"centos":            {"centos", "7", "", ""},
-		"fedora":            {"fedora", "42", "", ""},
-		"sles":              {"sles", "15.3", "", ""},
-		"opensuseleap-42.3": {"opensuse", "42.3", "", ""},
-		"photon":            {"photon", "4.0", "", ""},
-		"mariner-2.0":       {"mariner", "2.0", "", ""},
-		"azurelinux-3.0":    {"azurelinux", "3.0", "", ""},
-		"bottlerocket":      {"bottlerocket", "1.34.0", "", ""},
-		"unknown":           {"unknown", "4.3.2", "", ""},
+	// Every os-release of trivy's fixtures, with the namespace the feeds
+	// need ("" where no feed covers the distribution).
+	release := map[string]struct {
+		w   want
+		cpe string
+	}{
+		"activestate":         {want{"activestate", "1.0", "", ""}, ""},
+		"alma":                {want{"almalinux", "9.4", "", "alma:9"}, "cpe:/o:almalinux:almalinux:9::baseos"},
+		"alpine":              {want{"alpine", "3.15.4", "", "alpine:v3.15"}, ""},
+		"azurelinux-3.0":      {want{"azurelinux", "3.0", "", "azurelinux:3.0"}, ""},
+		"bottlerocket":        {want{"bottlerocket", "1.34.0", "", ""}, ""},
+		"centos":              {want{"centos", "7", "", "rhel:7"}, "cpe:/o:centos:centos:7"},
+		"centos-stream":       {want{"centos", "8", "", "rhel:8"}, "cpe:/o:centos:centos:8"},
+		"coreos":              {want{"coreos", "3.15.4", "", ""}, ""},
+		"echo":                {want{"echo", "1", "", ""}, ""},
+		"fedora":              {want{"fedora", "42", "", ""}, "cpe:/o:fedoraproject:fedora:42"},
+		"mariner-1.0":         {want{"mariner", "1.0", "", "mariner:1.0"}, ""},
+		"mariner-2.0":         {want{"mariner", "2.0", "", "mariner:2.0"}, ""},
+		"minimos":             {want{"minimos", "20241031", "", ""}, ""},
+		"no-id":               {want{"", "3.15.4", "", ""}, ""},
+		"no-version":          {want{"alpine", "", "", ""}, ""},
+		"opensuseleap-15.2.1": {want{"opensuse-leap", "15.2", "", "opensuse-leap:15.2"}, "cpe:/o:opensuse:leap:15.2.1"},
+		"opensuseleap-42.3":   {want{"opensuse-leap", "42.3", "", "opensuse-leap:42.3"}, "cpe:/o:opensuse:leap:42.3"},
+		"opensusetumbleweed":  {want{"opensuse-tumbleweed", "20220412", "", ""}, "cpe:/o:opensuse:tumbleweed:20220412"},
+		"oracle":              {want{"ol", "8.10", "", "ol:8"}, "cpe:/o:oracle:linux:8:10:server"},
+		"photon":              {want{"photon", "4.0", "", "photon:4.0"}, ""},
+		"rhel":                {want{"rhel", "9.4", "", "rhel:9"}, "cpe:/o:redhat:enterprise_linux:9::baseos"},
+		"rocky":               {want{"rocky", "9.3", "", "rocky:9"}, "cpe:/o:rocky:rocky:9::baseos"},
+		// SLE Micro shares SLES's namespace (vuln.Namespace); the
+		// Rancher flavour and SL Micro 6 have no namespace there.
+		"slemicro":         {want{"sle-micro", "5.3", "", "sles:5.3"}, "cpe:/o:suse:sle-micro:5.3"},
+		"slemicro-rancher": {want{"sle-micro-rancher", "5.4", "", ""}, "cpe:/o:suse:sle-micro-rancher:5.4"},
+		"slemicro6.0":      {want{"sl-micro", "6.0", "", ""}, "cpe:/o:suse:sl-micro:6.0"},
+		"sles":             {want{"sles", "15.3", "", "sles:15.3"}, "cpe:/o:suse:sles:15:sp3"},
+		"unknown":          {want{"unknown", "4.3.2", "", ""}, ""},
 	}
 	files, _ := filepath.Glob(filepath.Join(base, "release", "*"))
-	if len(files) < 20 {
-		t.Fatalf("only %d files", len(files))
+	if len(files) != len(release) {
+		t.Errorf("%d files, %d expectations", len(files), len(release))
 	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -437,9 +473,41 @@ func TestSharedTrivy(t *testing.T) {
 		if len(r.Warnings) > 0 {
 			t.Errorf("%s: warnings %q", f, r.Warnings)
 		}
-		if w, ok := release[filepath.Base(f)]; ok {
-			check(t, filepath.Base(f), r, w)
+		e, ok := release[filepath.Base(f)]
+		if !ok {
+			t.Errorf("%s: no expectation", f)
+			continue
 		}
+		c := (&Scanner{}).Combine(map[string]*scanner.Result{EtcOSRelease: r})
+		check(t, filepath.Base(f), c, e.w)
+		if c.Distribution.CPE != e.cpe {
+			t.Errorf("%s: CPE %q, want %q", filepath.Base(f), c.Distribution.CPE, e.cpe)
+		}
+	}
+	// The RHEL family's release files, alone as in images without
+	// os-release (RHEL 6, CentOS 6, Oracle 6).
+	redhat := map[string]want{
+		"alma/almalinux-release":   {"almalinux", "8.4", "", "alma:8"},
+		"centos/centos-release":    {"centos", "7.6.1810", "", "rhel:7"},
+		"fedora_29/fedora-release": {"fedora", "29", "", ""},
+		"oracle_7/oracle-release":  {"ol", "7.6", "", "ol:7"},
+		"redhat_6/redhat-release":  {"rhel", "6.2", "", "rhel:6"},
+		"rocky/rocky-release":      {"rocky", "8.4", "", "rocky:8"},
+	}
+	for rel, w := range redhat {
+		b, err := os.ReadFile(filepath.Join(base, "redhatbase", filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := "etc/" + filepath.Base(rel)
+		r := scanBytes(t, p, b)
+		if len(r.Warnings) > 0 {
+			t.Errorf("%s: warnings %q", rel, r.Warnings)
+		}
+		check(t, rel, (&Scanner{}).Combine(map[string]*scanner.Result{p: r}), w)
+	}
+	if r := scanBytes(t, RedHatRelease, nil); r.Distribution != nil || len(r.Warnings) > 0 {
+		t.Errorf("empty redhat-release: %+v", r)
 	}
 	one := func(rel, path string) *scanner.Result {
 		b, err := os.ReadFile(filepath.Join(base, filepath.FromSlash(rel)))
@@ -492,12 +560,13 @@ func TestSharedRootfs(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for _, p := range []string{"etc/os-release", "usr/lib/os-release", "etc/lsb-release", "etc/debian_version", "etc/alpine-release"} {
+	for _, p := range []string{"etc/os-release", "usr/lib/os-release", "etc/lsb-release", "etc/debian_version", "etc/alpine-release",
+		"etc/redhat-release", "etc/system-release", "etc/centos-release", "etc/oracle-release"} {
 		if !s.Wants(p) {
 			t.Errorf("Wants(%q) = false", p)
 		}
 	}
-	for _, p := range []string{"/etc/os-release", "./etc/os-release", "etc/redhat-release", "x/etc/os-release", "etc/os-release.d", ""} {
+	for _, p := range []string{"/etc/os-release", "./etc/os-release", "etc/redhat-release.d", "x/etc/os-release", "etc/os-release.d", ""} {
 		if s.Wants(p) {
 			t.Errorf("Wants(%q) = true", p)
 		}
@@ -616,3 +685,38 @@ func escape(s string) string {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// TestRPMRelease covers release-file lines the shared fixtures lack
+// (Amazon Linux's system-release, written as those images carry them) and
+// an os-release without VERSION_ID completed by redhat-release.
+func TestRPMRelease(t *testing.T) {
+	for in, w := range map[string]want{
+		"Amazon Linux release 2 (Karoo)\n":                      {"amzn", "2", "", "amzn:2"},
+		"Amazon Linux release 2023.3.20240131 (Amazon Linux)\n": {"amzn", "2023", "", "amzn:2023"},
+		"Amazon Linux AMI release 2018.03\n":                    {"amzn", "2018.03", "", "amzn:2018.03"},
+		"CentOS Stream release 9\n":                             {"centos", "9", "", "rhel:9"},
+		"Red Hat Enterprise Linux Server release 7.9 (Maipo)\n": {"rhel", "7.9", "", "rhel:7"},
+		"Red Hat Enterprise Linux release 8.10 (Ootpa)\n":       {"rhel", "8.10", "", "rhel:8"},
+		"Oracle Linux Server release 6.10\n":                    {"ol", "6.10", "", "ol:6"},
+		"AlmaLinux release 9.4 (Seafoam Ocelot)\nsecond line\n": {"almalinux", "9.4", "", "alma:9"},
+	} {
+		r := scanBytes(t, SystemRelease, []byte(in))
+		check(t, in, (&Scanner{}).Combine(map[string]*scanner.Result{SystemRelease: r}), w)
+	}
+	if r := scanBytes(t, RedHatRelease, []byte("garbage\n")); r.Distribution != nil || len(r.Warnings) != 1 {
+		t.Errorf("garbage: %+v", r)
+	}
+	// os-release naming the distribution but not its version.
+	res := map[string]*scanner.Result{
+		EtcOSRelease:  scanBytes(t, EtcOSRelease, []byte("ID=rhel\nNAME=\"Red Hat Enterprise Linux\"\n")),
+		RedHatRelease: scanBytes(t, RedHatRelease, []byte("Red Hat Enterprise Linux release 9.2 (Plow)\n")),
+		OracleRelease: nil,
+	}
+	check(t, "incomplete os-release", (&Scanner{}).Combine(res), want{"rhel", "9.2", "", "rhel:9"})
+	// Oracle Linux 7 without os-release: its redhat-release claims RHEL.
+	res = map[string]*scanner.Result{
+		OracleRelease: scanBytes(t, OracleRelease, []byte("Oracle Linux Server release 7.9\n")),
+		RedHatRelease: scanBytes(t, RedHatRelease, []byte("Red Hat Enterprise Linux Server release 7.9 (Maipo)\n")),
+	}
+	check(t, "oracle 7", (&Scanner{}).Combine(res), want{"ol", "7.9", "", "ol:7"})
+}
