@@ -86,18 +86,79 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 }
 
 // Table writes one row per package and vulnerability and a summary line.
+// Distribution packages come first; language packages follow in groups by
+// where they were found (a Go binary, a site-packages folder, a jar, a
+// lock file), each under a line naming the ecosystem and the place.
 func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
 	rows := Rows(vr)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tFIXED IN")
+	groups := map[string][]Row{}
+	var keys []string
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name, r.Vuln.NormalizedSeverity, r.FixedIn)
+		k := ""
+		if loc := Location(r.Package); loc != "" {
+			k = r.Package.Ecosystem + ": " + loc
+		}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("report: table: %w", err)
+	sort.Strings(keys) // "" (the distribution's packages) sorts first
+	for i, k := range keys {
+		if k != "" {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintln(w, k)
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tFIXED IN")
+		for _, r := range groups[k] {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name, r.Vuln.NormalizedSeverity, r.FixedIn)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("report: table: %w", err)
+		}
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "PACKAGE  INSTALLED  VULNERABILITY  SEVERITY  FIXED IN")
 	}
 	_, err := fmt.Fprintln(w, Summary(vr, rows))
 	return err
+}
+
+// languageEcosystems are the ecosystems whose packages Table groups by
+// location.
+var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
+	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
+
+// Location is where a language package was found, at the grain people
+// think of: the binary, the site-packages folder, the node_modules tree,
+// the outer jar, the gems folder, the lock file. It is "" for
+// distribution packages.
+func Location(p *vuln.Package) string {
+	if p == nil || !languageEcosystems[p.Ecosystem] || p.Path == "" {
+		return ""
+	}
+	path := p.Path
+	if i := strings.IndexByte(path, '!'); i >= 0 { // inside a jar
+		path = path[:i]
+	}
+	if i := strings.Index("/"+path, "/node_modules/"); i >= 0 {
+		return strings.TrimPrefix(("/" + path)[:i]+"/node_modules", "/")
+	}
+	for _, marker := range []string{".dist-info/", ".egg-info/", ".egg-info"} {
+		if i := strings.Index(path, marker); i >= 0 {
+			if j := strings.LastIndexByte(path[:i], '/'); j >= 0 {
+				return path[:j]
+			}
+			return "."
+		}
+	}
+	if i := strings.Index(path, "/specifications/"); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // Summary is the one-line digest of a report: counts by severity, affected

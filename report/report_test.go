@@ -93,3 +93,21 @@ func TestTable(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+func TestLocation(t *testing.T) {
+	for _, tc := range []struct{ eco, path, want string }{
+		{"dpkg", "var/lib/dpkg/status", ""},
+		{"go", "usr/local/bin/app", "usr/local/bin/app"},
+		{"pypi", "usr/local/lib/python3.12/site-packages/pip-24.0.dist-info/METADATA", "usr/local/lib/python3.12/site-packages"},
+		{"pypi", "usr/lib/python3/dist-packages/six-1.16.0.egg-info", "usr/lib/python3/dist-packages"},
+		{"npm", "app/node_modules/express/node_modules/qs/package.json", "app/node_modules"},
+		{"npm", "node_modules/lodash/package.json", "node_modules"},
+		{"maven", "app/app.war!WEB-INF/lib/log4j-core-2.14.1.jar", "app/app.war"},
+		{"rubygems", "usr/local/bundle/specifications/rack-2.2.3.gemspec", "usr/local/bundle"},
+		{"cargo", "src/Cargo.lock", "src/Cargo.lock"},
+	} {
+		if got := Location(&vuln.Package{Ecosystem: tc.eco, Path: tc.path}); got != tc.want {
+			t.Errorf("Location(%s %s) = %q, want %q", tc.eco, tc.path, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/openclair/clair/internal/imagetest"
@@ -91,6 +92,16 @@ func TestScanLanguagePackages(t *testing.T) {
 	// GO-2021-0142: crypto/elliptic, fixed in go1.14.14 and go1.15.7.
 	if _, ok := p["stdlib CVE-2021-3114"]; !ok {
 		t.Errorf("stdlib CVE-2021-3114 not reported; %d pairs", len(p))
+	}
+	// The table groups language packages by where they were found.
+	table, errOut, code := clairctl(t, "--db", db, "scan", "--skip-update", "docker-archive:"+path)
+	if code != 0 {
+		t.Fatalf("table: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"\ngo: usr/local/bin/app\n", "\npypi: usr/local/lib/python3.12/site-packages\n"} {
+		if !strings.Contains("\n"+table, want) {
+			t.Errorf("table lacks the group line %q:\n%s", want, table)
+		}
 	}
 	for k := range p {
 		if k == "wheel CVE-2022-40898" {

@@ -70,14 +70,6 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
-	_ "github.com/openclair/clair/version/cargo"    // the "cargo" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/composer" // the "composer" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/maven"    // the "maven" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/npm"      // the "npm" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/nuget"    // the "nuget" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/pep440"   // the "pep440" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/rubygems" // the "rubygems" scheme, for FixedIn
-	_ "github.com/openclair/clair/version/semver"   // the "semver" scheme, for FixedIn
 	"github.com/openclair/clair/vuln"
 )
 
