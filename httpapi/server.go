@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -184,6 +183,3 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		}
 	})
 }
-
-// requestContext bounds a request's work: a client that went away stops it.
-func requestContext(r *http.Request) context.Context { return r.Context() }
