@@ -182,6 +182,10 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	if err != nil {
 		return "", fmt.Errorf("redhat: writing snapshot: %w", err)
 	}
+	// The encoder writes to dst from its own goroutines: every return must
+	// wait for them, or dst is written after Fetch has returned. Close
+	// after a successful Close is a no-op.
+	defer zw.Close()
 	tw := tar.NewWriter(zw)
 	n, err := copyArchive(ctx, c, base+archive, archive, tw, func(p string) bool {
 		_, changed := final[p]
