@@ -24,12 +24,16 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
 
-// fullData holds osv.dev's complete exports, where the machine has them.
-const fullData = "/work/shared/testdata/feeds/osv"
+// fullData returns the directory of osv.dev's complete exports, which the
+// machine may or may not have.
+func fullData() string {
+	return filepath.Join(sharedtest.Dir(), "feeds", "osv")
+}
 
 // zipOf builds a zip of files (name → content), in sorted name order as
 // osv.dev's exports are.
@@ -416,7 +420,7 @@ func ecoDir(t *testing.T) (dir string, full bool) {
 	dir = t.TempDir()
 	full = true
 	for _, e := range []string{"Go", "PyPI", "npm"} {
-		src := filepath.Join(fullData, e+".zip")
+		src := filepath.Join(fullData(), e+".zip")
 		if _, err := os.Stat(src); err == nil && !testing.Short() && !raceEnabled {
 			if err := os.Symlink(src, filepath.Join(dir, e+".zip")); err != nil {
 				t.Fatal(err)
@@ -620,7 +624,7 @@ func TestFull(t *testing.T) {
 	var ecos []string
 	var zips = map[string][]byte{}
 	for _, e := range Ecosystems {
-		b, err := os.ReadFile(filepath.Join(fullData, e.OSV+".zip"))
+		b, err := os.ReadFile(filepath.Join(fullData(), e.OSV+".zip"))
 		if err != nil {
 			continue
 		}
@@ -628,7 +632,7 @@ func TestFull(t *testing.T) {
 		zips[e.OSV] = b
 	}
 	if len(ecos) == 0 {
-		t.Skip("no full exports at " + fullData)
+		t.Skipf("no full exports at %s: this test needs ../shared/testdata (CI has it)", fullData())
 	}
 	snap := tarOf(t, ecos, zips)
 	zips = nil

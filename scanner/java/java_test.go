@@ -15,22 +15,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openclair/clair/feed/osv"
+	"github.com/openclair/clair/internal/osvtest"
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
-	"github.com/openclair/clair/version/maven"
+	_ "github.com/openclair/clair/version/maven" // the scheme osvtest.Affected looks up
 	"github.com/openclair/clair/vuln"
 )
-
-const shared = "/work/shared/testdata"
-
-func sharedFile(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(shared, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data not available (%v): this test needs %s", err, shared)
-	}
-	return p
-}
 
 // Real metadata of published artifacts, as their jars on Maven Central carry
 // it (headers a jar's manifest has beyond these are left out; line wrapping
@@ -208,7 +198,7 @@ func TestSpring4ShellWar(t *testing.T) {
 	// trivy found the same jar at the same place and version; it names it
 	// org.springframework:spring-beans from its database of jar digests,
 	// which a manifest without a vendor id cannot tell.
-	g := sharedFile(t, "peer-results/trivy/integration-goldens/spring4shell-jre8.json.golden")
+	g := sharedtest.Path(t, "peer-results/trivy/integration-goldens/spring4shell-jre8.json.golden")
 	b, err := os.ReadFile(g)
 	if err != nil {
 		t.Fatal(err)
@@ -564,28 +554,21 @@ func TestFileName(t *testing.T) {
 // export with the maven version scheme: log4j-core 2.14.1 is affected by
 // Log4Shell, jackson-databind 2.9.10 by CVE-2020-9548 (trivy's fixture).
 func TestOSVMatch(t *testing.T) {
-	b, err := os.ReadFile(sharedFile(t, "feeds/osv/Maven.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	advs := osvtest.Advisories(t, "Maven", Ecosystem)
 	r := scan(t, &Scanner{}, "app/demo.jar", bootJar(t))
 	byName := map[string]*vuln.Package{}
 	for _, p := range r.Packages {
 		byName[p.Name] = p
 	}
 	hits := map[string]bool{}
-	err = osv.New().Parse(context.Background(), bytes.NewReader(b), int64(len(b)), func(a *vuln.Advisory) error {
+	for _, a := range advs {
 		p := byName[a.Package]
 		if p == nil || a.Namespace != p.Ecosystem {
-			return nil
+			continue
 		}
-		if affected(t, a, p.Version) {
+		if osvtest.Affected(t, a, p.Version) {
 			hits[p.Name+"@"+p.Version+" "+a.Name] = true
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, w := range []string{
 		"org.apache.logging.log4j:log4j-core@2.14.1 CVE-2021-44228",
@@ -597,41 +580,6 @@ func TestOSVMatch(t *testing.T) {
 		}
 	}
 	t.Logf("%d advisories match the fat jar's packages", len(hits))
-}
-
-func affected(t testing.TB, a *vuln.Advisory, installed string) bool {
-	t.Helper()
-	parse := func(s string) maven.Version {
-		v, err := maven.Parse(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	v := parse(installed)
-	for _, s := range a.Versions {
-		if s == installed {
-			return true
-		}
-	}
-	for _, r := range a.Ranges {
-		if r.Introduced != "" && parse(r.Introduced).Cmp(v) > 0 {
-			continue
-		}
-		switch {
-		case r.Fixed != "":
-			if v.Cmp(parse(r.Fixed)) < 0 {
-				return true
-			}
-		case r.LastAffected != "":
-			if v.Cmp(parse(r.LastAffected)) <= 0 {
-				return true
-			}
-		default:
-			return true
-		}
-	}
-	return false
 }
 
 // fatJar builds a Spring Boot style jar of n nested jars of about size

@@ -15,31 +15,36 @@ import (
 
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
 
-const shared = "/work/shared/testdata/pkgdb/rpm/"
-
 // databases are the real rpmdbs the tests read: the path the scanner is
-// told, the file, the rpm backend that reads it ("" when Debian's rpm has
-// none) and the number of packages (gpg-pubkey excluded).
+// told, the file (under ../shared/testdata/pkgdb/rpm when shared), the rpm
+// backend that reads it ("" when Debian's rpm has none) and the number of
+// packages (gpg-pubkey excluded).
 var databases = []struct {
 	path, file, backend string
 	n                   int
+	shared              bool
 }{
-	{"var/lib/rpm/Packages", "testdata/var/lib/rpm/Packages", "bdb_ro", 0},
-	{"var/lib/rpm/Packages", "testdata/libuuid/Packages", "bdb_ro", 0},
-	{"usr/lib/sysimage/rpm/Packages.db", "testdata/sle15-bci/Packages.db", "", 0},
-	{"var/lib/rpm/rpmdb.sqlite", shared + "cbl-mariner-2.0-rpmdb.sqlite", "sqlite", 129},
+	{"var/lib/rpm/Packages", "testdata/var/lib/rpm/Packages", "bdb_ro", 0, false},
+	{"var/lib/rpm/Packages", "testdata/libuuid/Packages", "bdb_ro", 0, false},
+	{"usr/lib/sysimage/rpm/Packages.db", "testdata/sle15-bci/Packages.db", "", 0, false},
+	{"var/lib/rpm/rpmdb.sqlite", "cbl-mariner-2.0-rpmdb.sqlite", "sqlite", 129, true},
+}
+
+// shared returns the path of a file of ../shared/testdata/pkgdb/rpm,
+// skipping the test when it is absent.
+func shared(t testing.TB, name string) string {
+	t.Helper()
+	return sharedtest.Path(t, "pkgdb/rpm/"+name)
 }
 
 func open(t testing.TB, file string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) && strings.HasPrefix(file, shared) {
-		t.Skipf("%s absent: the shared test data is not on this machine", file)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +126,11 @@ func lines(t *testing.T, pkgs []*vuln.Package) []string {
 func TestRealDatabases(t *testing.T) {
 	for _, db := range databases {
 		t.Run(db.file, func(t *testing.T) {
-			b := open(t, db.file)
+			file := db.file
+			if db.shared {
+				file = shared(t, file)
+			}
+			b := open(t, file)
 			r, err := scan(t, db.path, b)
 			if err != nil {
 				t.Fatal(err)
@@ -214,10 +223,9 @@ func diff(got, want []string) string {
 // TestTrivyGolden compares the SLE 15 NDB database with trivy's package list
 // for a SUSE 15.3 NDB image, on the packages both have.
 func TestTrivyGolden(t *testing.T) {
-	const golden = "/work/shared/testdata/peer-results/trivy/fanal-package-goldens/suse-15.3_ndb.json.golden"
-	g, err := os.ReadFile(golden)
+	g, err := os.ReadFile(sharedtest.Path(t, "peer-results/trivy/fanal-package-goldens/suse-15.3_ndb.json.golden"))
 	if err != nil {
-		t.Skipf("%s absent", golden)
+		t.Fatal(err)
 	}
 	var tp []struct{ Name, Version, Release, Arch, SrcName string }
 	if err := json.Unmarshal(g, &tp); err != nil {
@@ -250,7 +258,7 @@ func TestTrivyGolden(t *testing.T) {
 }
 
 func TestFields(t *testing.T) {
-	r, err := scan(t, "var/lib/rpm/rpmdb.sqlite", open(t, shared+"cbl-mariner-2.0-rpmdb.sqlite"))
+	r, err := scan(t, "var/lib/rpm/rpmdb.sqlite", open(t, shared(t, "cbl-mariner-2.0-rpmdb.sqlite")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +461,7 @@ func FuzzReaders(f *testing.F) {
 func TestSourceRPMManifests(t *testing.T) {
 	n := 0
 	for _, m := range []string{"claircore-httpd-24_9.5-1734525854.rpm-manifest.json", "claircore-nodejs.rpm-manifest.json", "claircore-bdb.rpm-manifest.json"} {
-		b := open(t, shared+m)
+		b := open(t, shared(t, m))
 		var man struct {
 			RPMs []struct {
 				Name  string `json:"srpm_name"`

@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 )
 
+// The shared files, under ../shared/testdata.
 const (
-	lockFile = "/work/shared/testdata/pkgdb/lockfiles/rust/trivy-ci-test-Cargo.lock"
-	golden   = "/work/shared/testdata/peer-results/trivy/fanal-package-goldens/vuln-image1.2.3.expectedlibs.golden"
+	lockFile = "pkgdb/lockfiles/rust/trivy-ci-test-Cargo.lock"
+	golden   = "peer-results/trivy/fanal-package-goldens/vuln-image1.2.3.expectedlibs.golden"
 )
 
 func scan(t testing.TB, p string, content []byte) *scanner.Result {
@@ -28,12 +28,10 @@ func scan(t testing.TB, p string, content []byte) *scanner.Result {
 	return res
 }
 
-func readShared(t *testing.T, p string) []byte {
+// readShared reads the shared file rel, skipping the test when it is absent.
+func readShared(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s is absent: shared/testdata is not staged on this machine", p)
-	}
+	b, err := os.ReadFile(sharedtest.Path(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}

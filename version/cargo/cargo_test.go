@@ -1,18 +1,10 @@
 package cargo
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 
-	"github.com/openclair/clair/feed/osv"
+	"github.com/openclair/clair/internal/osvtest"
 	"github.com/openclair/clair/version"
-	"github.com/openclair/clair/vuln"
 )
 
 func testOrder(t *testing.T, ordered []string) {
@@ -127,8 +119,8 @@ func TestCanonical(t *testing.T) {
 // 1.9.0 (CVE-2019-15542, fixed in 2.1.0) and smallvec 0.6.9
 // (CVE-2019-15551: 0.6.5 to 0.6.10; CVE-2018-25023: before 0.6.13).
 func TestOSV(t *testing.T) {
-	advs := osvAdvisories(t, "crates.io", "cargo")
-	if bad := checkAllBounds(t, Scheme{}, advs); bad != 0 {
+	advs := osvtest.Advisories(t, "crates.io", "cargo")
+	if bad := osvtest.CheckAllBounds(t, Scheme{}, advs); bad != 0 {
 		t.Errorf("%d version bounds of the export do not parse", bad)
 	}
 	for _, c := range []struct {
@@ -145,114 +137,9 @@ func TestOSV(t *testing.T) {
 		{"smallvec", "CVE-2018-25023", "0.6.13", false},
 		{"smallvec", "CVE-2018-25023", "1.0.0", false},
 	} {
-		a := findAdvisory(t, advs, c.pkg, c.name)
-		if got := affected(t, a, c.version); got != c.want {
+		a := osvtest.Find(t, advs, c.pkg, c.name)
+		if got := osvtest.Affected(t, a, c.version); got != c.want {
 			t.Errorf("%s %s under %s: %v, want %v", c.pkg, c.version, c.name, got, c.want)
 		}
 	}
-}
-
-// osvData is osv.dev's export, where the machine has it.
-const osvData = "/work/shared/testdata/feeds/osv"
-
-// osvAdvisories parses the real osv.dev export of one ecosystem with the
-// feed's own Parse and returns the advisories of namespace ns.
-func osvAdvisories(t *testing.T, eco, ns string) []*vuln.Advisory {
-	t.Helper()
-	p := filepath.Join(osvData, eco+".zip")
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s is absent: the real osv.dev export is not staged on this machine", p)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*vuln.Advisory
-	err = osv.New().Parse(context.Background(), bytes.NewReader(b), int64(len(b)), func(a *vuln.Advisory) error {
-		if a.Namespace == ns {
-			out = append(out, a)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// affected applies vuln.Advisory's documented range semantics with the
-// scheme registered under the advisory's VersionFormat.
-func affected(t *testing.T, a *vuln.Advisory, installed string) bool {
-	t.Helper()
-	s, ok := version.Lookup(a.VersionFormat)
-	if !ok {
-		t.Fatalf("%s: no scheme %q", a.Name, a.VersionFormat)
-	}
-	v, err := s.Parse(installed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(a.Versions, installed) {
-		return true
-	}
-	parse := func(b string) version.Version {
-		pv, err := s.Parse(b)
-		if err != nil {
-			t.Fatalf("%s: bound %q: %v", a.Name, b, err)
-		}
-		return pv
-	}
-	for _, r := range a.Ranges {
-		if r.Introduced != "" && v.Compare(parse(r.Introduced)) < 0 {
-			continue
-		}
-		switch {
-		case r.Fixed != "" && v.Compare(parse(r.Fixed)) >= 0:
-		case r.LastAffected != "" && v.Compare(parse(r.LastAffected)) > 0:
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-// checkAllBounds parses every range bound and listed version of the
-// advisories; it returns how many did not parse, after logging a few.
-func checkAllBounds(t *testing.T, s version.Scheme, advs []*vuln.Advisory) int {
-	t.Helper()
-	bad := 0
-	try := func(a *vuln.Advisory, v string) {
-		if v == "" {
-			return
-		}
-		if _, err := s.Parse(v); err != nil {
-			if bad < 10 {
-				t.Logf("%s %s: %v", a.Package, a.Name, err)
-			}
-			bad++
-		}
-	}
-	for _, a := range advs {
-		for _, r := range a.Ranges {
-			try(a, r.Introduced)
-			try(a, r.Fixed)
-			try(a, r.LastAffected)
-		}
-		for _, v := range a.Versions {
-			try(a, v)
-		}
-	}
-	return bad
-}
-
-// findAdvisory returns the advisory of the package with that name.
-func findAdvisory(t *testing.T, advs []*vuln.Advisory, pkg, name string) *vuln.Advisory {
-	t.Helper()
-	for _, a := range advs {
-		if a.Package == pkg && a.Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no advisory %s for %s in the export", name, pkg)
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/feed/osv"
+	"github.com/openclair/clair/internal/osvtest"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -197,38 +198,8 @@ func TestRealAdvisory(t *testing.T) {
 		"1.8.3": true, "v1.8.3": true, "1.0.0-beta1": true, "2.0.0": true, "2.1.0": true,
 		"1.8.4": false, "1.9.0": false, "2.1.1": false, "2.4.5": false, "2.0.0-RC1": false,
 	} {
-		if got := affected(t, a, v); got != want {
+		if got := osvtest.Affected(t, a, v); got != want {
 			t.Errorf("guzzlehttp/psr7 %s: affected %v, want %v", v, got, want)
 		}
 	}
-}
-
-func affected(t *testing.T, a *vuln.Advisory, installed string) bool {
-	t.Helper()
-	v, err := Parse(installed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range a.Ranges {
-		if r.Introduced != "" {
-			lo, err := Parse(r.Introduced)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Cmp(lo) < 0 {
-				continue
-			}
-		}
-		if r.Fixed != "" {
-			hi, err := Parse(r.Fixed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Cmp(hi) >= 0 {
-				continue
-			}
-		}
-		return true
-	}
-	return false
 }

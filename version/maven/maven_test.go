@@ -1,16 +1,10 @@
 package maven
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/openclair/clair/feed/osv"
+	"github.com/openclair/clair/internal/osvtest"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -252,45 +246,9 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-const osvMaven = "/work/shared/testdata/feeds/osv/Maven.zip"
-
-var mavenAdvisories struct {
-	sync.Once
-	advs []*vuln.Advisory
-	err  error
-}
-
-// loadMaven parses osv.dev's real Maven export with the feed's parser, once.
-func loadMaven(t testing.TB) []*vuln.Advisory {
-	t.Helper()
-	if _, err := os.Stat(osvMaven); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need /work/shared/testdata", err)
-	}
-	mavenAdvisories.Do(func() { mavenAdvisories.advs, mavenAdvisories.err = readMaven() })
-	if mavenAdvisories.err != nil {
-		t.Fatal(mavenAdvisories.err)
-	}
-	return mavenAdvisories.advs
-}
-
-func readMaven() ([]*vuln.Advisory, error) {
-	b, err := os.ReadFile(osvMaven)
-	if err != nil {
-		return nil, err
-	}
-	var out []*vuln.Advisory
-	err = osv.New().Parse(context.Background(), bytes.NewReader(b), int64(len(b)), func(a *vuln.Advisory) error {
-		if a.Namespace == "maven" {
-			out = append(out, a)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(osvMaven), err)
-	}
-	return out, nil
-}
-
+// affected applies the advisory's ranges alone, not its listed versions
+// (osvtest.Affected does both): TestOSVExport checks the listed versions
+// against the ranges.
 func affected(t testing.TB, a *vuln.Advisory, v Version) bool {
 	t.Helper()
 	for _, r := range a.Ranges {
@@ -317,15 +275,7 @@ func affected(t testing.TB, a *vuln.Advisory, v Version) bool {
 // checks that log4j-core 2.14.1 is in its range and the fixed releases are
 // not.
 func TestLog4Shell(t *testing.T) {
-	var found *vuln.Advisory
-	for _, a := range loadMaven(t) {
-		if a.Package == "org.apache.logging.log4j:log4j-core" && a.Name == "CVE-2021-44228" {
-			found = a
-		}
-	}
-	if found == nil {
-		t.Fatal("no CVE-2021-44228 for org.apache.logging.log4j:log4j-core in the export")
-	}
+	found := osvtest.Find(t, osvtest.Advisories(t, "Maven", "maven"), "org.apache.logging.log4j:log4j-core", "CVE-2021-44228")
 	t.Logf("ranges %+v, fixed in %s", found.Ranges, found.FixedIn)
 	for v, want := range map[string]bool{
 		"2.14.1": true, "2.0-beta9": true, "2.0": true, "2.3.1": false, "2.12.1": true,
@@ -341,7 +291,7 @@ func TestLog4Shell(t *testing.T) {
 // the scheme against osv.dev's own verdicts: the explicit "versions" lists
 // osv.dev enumerated from each range must fall in those ranges.
 func TestOSVExport(t *testing.T) {
-	advs := loadMaven(t)
+	advs := osvtest.Advisories(t, "Maven", "maven")
 	var checked, disagree int
 	for _, a := range advs {
 		for _, r := range a.Ranges {

@@ -1,18 +1,10 @@
 package rubygems
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 
-	"github.com/openclair/clair/feed/osv"
+	"github.com/openclair/clair/internal/osvtest"
 	"github.com/openclair/clair/version"
-	"github.com/openclair/clair/vuln"
 )
 
 // ordered is strictly increasing: real gem versions (rails, rack, nokogiri)
@@ -145,125 +137,20 @@ func TestRegistered(t *testing.T) {
 // CVE-2023-27539 (GHSA-c6qg-cjj8-47qp: >= 2.0.0, < 2.2.6.4; >= 3.0.0,
 // < 3.0.6.1) while its fixes do not.
 func TestOSV(t *testing.T) {
-	advs := osvAdvisories(t, "RubyGems", "rubygems")
-	if bad := checkAllBounds(t, Scheme{}, advs); bad != 0 {
+	advs := osvtest.Advisories(t, "RubyGems", "rubygems")
+	if bad := osvtest.CheckAllBounds(t, Scheme{}, advs); bad != 0 {
 		t.Errorf("%d version bounds of the export do not parse", bad)
 	}
-	a := findAdvisory(t, advs, "rack", "CVE-2023-27539")
+	a := osvtest.Find(t, advs, "rack", "CVE-2023-27539")
 	for v, want := range map[string]bool{
 		"2.2.3": true, "2.0.0": true, "2.2.6.3": true, "3.0.6": true,
 		"2.2.6.4": false, "3.0.6.1": false, "1.6.13": false, "3.1.0": false,
 	} {
-		if got := affected(t, a, v); got != want {
+		if got := osvtest.Affected(t, a, v); got != want {
 			t.Errorf("rack %s under %s: %v, want %v", v, a.Name, got, want)
 		}
 	}
 	if a.FixedIn != "2.2.6.4" {
 		t.Errorf("FixedIn = %q, want the lower fix 2.2.6.4", a.FixedIn)
 	}
-}
-
-// osvData is osv.dev's export, where the machine has it.
-const osvData = "/work/shared/testdata/feeds/osv"
-
-// osvAdvisories parses the real osv.dev export of one ecosystem with the
-// feed's own Parse and returns the advisories of namespace ns.
-func osvAdvisories(t *testing.T, eco, ns string) []*vuln.Advisory {
-	t.Helper()
-	p := filepath.Join(osvData, eco+".zip")
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s is absent: the real osv.dev export is not staged on this machine", p)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*vuln.Advisory
-	err = osv.New().Parse(context.Background(), bytes.NewReader(b), int64(len(b)), func(a *vuln.Advisory) error {
-		if a.Namespace == ns {
-			out = append(out, a)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// affected applies vuln.Advisory's documented range semantics with the
-// scheme registered under the advisory's VersionFormat.
-func affected(t *testing.T, a *vuln.Advisory, installed string) bool {
-	t.Helper()
-	s, ok := version.Lookup(a.VersionFormat)
-	if !ok {
-		t.Fatalf("%s: no scheme %q", a.Name, a.VersionFormat)
-	}
-	v, err := s.Parse(installed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(a.Versions, installed) {
-		return true
-	}
-	parse := func(b string) version.Version {
-		pv, err := s.Parse(b)
-		if err != nil {
-			t.Fatalf("%s: bound %q: %v", a.Name, b, err)
-		}
-		return pv
-	}
-	for _, r := range a.Ranges {
-		if r.Introduced != "" && v.Compare(parse(r.Introduced)) < 0 {
-			continue
-		}
-		switch {
-		case r.Fixed != "" && v.Compare(parse(r.Fixed)) >= 0:
-		case r.LastAffected != "" && v.Compare(parse(r.LastAffected)) > 0:
-		default:
-			return true
-		}
-	}
-	return false
-}
-
-// checkAllBounds parses every range bound and listed version of the
-// advisories; it returns how many did not parse, after logging a few.
-func checkAllBounds(t *testing.T, s version.Scheme, advs []*vuln.Advisory) int {
-	t.Helper()
-	bad := 0
-	try := func(a *vuln.Advisory, v string) {
-		if v == "" {
-			return
-		}
-		if _, err := s.Parse(v); err != nil {
-			if bad < 10 {
-				t.Logf("%s %s: %v", a.Package, a.Name, err)
-			}
-			bad++
-		}
-	}
-	for _, a := range advs {
-		for _, r := range a.Ranges {
-			try(a, r.Introduced)
-			try(a, r.Fixed)
-			try(a, r.LastAffected)
-		}
-		for _, v := range a.Versions {
-			try(a, v)
-		}
-	}
-	return bad
-}
-
-// findAdvisory returns the advisory of the package with that name.
-func findAdvisory(t *testing.T, advs []*vuln.Advisory, pkg, name string) *vuln.Advisory {
-	t.Helper()
-	for _, a := range advs {
-		if a.Package == pkg && a.Name == name {
-			return a
-		}
-	}
-	t.Fatalf("no advisory %s for %s in the export", name, pkg)
-	return nil
 }
