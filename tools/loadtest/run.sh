@@ -70,7 +70,8 @@ code=$(curl -s -o "$tmp/ir.json" -w '%{http_code}' -XPOST -d "$body" "$api/index
 start=$(date +%s%N)
 curl -sf -o /dev/null -XPOST -d "$body" "$api/indexer/api/v1/index_report"
 echo "already-indexed POST: $(( ($(date +%s%N) - start) / 1000 )) µs (a store look-up)"
-curl -sf "$api/matcher/api/v1/vulnerability_report/$manifest" > "$tmp/vr.json"
+t=$(curl -sf -o "$tmp/vr.json" -w '%{time_total}' "$api/matcher/api/v1/vulnerability_report/$manifest")
+echo "first vulnerability_report (matched and encoded, nothing cached): ${t}s"
 vulns=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["packages"]), sum(len(v) for v in r["package_vulnerabilities"].values()))' "$tmp/vr.json")
 echo "store=$store packages/pairs: $vulns (status stanzas: $npkgs)"
 
