@@ -34,9 +34,9 @@ sqlite) conn="sqlite:$tmp/clair.db" ;;
 postgres)
 	base=${CLAIR_TEST_POSTGRES:-host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable}
 	schema="clair_load_$$"
-	psql "$base" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+	psql "$base" -qc "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
 	conn="$base search_path=$schema"
-	trap 'cleanup; psql "$base" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null' EXIT
+	trap 'cleanup; psql "$base" -qc "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null' EXIT
 	;;
 *) echo "loadtest: store must be sqlite or postgres" >&2; exit 2 ;;
 esac
