@@ -1,6 +1,8 @@
 // Package osv is the feed of language-ecosystem advisories (Go modules, PyPI,
-// npm, Maven, RubyGems, crates.io, NuGet, Packagist) from osv.dev's exports:
-// one <Ecosystem>/all.zip of OSV records per ecosystem.
+// npm, Maven, RubyGems, crates.io, NuGet, Packagist) and of the Rocky Linux
+// and AlmaLinux errata from osv.dev's exports: one <Ecosystem>/all.zip of
+// OSV records per ecosystem ("Rocky Linux/all.zip", the space escaped in
+// URLs).
 //
 // The snapshot Fetch writes is an uncompressed tar holding each ecosystem's
 // zip unchanged as "<Ecosystem>/all.zip". Parse reads every zip in place
@@ -12,15 +14,32 @@
 //
 //   - Namespace: the ecosystem's lowercase short name ("go", "pypi", "npm",
 //     "maven", "rubygems", "cargo", "nuget", "composer"), the Ecosystem of the
-//     packages the indexer finds.
+//     packages the indexer finds. Distributions: "rocky:<major>" and
+//     "alma:<major>" from the ecosystem's release ("Rocky Linux:9" →
+//     "rocky:9", "AlmaLinux:8" → "alma:8"), vuln.Namespace's keys for their
+//     images; an entry without a numeric release is skipped, and so are
+//     bug fix and enhancement errata (ALBA-, RLEA-, …) that name no CVE.
 //   - Package: the OSV package name; PyPI names are normalized as PEP 503
-//     says (lowercase, runs of "-", "_", "." become "-").
-//   - VersionFormat: "semver" (Go), "pep440" (PyPI), "npm" (npm), and the
-//     namespace itself for the others ("maven", "rubygems", "cargo", "nuget",
-//     "composer"), for the schemes that will come.
+//     says (lowercase, runs of "-", "_", "." become "-"). Rpm names are
+//     kept: AlmaLinux lists binary rpms ("krb5-libs"), and the matcher
+//     looks an rpm up under its own and its source rpm's name.
+//   - VersionFormat: "semver" (Go), "pep440" (PyPI), "npm" (npm), "rpm"
+//     (Rocky Linux, AlmaLinux), and the namespace itself for the others
+//     ("maven", "rubygems", "cargo", "nuget", "composer").
 //   - Go versions get the leading "v" Go module versions have (OSV omits it).
+//   - Rpm versions are kept as written, "[epoch:]version-release": Rocky
+//     Linux writes every epoch ("0:102.11.0-2.el8_7"), AlmaLinux only a
+//     non-zero one ("3:10.3.39-1…", "2.20.0-3.el8_8"). A missing epoch is
+//     0, as rpm reads it and as the rpm scheme compares it.
+//   - Module (distributions): the errata of module streams fix builds whose
+//     release carries ".module+el…"/".module_el…"; their advisories get the
+//     stream the summary names ("Moderate: ruby:3.3 security update" →
+//     "ruby:3.3"), so that the matcher applies them to that stream's
+//     packages only. A summary naming no stream or several leaves it empty.
 //   - Name: the CVE when the record has exactly one CVE alias, the record id
-//     otherwise; Aliases: every other id, the record id included.
+//     otherwise; Aliases: every other id, the record id included. Rocky
+//     Linux and AlmaLinux errata list their CVEs under "related" (or
+//     "upstream"); for them those CVEs count as aliases.
 //   - Ranges: SEMVER and ECOSYSTEM ranges, one vuln.Range per "introduced"
 //     ("0" is the beginning, Introduced ""); "limit" is read as "fixed"; GIT
 //     ranges are skipped. A range without any bound is kept as {} only when
@@ -36,19 +55,28 @@
 //     otherwise). It is what the report shows; matching uses Ranges, so a
 //     version on a later branch is still matched against its own fix.
 //   - Severity: GHSA's database_specific.severity (LOW, MODERATE, HIGH,
-//     CRITICAL → Low, Medium, High, Critical); failing that the first CVSS
-//     vector as Severity with NormalizedSeverity Unknown.
+//     CRITICAL → Low, Medium, High, Critical); failing that, for the
+//     distributions, the Red Hat impact the summary starts with (Low,
+//     Moderate, Important, Critical → Low, Medium, High, Critical); failing
+//     that the first CVSS vector as Severity with NormalizedSeverity Unknown.
 //   - Withdrawn records are skipped.
 //
 // Duplicates: GHSA, PYSEC, GO, RUSTSEC and other databases publish records
-// about the same vulnerability. Parse emits one advisory per (namespace,
-// package, Name), and also folds a record into an earlier one of the same
-// package when their ids and aliases link them (unless each is named by a
-// different CVE; see Parse). The first record in snapshot order (ecosystems
+// about the same vulnerability. In the language ecosystems Parse emits one
+// advisory per (namespace, package, Name), and also folds a record into an
+// earlier one of the same package when their ids and aliases link them
+// (unless each is named by a different CVE; see Parse). The first record in snapshot order (ecosystems
 // in Fetch's order, records in zip order, which puts GHSA-… before GO-…,
 // PYSEC-… and RUSTSEC-…) wins: its ranges are kept, and its Aliases gain the
 // ids and aliases of the records it stands for. Several affected[] entries
-// of one record for the same package are merged into one advisory.
+// of one record for the same package are merged into one advisory (in
+// every ecosystem).
+//
+// The distributions' records are never merged with one another: each
+// erratum is a fix of its own (another module stream, a later rebuild), so
+// two errata naming the same CVE for a package both give an advisory, each
+// with its own ranges. Only a record listed twice is read once. They never
+// meet language records either: the namespaces differ.
 package osv
 
 import (
@@ -85,21 +113,28 @@ const maxRecord = 64 << 20
 
 // Ecosystem describes one OSV ecosystem the feed knows.
 type Ecosystem struct {
-	OSV           string // OSV's name: "Go", "PyPI", "crates.io", ...
-	Namespace     string // advisory namespace: "go", "pypi", "cargo", ...
-	VersionFormat string // advisory version format: "semver", "pep440", ...
+	OSV           string // OSV's name: "Go", "PyPI", "crates.io", "Rocky Linux", ...
+	Namespace     string // advisory namespace: "go", "pypi", "cargo", or its prefix: "rocky"
+	VersionFormat string // advisory version format: "semver", "pep440", "rpm", ...
+	// Distribution marks a distribution's ecosystem: OSV names it with the
+	// release ("Rocky Linux:9"), the advisory namespace is Namespace, ":"
+	// and the major release ("rocky:9"), and its records are never merged
+	// with one another (see Parse).
+	Distribution bool
 }
 
 // Ecosystems lists the ecosystems the feed maps, in the default fetch order.
 var Ecosystems = []Ecosystem{
-	{"Go", "go", "semver"},
-	{"PyPI", "pypi", "pep440"},
-	{"npm", "npm", "npm"},
-	{"Maven", "maven", "maven"},
-	{"RubyGems", "rubygems", "rubygems"},
-	{"crates.io", "cargo", "cargo"},
-	{"NuGet", "nuget", "nuget"},
-	{"Packagist", "composer", "composer"},
+	{"Go", "go", "semver", false},
+	{"PyPI", "pypi", "pep440", false},
+	{"npm", "npm", "npm", false},
+	{"Maven", "maven", "maven", false},
+	{"RubyGems", "rubygems", "rubygems", false},
+	{"crates.io", "cargo", "cargo", false},
+	{"NuGet", "nuget", "nuget", false},
+	{"Packagist", "composer", "composer", false},
+	{"Rocky Linux", "rocky", "rpm", true},
+	{"AlmaLinux", "alma", "rpm", true},
 }
 
 func lookupEcosystem(osvName string) (Ecosystem, bool) {
@@ -109,6 +144,21 @@ func lookupEcosystem(osvName string) (Ecosystem, bool) {
 		}
 	}
 	return Ecosystem{}, false
+}
+
+// distribution reports whether a is an advisory of a distribution
+// ecosystem ("rocky:9"); language namespaces have no ":".
+func distribution(a *vuln.Advisory) bool {
+	prefix, _, ok := strings.Cut(a.Namespace, ":")
+	if !ok {
+		return false
+	}
+	for _, e := range Ecosystems {
+		if e.Distribution && e.Namespace == prefix {
+			return true
+		}
+	}
+	return false
 }
 
 func init() { feed.Register(New()) }
@@ -386,7 +436,7 @@ type group struct {
 // duplicates (ids only: about 10 MB for the whole of osv.dev's language
 // ecosystems); the second emits.
 //
-// Two records' advisories for the same namespace and package are
+// Two records' advisories for the same language namespace and package are
 // duplicates when they have the same Name, or when one record's id or
 // aliases include an id (or alias) of the record that came first: OSV's
 // aliases mean "the same vulnerability" (GHSA-x without a CVE and GO-y
@@ -438,6 +488,17 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 			return err
 		}
 		for _, a := range advs {
+			if distribution(a) {
+				// One advisory per record: errata of a distribution
+				// that name the same CVE are separate fixes (another
+				// module stream, a later rebuild), each with its own
+				// ranges. Only a record listed twice is dropped.
+				k := key(a) + "\x00" + r.ID
+				if byName[k] == nil {
+					byName[k] = &group{owner: owner, name: a.Name}
+				}
+				continue
+			}
 			k := key(a)
 			g := byName[k]
 			if g == nil {
@@ -475,7 +536,11 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 			return err
 		}
 		for _, a := range advs {
-			g := byName[key(a)]
+			k := key(a)
+			if distribution(a) {
+				k += "\x00" + r.ID
+			}
+			g := byName[k]
 			if g == nil || g.owner != owner || g.name != a.Name {
 				continue // another record says it
 			}

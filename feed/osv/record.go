@@ -18,6 +18,8 @@ type record struct {
 	Summary          string     `json:"summary"`
 	Details          string     `json:"details"`
 	Aliases          []string   `json:"aliases"`
+	Related          []string   `json:"related"`
+	Upstream         []string   `json:"upstream"`
 	Published        string     `json:"published"`
 	Withdrawn        string     `json:"withdrawn"`
 	Severity         []severity `json:"severity"`
@@ -85,14 +87,27 @@ func convert(name string, r *record, ar *archive) ([]*vuln.Advisory, error) {
 		issued = t
 	}
 	var out []*vuln.Advisory
-	var shared *vuln.Advisory // fields every advisory of the record shares
+	// Fields every advisory of the record shares: [0] for language
+	// ecosystems, [1] for distributions, which name CVEs differently.
+	var shared [2]*vuln.Advisory
 	for i := range r.Affected {
 		af := &r.Affected[i]
-		osvEco, _, _ := strings.Cut(af.Package.Ecosystem, ":") // "Maven:<repository>"
+		osvEco, suffix, _ := strings.Cut(af.Package.Ecosystem, ":") // "Maven:<repository>", "Rocky Linux:9"
 		eco, ok := lookupEcosystem(osvEco)
 		if !ok || !ar.any && eco != ar.eco {
 			// Another ecosystem's entry: its own zip holds the record too.
 			continue
+		}
+		ns := eco.Namespace
+		if eco.Distribution {
+			if !security(r) {
+				continue // a bug fix or enhancement erratum: no vulnerability
+			}
+			major, ok := release(suffix)
+			if !ok {
+				continue // no release: no namespace an image could have
+			}
+			ns += ":" + major
 		}
 		if af.Package.Name == "" {
 			return nil, fmt.Errorf("osv: %s (%s): affected[%d]: package.name is empty", name, r.ID, i)
@@ -130,28 +145,38 @@ func convert(name string, r *record, ar *archive) ([]*vuln.Advisory, error) {
 		if len(rs) == 0 && len(vs) == 0 {
 			continue // no usable statement
 		}
-		if shared == nil {
-			shared = common(r, issued)
+		si := 0
+		if eco.Distribution {
+			si = 1
+		}
+		if shared[si] == nil {
+			shared[si] = common(r, issued, eco.Distribution)
+		}
+		sh := shared[si]
+		module := ""
+		if eco.Distribution && modular(rs, vs) {
+			module = moduleOf(r.Summary)
 		}
 		var a *vuln.Advisory
 		for _, o := range out {
-			if o.Namespace == eco.Namespace && o.Package == pkg {
+			if o.Namespace == ns && o.Package == pkg && o.Module == module {
 				a = o // a second entry of the same package: merge
 				break
 			}
 		}
 		if a == nil {
 			a = &vuln.Advisory{
-				Name:               shared.Name,
-				Namespace:          eco.Namespace,
+				Name:               sh.Name,
+				Namespace:          ns,
 				Package:            pkg,
 				VersionFormat:      eco.VersionFormat,
-				Severity:           shared.Severity,
-				NormalizedSeverity: shared.NormalizedSeverity,
-				Description:        shared.Description,
-				Links:              shared.Links,
-				Issued:             shared.Issued,
-				Aliases:            shared.Aliases,
+				Module:             module,
+				Severity:           sh.Severity,
+				NormalizedSeverity: sh.NormalizedSeverity,
+				Description:        sh.Description,
+				Links:              sh.Links,
+				Issued:             sh.Issued,
+				Aliases:            sh.Aliases,
 			}
 			out = append(out, a)
 		}
@@ -236,10 +261,24 @@ func lowest(format string, versions []string) string {
 // common builds the per-record fields every advisory of it shares. The
 // slices are clipped so that an append by a consumer copies instead of
 // writing into a neighbour's slice.
-func common(r *record, issued time.Time) *vuln.Advisory {
+//
+// A distribution's erratum (RLSA-, ALSA-) lists the CVEs it fixes under
+// "related" (or "upstream"), not "aliases": for distribution advisories
+// (distro) those CVEs count as aliases do. Language records' "related"
+// ids are other vulnerabilities and are left out.
+func common(r *record, issued time.Time, distro bool) *vuln.Advisory {
+	ids := r.Aliases
+	if distro {
+		ids = slices.Clone(r.Aliases)
+		for _, id := range append(slices.Clip(r.Related), r.Upstream...) {
+			if strings.HasPrefix(id, "CVE-") {
+				ids = append(ids, id)
+			}
+		}
+	}
 	name := r.ID
 	var cves []string
-	for _, a := range r.Aliases {
+	for _, a := range ids {
 		if strings.HasPrefix(a, "CVE-") && !slices.Contains(cves, a) {
 			cves = append(cves, a)
 		}
@@ -248,7 +287,7 @@ func common(r *record, issued time.Time) *vuln.Advisory {
 		name = cves[0]
 	}
 	aliases := []string{}
-	for _, a := range append([]string{r.ID}, r.Aliases...) {
+	for _, a := range append([]string{r.ID}, ids...) {
 		if a != "" && a != name && !slices.Contains(aliases, a) {
 			aliases = append(aliases, a)
 		}
@@ -267,6 +306,8 @@ func common(r *record, issued time.Time) *vuln.Advisory {
 	var word string
 	if json.Unmarshal(r.DatabaseSpecific.Severity, &word) == nil && word != "" {
 		sev, norm = word, normalize(word)
+	} else if w := impact(r.Summary); distro && w != "" {
+		sev, norm = w, normalize(w)
 	} else {
 		for _, s := range r.Severity {
 			if strings.HasPrefix(s.Type, "CVSS_") && s.Score != "" {
@@ -286,14 +327,15 @@ func common(r *record, issued time.Time) *vuln.Advisory {
 	}
 }
 
-// normalize maps GHSA's severity words to Clair's scale.
+// normalize maps GHSA's severity words, and Red Hat's impact words that
+// Rocky Linux and AlmaLinux errata carry, to Clair's scale.
 func normalize(s string) vuln.Severity {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
 	case "LOW":
 		return vuln.Low
 	case "MODERATE", "MEDIUM":
 		return vuln.Medium
-	case "HIGH":
+	case "HIGH", "IMPORTANT":
 		return vuln.High
 	case "CRITICAL":
 		return vuln.Critical
@@ -337,6 +379,110 @@ func ranges(evs []event) []vuln.Range {
 		out = append(out, *cur)
 	}
 	return out
+}
+
+// impact returns the Red Hat impact word an erratum's summary starts with
+// ("Important: firefox security update"), "" when there is none.
+func impact(summary string) string {
+	w, _, ok := strings.Cut(summary, ": ")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(w) {
+	case "low", "moderate", "important", "critical":
+		return w
+	}
+	return ""
+}
+
+// security reports whether a distribution's erratum is about
+// vulnerabilities: a security advisory (RLSA-, ALSA-) or one that names a
+// CVE. Bug fix and enhancement errata (ALBA-, ALEA-, RLBA-, RLEA-) without
+// a CVE only say that an update exists.
+func security(r *record) bool {
+	prefix, _, _ := strings.Cut(r.ID, "-")
+	if strings.HasSuffix(prefix, "SA") {
+		return true
+	}
+	for _, ids := range [][]string{r.Aliases, r.Related, r.Upstream} {
+		if slices.ContainsFunc(ids, func(id string) bool { return strings.HasPrefix(id, "CVE-") }) {
+			return true
+		}
+	}
+	return false
+}
+
+// release returns the major release of a distribution ecosystem's suffix
+// ("9" of "Rocky Linux:9", "8" of "AlmaLinux:8.10"); ok is false when it is
+// not a number.
+func release(suffix string) (major string, ok bool) {
+	major, _, _ = strings.Cut(strings.TrimSpace(suffix), ".")
+	if major == "" {
+		return "", false
+	}
+	for i := 0; i < len(major); i++ {
+		if major[i] < '0' || major[i] > '9' {
+			return "", false
+		}
+	}
+	return major, true
+}
+
+// modular reports whether an entry's versions are builds of a module stream:
+// their release carries the ".module+el9.4.0+…" (Rocky Linux) or
+// ".module_el8.8.0+…" (AlmaLinux) tag.
+func modular(rs []vuln.Range, vs []string) bool {
+	is := func(v string) bool {
+		return strings.Contains(v, ".module+") || strings.Contains(v, ".module_")
+	}
+	for _, r := range rs {
+		if is(r.Introduced) || is(r.Fixed) || is(r.LastAffected) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(vs, is)
+}
+
+// moduleOf returns the module stream an erratum's summary names, as Red
+// Hat's synopses do ("Moderate: ruby:3.3 security update" → "ruby:3.3"),
+// when it names exactly one; "" otherwise. OSV records carry no other
+// trace of the stream.
+func moduleOf(summary string) string {
+	_, rest, ok := strings.Cut(summary, ": ")
+	if !ok {
+		rest = summary
+	}
+	found := ""
+	for _, f := range strings.Fields(rest) {
+		f = strings.TrimRight(f, ",;")
+		n, s, ok := strings.Cut(f, ":")
+		if !ok || !streamWord(n) || !streamWord(s) {
+			continue
+		}
+		if found != "" && found != f {
+			return "" // several streams: which package is in which is unknown
+		}
+		found = f
+	}
+	return found
+}
+
+// streamWord reports whether s can be a module or stream name: letters,
+// digits, ".", "_", "+" and "-", starting with a letter or digit.
+func streamWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '+' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // goVersion gives an OSV Go version the "v" of Go module versions.

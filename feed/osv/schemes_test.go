@@ -10,6 +10,7 @@ import (
 	_ "github.com/openclair/clair/version/npm"
 	_ "github.com/openclair/clair/version/nuget"
 	_ "github.com/openclair/clair/version/pep440"
+	_ "github.com/openclair/clair/version/rpm"
 	_ "github.com/openclair/clair/version/rubygems"
 	_ "github.com/openclair/clair/version/semver"
 )
