@@ -283,6 +283,8 @@ var namespaceFeeds = map[string]string{
 	"mariner":       "mariner",
 	"azurelinux":    "mariner",
 	"amzn":          "amazon",
+	"rocky":         "osv",
+	"alma":          "osv",
 }
 
 // languageEcosystems are the package ecosystems the osv feed serves.
