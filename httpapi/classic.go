@@ -356,7 +356,9 @@ func (c *Classic) getNamespaces(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]v1Namespace, 0, len(nss))
 	for n, f := range nss {
-		out = append(out, v1Namespace{Name: n, VersionFormat: f})
+		if !vuln.Internal(n) {
+			out = append(out, v1Namespace{Name: n, VersionFormat: f})
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	writeJSON(w, http.StatusOK, map[string][]v1Namespace{"Namespaces": out})
@@ -402,7 +404,7 @@ func (c *Classic) getNamespaceVulns(w http.ResponseWriter, r *http.Request) {
 		v1Fail(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	if _, ok := nss[ns]; !ok {
+	if _, ok := nss[ns]; !ok || vuln.Internal(ns) {
 		v1Fail(w, http.StatusNotFound, fmt.Sprintf("namespace %q not found", ns))
 		return
 	}
@@ -431,6 +433,10 @@ func (c *Classic) getVuln(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ns, name := r.PathValue("ns"), r.PathValue("vuln")
+	if vuln.Internal(ns) {
+		v1Fail(w, http.StatusNotFound, fmt.Sprintf("namespace %q not found", ns))
+		return
+	}
 	advs, err := c.Namespaces.Vulnerability(r.Context(), ns, name)
 	if err != nil {
 		v1Fail(w, http.StatusInternalServerError, err.Error())

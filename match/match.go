@@ -105,6 +105,10 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		Enrichments:            map[string][]any{},
 	}
 
+	csCPEs, err := m.contentSetCPEs(ctx, ir)
+	if err != nil {
+		return nil, fmt.Errorf("match: content set CPEs: %w", err)
+	}
 	byNS := map[string][]*candidate{}
 	for id, p := range ir.Packages {
 		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
@@ -119,7 +123,7 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		if ns == "" {
 			continue
 		}
-		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d)...)
+		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d, ns, csCPEs)...)
 	}
 
 	var hits []hit

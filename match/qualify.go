@@ -1,6 +1,7 @@
 package match
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -19,12 +20,17 @@ import (
 // version, where only statements without architectures (component-level
 // ones) apply. claircore matches Red Hat's data the same way.
 
-// distCandidates returns the candidates of one distribution package.
-func distCandidates(ir *vuln.IndexReport, id string, p *vuln.Package, d *vuln.Distribution) []*candidate {
+// distCandidates returns the candidates of one distribution package of
+// namespace ns. csCPEs maps Red Hat content sets to their current CPEs
+// (contentSetCPEs); it is used for rhel: namespaces only.
+func distCandidates(ir *vuln.IndexReport, id string, p *vuln.Package, d *vuln.Distribution, ns string, csCPEs map[string][]string) []*candidate {
 	if p.Ecosystem != "rpm" {
 		return []*candidate{{id: id, pkg: p, dist: d, name: p.SourceName(), ver: p.SourceVersion()}}
 	}
-	repos := repositoryCPEs(ir, id)
+	if !strings.HasPrefix(ns, "rhel:") {
+		csCPEs = nil
+	}
+	repos := repositoryCPEs(ir, id, csCPEs)
 	out := []*candidate{{id: id, pkg: p, dist: d, name: p.Name, ver: p.Version, repos: repos}}
 	if src := p.SourceName(); src != p.Name {
 		out = append(out, &candidate{id: id, pkg: p, dist: d, name: src, ver: p.SourceVersion(), repos: repos, bySource: true})
@@ -39,12 +45,29 @@ func distCandidates(ir *vuln.IndexReport, id string, p *vuln.Package, d *vuln.Di
 // repositories are read by a scanner of their own, so for now the image's
 // content sets stand for all its rpm packages. (claircore narrows this to the
 // packages of the layer the manifest is in.)
-func repositoryCPEs(ir *vuln.IndexReport, id string) []string {
+//
+// A Red Hat content set (a repository of Key vuln.RedHatRepositoryKey) has the
+// CPEs csCPEs gives it, the current mapping, when it gives any; otherwise
+// the CPE recorded at index time from scanner/rhel's embedded mapping.
+func repositoryCPEs(ir *vuln.IndexReport, id string, csCPEs map[string][]string) []string {
 	var out []string
+	add := func(r *vuln.Repository) {
+		cpes := []string{r.CPE}
+		if r.Key == vuln.RedHatRepositoryKey {
+			if cs, ok := csCPEs[r.Name]; ok {
+				cpes = cs
+			}
+		}
+		for _, c := range cpes {
+			if c != "" && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
 	for _, env := range ir.Environments[id] {
 		for _, rid := range env.RepositoryIDs {
-			if r, ok := ir.Repositories[rid]; ok && r.CPE != "" && !slices.Contains(out, r.CPE) {
-				out = append(out, r.CPE)
+			if r, ok := ir.Repositories[rid]; ok {
+				add(r)
 			}
 		}
 	}
@@ -52,11 +75,55 @@ func repositoryCPEs(ir *vuln.IndexReport, id string) []string {
 		return out
 	}
 	for _, rid := range sortedKeys(ir.Repositories) {
-		if r := ir.Repositories[rid]; r.CPE != "" && !slices.Contains(out, r.CPE) {
-			out = append(out, r.CPE)
-		}
+		add(ir.Repositories[rid])
 	}
 	return out
+}
+
+// contentSetCPEs returns the CPEs the redhat-repo2cpe feed (feed/repo2cpe)
+// maps the report's Red Hat content sets to, read in one store query per
+// match: each content set is a row of namespace vuln.RedHatRepo2CPENamespace whose
+// Repositories are its CPEs. The mapping is applied here, at match time,
+// rather than frozen into the index report, so that a report follows the
+// mapping Red Hat publishes today. Content sets the feed has no rows for
+// (it never ran, or the set is unknown to it) are absent from the map, and
+// keep the CPEs recorded at index time. The result is nil when the report
+// has no RHEL distribution or no content sets.
+func (m *Matcher) contentSetCPEs(ctx context.Context, ir *vuln.IndexReport) (map[string][]string, error) {
+	rhelImage := false
+	for _, d := range ir.Distributions {
+		if strings.HasPrefix(vuln.Namespace(d), "rhel:") {
+			rhelImage = true
+			break
+		}
+	}
+	if !rhelImage {
+		return nil, nil
+	}
+	var sets []string
+	for _, r := range ir.Repositories {
+		if r != nil && r.Key == vuln.RedHatRepositoryKey && r.Name != "" {
+			sets = append(sets, r.Name)
+		}
+	}
+	if len(sets) == 0 {
+		return nil, nil
+	}
+	slices.Sort(sets)
+	sets = slices.Compact(sets)
+	rows, err := m.Store.Advisories(ctx, vuln.RedHatRepo2CPENamespace, sets)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(sets))
+	for _, a := range rows {
+		for _, c := range a.Repositories {
+			if c != "" && !slices.Contains(out[a.Package], c) {
+				out[a.Package] = append(out[a.Package], c)
+			}
+		}
+	}
+	return out, nil
 }
 
 // qualifies applies the advisory's qualifiers to the candidate:

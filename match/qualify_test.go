@@ -2,9 +2,12 @@ package match
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
+	"github.com/openclair/clair/feed/repo2cpe"
+	"github.com/openclair/clair/scanner/rhel"
 	_ "github.com/openclair/clair/version/rpm"
 	"github.com/openclair/clair/vuln"
 )
@@ -197,5 +200,132 @@ func TestBinaryAndSourceNames(t *testing.T) {
 	}
 	if v := got["CVE-wontfix"]; v == nil || v.FixedInVersion != "" || v.State != "will_not_fix" {
 		t.Errorf("CVE-wontfix: %+v", v)
+	}
+}
+
+// countingStore counts the store queries per namespace and can fail them.
+type countingStore struct {
+	memStore
+	queries map[string]int
+	fail    error
+}
+
+func (c *countingStore) Advisories(ctx context.Context, ns string, pkgs []string) ([]*vuln.Advisory, error) {
+	if c.queries == nil {
+		c.queries = map[string]int{}
+	}
+	c.queries[ns]++
+	if c.fail != nil {
+		return nil, c.fail
+	}
+	return c.memStore.Advisories(ctx, ns, pkgs)
+}
+
+// mappingRow is a row of the redhat-repo2cpe feed: content set cs maps to
+// cpes.
+func mappingRow(cs string, cpes ...string) *vuln.Advisory {
+	return &vuln.Advisory{Feed: repo2cpe.Name, Name: cs, Namespace: repo2cpe.Namespace, Package: cs,
+		VersionFormat: "rpm", State: vuln.StateNotAffected, Repositories: cpes}
+}
+
+// TestContentSetMapping: the CPEs of a Red Hat content set come from the
+// redhat-repo2cpe feed's rows at match time when it has any, from the index
+// report otherwise.
+func TestContentSetMapping(t *testing.T) {
+	const (
+		baseos    = "rhel-9-for-x86_64-baseos-rpms"
+		appstream = "rhel-9-for-x86_64-appstream-rpms"
+		newSet    = "rhel-9-for-x86_64-new-rpms"
+	)
+	advs := []*vuln.Advisory{
+		fixedAdv("CVE-main", "curl", "0:7.76.1-26.el9_3.2", nil, "cpe:/o:redhat:enterprise_linux:9::baseos"),
+		fixedAdv("CVE-eus", "curl", "0:7.76.1-14.el9_0.9", nil, "cpe:/o:redhat:rhel_eus:9.0::baseos"),
+		fixedAdv("CVE-appstream", "curl", "0:7.76.1-26.el9_3.2", nil, "cpe:/a:redhat:enterprise_linux:9::appstream"),
+		fixedAdv("CVE-new", "curl", "0:7.76.1-26.el9_3.2", nil, "cpe:/a:redhat:new_product:1"),
+	}
+	report := func(linked ...string) *vuln.IndexReport {
+		repos := map[string]*vuln.Repository{
+			"1": {ID: "1", Name: baseos, Key: rhel.RepositoryKey, CPE: "cpe:/o:redhat:enterprise_linux:9::baseos"},
+			"2": {ID: "2", Name: appstream, Key: rhel.RepositoryKey, CPE: "cpe:/a:redhat:enterprise_linux:9::appstream"},
+			"3": {ID: "3", Name: newSet, Key: rhel.RepositoryKey}, // unknown to the embedded mapping
+		}
+		ir := rhelReport(repos, rpmPkg("curl", "7.76.1-14.el9", "x86_64", "curl", "7.76.1-14.el9"))
+		ir.Environments["a"][0].RepositoryIDs = linked
+		return ir
+	}
+	for _, tc := range []struct {
+		name   string
+		rows   []*vuln.Advisory
+		linked []string
+		want   []string
+	}{
+		{"no feed rows: recorded CPEs", nil, []string{"1"}, []string{"CVE-main"}},
+		{"feed remaps the content set", []*vuln.Advisory{mappingRow(baseos, "cpe:/o:redhat:rhel_eus:9.0::baseos")},
+			[]string{"1"}, []string{"CVE-eus"}},
+		{"feed rows are a union", []*vuln.Advisory{
+			mappingRow(baseos, "cpe:/o:redhat:rhel_eus:9.0::baseos"),
+			mappingRow(baseos, "cpe:/o:redhat:enterprise_linux:9::baseos", "cpe:/o:redhat:rhel_eus:9.0::baseos")},
+			[]string{"1"}, []string{"CVE-eus", "CVE-main"}},
+		{"feed rows for other sets only", []*vuln.Advisory{mappingRow(appstream, "cpe:/a:redhat:new_product:1")},
+			[]string{"1"}, []string{"CVE-main"}},
+		{"set unknown at index time, known to the feed", []*vuln.Advisory{mappingRow(newSet, "cpe:/a:redhat:new_product:1")},
+			[]string{"3"}, []string{"CVE-new"}},
+		// Linked to a set nobody maps: the image's other sets stand in.
+		{"set unknown to both", nil, []string{"3"}, []string{"CVE-appstream", "CVE-main"}},
+		{"unlinked: every set of the image", []*vuln.Advisory{mappingRow(newSet, "cpe:/a:redhat:new_product:1")},
+			nil, []string{"CVE-appstream", "CVE-main", "CVE-new"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &countingStore{memStore: memStore{advs: append(slices.Clone(advs), tc.rows...)}}
+			vr, err := (&Matcher{Store: st}).Match(context.Background(), report(tc.linked...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := names(vr, "a"); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+			if n := st.queries[repo2cpe.Namespace]; n != 1 {
+				t.Errorf("%d mapping queries, want 1", n)
+			}
+		})
+	}
+}
+
+// TestContentSetMappingCost: one mapping query per report however many
+// packages, none for an image that is not RHEL or has no content sets, and
+// a failing query fails the match.
+func TestContentSetMappingCost(t *testing.T) {
+	repos := map[string]*vuln.Repository{
+		"1": {ID: "1", Name: "rhel-9-for-x86_64-baseos-rpms", Key: rhel.RepositoryKey, CPE: "cpe:/o:redhat:enterprise_linux:9::baseos"},
+	}
+	var pkgs []*vuln.Package
+	for _, n := range []string{"curl", "bash", "openssl", "zlib"} {
+		pkgs = append(pkgs, rpmPkg(n, "1-1.el9", "x86_64", n, "1-1.el9"))
+	}
+	st := &countingStore{memStore: memStore{advs: []*vuln.Advisory{mappingRow("rhel-9-for-x86_64-baseos-rpms", "cpe:/o:x")}}}
+	if _, err := (&Matcher{Store: st}).Match(context.Background(), rhelReport(repos, pkgs...)); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.queries[repo2cpe.Namespace]; n != 1 {
+		t.Errorf("RHEL image: %d mapping queries, want 1", n)
+	}
+
+	st = &countingStore{}
+	if _, err := (&Matcher{Store: st}).Match(context.Background(), rhelReport(nil, rpmPkg("curl", "1-1.el9", "x86_64", "curl", "1-1.el9"))); err != nil {
+		t.Fatal(err)
+	}
+	ir := debianReport(&vuln.Package{Name: "curl", Version: "1", Ecosystem: "dpkg"})
+	ir.Repositories = repos
+	if _, err := (&Matcher{Store: st}).Match(context.Background(), ir); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.queries[repo2cpe.Namespace]; n != 0 {
+		t.Errorf("no content sets or not RHEL: %d mapping queries, want 0", n)
+	}
+
+	boom := errors.New("boom")
+	st = &countingStore{fail: boom}
+	if _, err := (&Matcher{Store: st}).Match(context.Background(), rhelReport(repos, pkgs...)); !errors.Is(err, boom) {
+		t.Errorf("failing store: err = %v", err)
 	}
 }

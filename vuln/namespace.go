@@ -143,3 +143,17 @@ func AlpineNamespace(versionID string) string {
 	}
 	return "alpine:v" + parts[0] + "." + parts[1]
 }
+
+// Red Hat's content sets: the rhel scanner records each as a Repository of
+// Key RedHatRepositoryKey, and the redhat-repo2cpe feed stores the mapping
+// of content sets to repository CPEs as rows of namespace
+// RedHatRepo2CPENamespace, which the matcher reads. They live here, in the
+// model, so that the matcher depends on neither the scanner nor the feed.
+const (
+	RedHatRepositoryKey     = "rhel-cpe-repository"
+	RedHatRepo2CPENamespace = "rhel-repo2cpe"
+)
+
+// Internal reports whether a namespace holds data that is not
+// vulnerabilities (the repo2cpe mapping): listings leave it out.
+func Internal(namespace string) bool { return namespace == RedHatRepo2CPENamespace }

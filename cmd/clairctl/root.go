@@ -309,6 +309,11 @@ func feedsFor(ir *vuln.IndexReport) []string {
 		if f, ok := namespaceFeeds[prefix]; ok {
 			set[f] = true
 		}
+		if prefix == "rhel" {
+			// The content-set mapping; without it the copy compiled into
+			// the rhel scanner serves, so it is not required data.
+			set["redhat-repo2cpe"] = true
+		}
 	}
 	for _, p := range ir.Packages {
 		if languageEcosystems[p.Ecosystem] {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,7 +15,9 @@ import (
 
 	_ "modernc.org/sqlite" // writes the test image's rpmdb.sqlite
 
+	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/feed/redhat"
+	"github.com/openclair/clair/feed/repo2cpe"
 	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/match"
@@ -202,7 +205,8 @@ func loadVEX(t *testing.T, st *sqlite.Store) {
 
 type finding struct{ pkg, cve, fixed, state string }
 
-func scanUBI9(t *testing.T, st *sqlite.Store, withManifest bool) (*vuln.VulnerabilityReport, map[finding]bool) {
+// indexUBI9 indexes the ubi9 image, with or without its content manifest.
+func indexUBI9(t *testing.T, withManifest bool) *vuln.IndexReport {
 	t.Helper()
 	ctx := context.Background()
 	img, err := image.Open(ctx, "dir:"+buildUBI9(t, withManifest), image.Options{})
@@ -230,7 +234,13 @@ func scanUBI9(t *testing.T, st *sqlite.Store, withManifest bool) (*vuln.Vulnerab
 			}
 		}
 	}
-	vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
+	return ir
+}
+
+// matchReport matches an index report and lists its findings.
+func matchReport(t *testing.T, st *sqlite.Store, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, map[finding]bool) {
+	t.Helper()
+	vr, err := (&match.Matcher{Store: st}).Match(context.Background(), ir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +252,27 @@ func scanUBI9(t *testing.T, st *sqlite.Store, withManifest bool) (*vuln.Vulnerab
 		}
 	}
 	return vr, got
+}
+
+func scanUBI9(t *testing.T, st *sqlite.Store, withManifest bool) (*vuln.VulnerabilityReport, map[finding]bool) {
+	t.Helper()
+	return matchReport(t, st, indexUBI9(t, withManifest))
+}
+
+// loadMapping stores a repository-to-cpe.json document as the
+// redhat-repo2cpe feed does, through the feed's own Parse.
+func loadMapping(t *testing.T, st *sqlite.Store, doc string) {
+	t.Helper()
+	f := repo2cpe.New()
+	_, err := st.ReplaceFeed(context.Background(), f.Name(), feed.Digest(doc), func(emit func(*vuln.Advisory) error) error {
+		return f.Parse(context.Background(), strings.NewReader(doc), int64(len(doc)), func(a *vuln.Advisory) error {
+			a.Feed = f.Name()
+			return emit(a)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestUBI9EndToEnd indexes a ubi9 image built from Red Hat's real rpm
@@ -262,7 +293,8 @@ func TestUBI9EndToEnd(t *testing.T) {
 	defer st.Close()
 	loadVEX(t, st)
 
-	vr, got := scanUBI9(t, st, true)
+	ir := indexUBI9(t, true)
+	vr, got := matchReport(t, st, ir)
 	var lines []string
 	for f := range got {
 		lines = append(lines, f.pkg+" "+f.cve+" "+f.fixed+" "+f.state)
@@ -298,5 +330,65 @@ func TestUBI9EndToEnd(t *testing.T) {
 		if !got[want] {
 			t.Errorf("no content manifest: missing %+v", want)
 		}
+	}
+}
+
+// TestUBI9ContentSetMapping shows that the content sets' CPEs are read at
+// match time from the redhat-repo2cpe feed: the same index report, never
+// indexed again, gets other findings when the stored mapping changes, and
+// its old findings back when the mapping agrees with the copy the scanner
+// embeds.
+func TestUBI9ContentSetMapping(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "clair.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	loadVEX(t, st)
+	ir := indexUBI9(t, true)
+	curl := finding{"curl-minimal", "CVE-2023-38545", "0:7.76.1-26.el9_3.2", "affected"}
+	curlEUS := finding{"curl-minimal", "CVE-2023-38545", "0:7.76.1-14.el9_0.9", "affected"}
+
+	// The feed never ran: the CPEs recorded at index time (the embedded
+	// mapping) select the main stream's fix.
+	_, before := matchReport(t, st, ir)
+	if !before[curl] || before[curlEUS] {
+		t.Fatalf("embedded mapping: want %+v and not %+v", curl, curlEUS)
+	}
+
+	// Red Hat moves the image's content sets to a product no statement
+	// names: the RHEL 9 fix no longer applies to them.
+	loadMapping(t, st, `{"data": {
+		"rhel-9-for-x86_64-baseos-rpms": {"cpes": ["cpe:/o:redhat:made_up_product:1::baseos"]},
+		"rhel-9-for-x86_64-appstream-rpms": {"cpes": ["cpe:/a:redhat:made_up_product:1::appstream"]}
+	}}`)
+	_, got := matchReport(t, st, ir)
+	t.Logf("%d findings with the embedded mapping, %d with the made-up one", len(before), len(got))
+	if got[curl] || got[curlEUS] {
+		t.Errorf("content sets mapped to a product no fix covers: curl still reported")
+	}
+	if len(got) >= len(before) {
+		t.Errorf("%d findings with the made-up mapping, %d before: the mapping was not applied", len(got), len(before))
+	}
+
+	// The content sets map to the 9.0 EUS stream: its fix is reported, the
+	// main stream's is not.
+	loadMapping(t, st, `{"data": {
+		"rhel-9-for-x86_64-baseos-rpms": {"cpes": ["cpe:/o:redhat:rhel_eus:9.0::baseos"]},
+		"rhel-9-for-x86_64-appstream-rpms": {"cpes": ["cpe:/a:redhat:rhel_eus:9.0::appstream"]}
+	}}`)
+	_, got = matchReport(t, st, ir)
+	if !got[curlEUS] || got[curl] {
+		t.Errorf("content sets mapped to 9.0 EUS: want %+v and not %+v", curlEUS, curl)
+	}
+
+	// A mapping that agrees with the embedded copy gives the findings of
+	// the index-time CPEs.
+	loadMapping(t, st, `{"data": {
+		"rhel-9-for-x86_64-baseos-rpms": {"cpes": ["cpe:/o:redhat:enterprise_linux:9::baseos"]},
+		"rhel-9-for-x86_64-appstream-rpms": {"cpes": ["cpe:/a:redhat:enterprise_linux:9::appstream"]}
+	}}`)
+	if _, got = matchReport(t, st, ir); !maps.Equal(got, before) {
+		t.Errorf("mapping equal to the embedded one: %d findings, want the %d of the index-time CPEs", len(got), len(before))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	_ "github.com/openclair/clair/feed/osv"
 	_ "github.com/openclair/clair/feed/oval"
 	_ "github.com/openclair/clair/feed/redhat"
+	_ "github.com/openclair/clair/feed/repo2cpe"
 	_ "github.com/openclair/clair/feed/ubuntu"
 	_ "github.com/openclair/clair/scanner/apk"
 	_ "github.com/openclair/clair/scanner/distro"

@@ -4,8 +4,17 @@
 // "content sets" (repositories such as rhel-9-for-x86_64-baseos-rpms) the
 // layer's packages were installed from. Red Hat's VEX data names product
 // streams by CPE, and Red Hat publishes the content set to CPE mapping as
-// repository-to-cpe.json; the scanner records one repository per content
-// set and CPE, which the matcher compares with the advisories' CPEs.
+// repository-to-cpe.json.
+//
+// The scanner records every content set as a repository (Key
+// RepositoryKey, Name the content set) and fills in the CPEs an embedded
+// copy of the mapping gives, one repository per content set and CPE (a
+// content set the copy does not know is recorded without a CPE). The
+// mapping that counts is applied at match time: the matcher replaces the
+// recorded CPEs with those the redhat-repo2cpe feed (feed/repo2cpe) stores
+// for the content set, so reports follow Red Hat's current mapping without
+// re-indexing. The recorded CPEs are the fallback where that feed never ran
+// (an offline clairctl scan, a deployment that does not enable it).
 package rhel
 
 import (
@@ -28,7 +37,7 @@ import (
 
 // RepositoryKey marks the repositories this scanner records, as claircore
 // marks its Red Hat CPE repositories.
-const RepositoryKey = "rhel-cpe-repository"
+const RepositoryKey = vuln.RedHatRepositoryKey
 
 // manifestDir holds the content manifests.
 const manifestDir = "root/buildinfo/content_manifests/"
@@ -43,11 +52,12 @@ const maxMapping = 256 << 20
 // defaultMapping is Red Hat's repository-to-cpe.json
 // (https://security.access.redhat.com/data/metrics/repository-to-cpe.json),
 // gzipped. It is compiled in because the indexer runs without network
-// access and must give the same answer every time it indexes a layer; the
-// file changes when Red Hat adds repositories, so an operator can point
-// Scanner.MappingFile at a fresher copy (and the scanner's version should be
-// bumped when the embedded copy is refreshed, so that layers are indexed
-// again).
+// access and must give the same answer every time it indexes a layer. It is
+// only the fallback: the matcher prefers the current mapping the
+// redhat-repo2cpe feed stores, so refreshing this copy matters only for
+// matching without that feed (and the scanner's version should then be
+// bumped, so that layers are indexed again). Scanner.MappingFile points at
+// another copy.
 //
 //go:embed repository-to-cpe.json.gz
 var defaultMapping []byte
@@ -70,8 +80,9 @@ func init() { scanner.Register(&Scanner{}) }
 // Name implements scanner.Scanner.
 func (*Scanner) Name() string { return "rhel-content-manifest" }
 
-// Version implements scanner.Scanner.
-func (*Scanner) Version() string { return "1" }
+// Version implements scanner.Scanner. Version 2 records content sets the
+// mapping does not know (without a CPE), for the matcher to map.
+func (*Scanner) Version() string { return "2" }
 
 // Kind implements scanner.Scanner.
 func (*Scanner) Kind() scanner.Kind { return scanner.KindRepository }
@@ -106,17 +117,20 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 		return &scanner.Result{Warnings: []string{fmt.Sprintf("rhel: %s: content manifest skipped: %s", f.Path, scanner.Clip(err.Error()))}}, nil
 	}
 	res := &scanner.Result{}
-	sets := slices.Clone(man.ContentSets)
+	sets := make([]string, 0, len(man.ContentSets))
+	for _, cs := range man.ContentSets {
+		if cs = strings.TrimSpace(cs); cs != "" {
+			sets = append(sets, cs)
+		}
+	}
 	slices.Sort(sets)
 	sets = slices.Compact(sets)
 	for _, cs := range sets {
-		cs = strings.TrimSpace(cs)
-		if cs == "" {
-			continue
-		}
-		cpes, ok := m[cs]
-		if !ok {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("rhel: %s: content set %q is not in the repository-to-cpe mapping", f.Path, scanner.Clip(cs)))
+		cpes := m[cs]
+		if len(cpes) == 0 {
+			// Newer than the embedded mapping: the matcher maps it with
+			// the redhat-repo2cpe feed's rows, when that has any.
+			res.Repositories = append(res.Repositories, &vuln.Repository{Name: cs, Key: RepositoryKey})
 			continue
 		}
 		for _, c := range cpes {
