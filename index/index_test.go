@@ -260,6 +260,15 @@ func TestSymlinks(t *testing.T) {
 			t.Errorf("distributions %v, warnings %q", r.Distributions, r.Warnings)
 		}
 	})
+	t.Run("ManyDanglingOneLine", func(t *testing.T) {
+		// pnpm trees and "lib -> usr/lib" make many links to directories:
+		// one warning line per scanner, not one per link.
+		ls := layerOf(t, symlink("etc/os-release", "../usr/lib/os-release"), symlink("usr/lib/os-release", "../../opt/os-release"))
+		r := index(t, &Indexer{Scanners: []scanner.Scanner{&osReleaseScanner{}}}, imageOf(ls))
+		if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "2 symlinks") {
+			t.Errorf("warnings %q", r.Warnings)
+		}
+	})
 	t.Run("LinkDeletedAbove", func(t *testing.T) {
 		l1 := layerOf(t, osrel, symlink("etc/os-release", "../usr/lib/os-release"))
 		l2 := layerOf(t, file("etc/.wh.os-release", ""))

@@ -178,8 +178,9 @@ func (u *union) visible() ([]found, []string, error) {
 	}
 	sort.Strings(sorted)
 	var (
-		out   []found
-		warns []string
+		out      []found
+		warns    []string
+		dangling []string
 	)
 	for _, p := range sorted {
 		e, missing, ok, err := u.resolve(p)
@@ -188,7 +189,7 @@ func (u *union) visible() ([]found, []string, error) {
 		}
 		if !ok {
 			if missing != p {
-				warns = append(warns, fmt.Sprintf("index: %s: %s: symlink to %s, which the image does not have or the scanner does not read", u.scanner, p, missing))
+				dangling = append(dangling, fmt.Sprintf("%s: symlink to %s", p, missing))
 			}
 			continue
 		}
@@ -197,6 +198,15 @@ func (u *union) visible() ([]found, []string, error) {
 			res = &scanner.Result{}
 		}
 		out = append(out, found{path: p, src: e.path, layer: e.layer, res: res})
+	}
+	// One line per scanner: a pnpm tree or a "lib -> usr/lib" link makes
+	// hundreds of links to directories, which are not worth a line each.
+	switch len(dangling) {
+	case 0:
+	case 1:
+		warns = append(warns, fmt.Sprintf("index: %s: %s, which the image does not have or the scanner does not read (a directory?)", u.scanner, dangling[0]))
+	default:
+		warns = append(warns, fmt.Sprintf("index: %s: %d symlinks to paths the image does not have or the scanner does not read (directories?), e.g. %s", u.scanner, len(dangling), dangling[0]))
 	}
 	return out, warns, nil
 }

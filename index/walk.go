@@ -206,23 +206,43 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 // scanFile hands a wanted regular file to the scanners in want. One scanner
 // reads the stream itself; several get a copy read once into memory, since a
 // scanner may stop reading early and they cannot all share one stream.
+// presize is the largest shared file whose buffer is sized from the tar
+// header up front rather than grown as the bytes arrive.
+const presize = 16 << 20
+
 func (w *walker) scanFile(ctx context.Context, p string, size int64, mode fs.FileMode, r io.Reader, want []int) error {
 	var shared []byte
 	if len(want) > 1 {
 		if size > maxSharedFile || size < 0 {
 			return entryError(p, fmt.Errorf("%d bytes, wanted by %d scanners: over the %d MiB limit for a file read by several scanners", size, len(want), maxSharedFile>>20))
 		}
-		// Grown as the data arrives, not to the size the header claims:
-		// a hostile header costs nothing until its bytes are there.
-		b := bytes.NewBuffer(w.buf[:0])
-		n, err := b.ReadFrom(io.LimitReader(r, size))
-		if err == nil && n != size {
-			err = io.ErrUnexpectedEOF
+		if size <= presize {
+			// Small enough to trust the header: one allocation at most,
+			// and the buffer is reused for the next file.
+			if int64(cap(w.buf)) < size {
+				w.buf = make([]byte, size, max(size, 64<<10))
+			}
+			w.buf = w.buf[:size]
+			if _, err := io.ReadFull(r, w.buf); err != nil {
+				if errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
+				}
+				return entryError(p, err)
+			}
+		} else {
+			// Grown as the data arrives, not to the size the header
+			// claims: a hostile header costs nothing until its bytes
+			// are there.
+			b := bytes.NewBuffer(w.buf[:0])
+			n, err := b.ReadFrom(io.LimitReader(r, size))
+			if err == nil && n != size {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return entryError(p, err)
+			}
+			w.buf = b.Bytes()
 		}
-		if err != nil {
-			return entryError(p, err)
-		}
-		w.buf = b.Bytes()
 		shared = w.buf
 	}
 	for _, i := range want {
