@@ -93,23 +93,33 @@ func compile(a *vuln.Advisory) *compiled {
 
 // affects reports whether installed falls under the advisory.
 func (c *compiled) affects(installed version.Version) bool {
+	ok, _ := c.affectsIn(installed)
+	return ok
+}
+
+// affectsIn also says which range installed falls in (-1: through the
+// explicit version list, or an advisory without ranges), so that the report
+// can give the fix of that range: an advisory with several ranges (OSV's
+// per-branch fixes) has a fix per branch, and the lowest is not the one a
+// later branch needs.
+func (c *compiled) affectsIn(installed version.Version) (bool, int) {
 	a := c.adv
 	switch a.State {
 	case vuln.StateAffected, vuln.StateUnfixed, vuln.StateWontFix:
 	default:
-		return false
-	}
-	for _, v := range c.versions {
-		if v.Compare(installed) == 0 {
-			return true
-		}
+		return false, -1
 	}
 	if len(a.Ranges) == 0 {
+		for _, v := range c.versions {
+			if v.Compare(installed) == 0 {
+				return true, -1
+			}
+		}
 		// Unfixed or will-not-fix without bounds covers every version; an
 		// affected statement without ranges is only its explicit list.
-		return a.State != vuln.StateAffected || (len(a.Versions) == 0 && a.FixedIn == "")
+		return a.State != vuln.StateAffected || (len(a.Versions) == 0 && a.FixedIn == ""), -1
 	}
-	for _, r := range c.ranges {
+	for i, r := range c.ranges {
 		if r.bad {
 			continue
 		}
@@ -119,17 +129,22 @@ func (c *compiled) affects(installed version.Version) bool {
 		switch {
 		case r.fixed != nil:
 			if installed.Compare(r.fixed) < 0 {
-				return true
+				return true, i
 			}
 		case r.last != nil:
 			if installed.Compare(r.last) <= 0 {
-				return true
+				return true, i
 			}
 		default:
-			return true
+			return true, i
 		}
 	}
-	return false
+	for _, v := range c.versions {
+		if v.Compare(installed) == 0 {
+			return true, -1
+		}
+	}
+	return false, -1
 }
 
 // lookup returns, for each name, the advisories that may apply to it in an

@@ -90,6 +90,17 @@ type candidate struct {
 type hit struct {
 	adv *compiled
 	c   *candidate
+	rng int // the range the version fell in, -1 for none (see affectsIn)
+}
+
+// fixedIn is the fix of the range the hit fell in, when the advisory has
+// several ranges; ok is false when the advisory's own FixedIn stands.
+func (h hit) fixedIn() (fixed string, ok bool) {
+	a := h.adv.adv
+	if h.rng < 0 || len(a.Ranges) < 2 {
+		return "", false
+	}
+	return a.Ranges[h.rng].Fixed, true
 }
 
 // Match computes the vulnerability report of ir.
@@ -144,10 +155,23 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 
 	perPkg := map[string][]*vuln.Vulnerability{}
 	for _, h := range hits {
-		v, ok := vr.Vulnerabilities[h.adv.id]
+		id := h.adv.id
+		fixed, own := h.fixedIn()
+		if own && fixed != h.adv.adv.FixedIn {
+			// Another branch's fix: its own entry, so that packages on
+			// different branches each read the fix they need.
+			id += "-" + shortHash(fixed)
+		}
+		v, ok := vr.Vulnerabilities[id]
 		if !ok {
 			cp := *h.adv.template.Load()
 			cp.Distribution = h.c.dist
+			if id != h.adv.id {
+				cp.ID, cp.FixedInVersion = id, fixed
+				if fixed == "" && cp.State == string(vuln.StateAffected) {
+					cp.State = string(vuln.StateUnfixed) // an open branch
+				}
+			}
 			v = &cp
 			vr.Vulnerabilities[v.ID] = v
 		}
@@ -201,8 +225,11 @@ func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candid
 			continue
 		}
 		for _, a := range as {
-			if a.adv.VersionFormat == format && a.scheme != nil && qualifies(a.adv, c) && a.affects(installed) {
-				hits = append(hits, hit{a, c})
+			if a.adv.VersionFormat != format || a.scheme == nil || !qualifies(a.adv, c) {
+				continue
+			}
+			if ok, rng := a.affectsIn(installed); ok {
+				hits = append(hits, hit{a, c, rng})
 			}
 		}
 	}
@@ -295,6 +322,11 @@ func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
 		State:              state,
 		Aliases:            a.Aliases,
 	}
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:4])
 }
 
 // vulnID is stable across runs so that reports diff cleanly and a

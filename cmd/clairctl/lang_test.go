@@ -1,7 +1,10 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"os"
+	"sort"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,7 +41,19 @@ func TestScanLanguagePackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := imagetest.LayerTar([]imagetest.Entry{{Path: "usr/local/bin/app", Content: bin}})
+	// A Java and a Node application beside the Go binary: log4j-core
+	// 2.14.1 with the pom.properties Maven puts in it, and lodash 4.17.15
+	// as npm installs it (the published package.json's identifying fields).
+	jar := jarOf(t, map[string]string{
+		"META-INF/MANIFEST.MF": "Manifest-Version: 1.0\r\nImplementation-Title: Apache Log4j Core\r\nImplementation-Version: 2.14.1\r\n\r\n",
+		"META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties": "#Created by Apache Maven 3.6.3\nversion=2.14.1\ngroupId=org.apache.logging.log4j\nartifactId=log4j-core\n",
+	})
+	lodash := `{"name":"lodash","version":"4.17.15","description":"Lodash modular utilities.","license":"MIT","main":"lodash.js","homepage":"https://lodash.com/","repository":"lodash/lodash"}`
+	l2, err := imagetest.LayerTar([]imagetest.Entry{
+		{Path: "usr/local/bin/app", Content: bin},
+		{Path: "opt/app/lib/log4j-core-2.14.1.jar", Content: jar},
+		{Path: "srv/web/node_modules/lodash/package.json", Content: []byte(lodash)},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +68,7 @@ func TestScanLanguagePackages(t *testing.T) {
 
 	// Only the two ecosystems this image needs, from a directory of <Eco>.zip.
 	dir := t.TempDir()
-	for _, eco := range []string{"Go", "PyPI"} {
+	for _, eco := range []string{"Go", "PyPI", "Maven", "npm"} {
 		if err := os.Symlink(mustAbs(t, filepath.Join(osvDir, eco+".zip")), filepath.Join(dir, eco+".zip")); err != nil {
 			t.Fatal(err)
 		}
@@ -79,6 +94,8 @@ func TestScanLanguagePackages(t *testing.T) {
 		"pypi pip":                "24.0",
 		"go stdlib":               "v1.15.2",
 		"go golang.org/x/xerrors": "v0.0.0-20200804184101-5ec99f83aff1",
+		"maven org.apache.logging.log4j:log4j-core": "2.14.1",
+		"npm lodash": "4.17.15",
 	} {
 		if byName[pkg] != ver {
 			t.Errorf("%s: version %q, want %q", pkg, byName[pkg], ver)
@@ -89,16 +106,27 @@ func TestScanLanguagePackages(t *testing.T) {
 	if fixed, ok := p["setuptools CVE-2024-6345"]; !ok || fixed != "70.0.0" {
 		t.Errorf("setuptools CVE-2024-6345: reported %v, fixed %q", ok, fixed)
 	}
+	// Log4Shell, fixed for 2.13.0+ in 2.15.0; lodash's prototype pollution
+	// in zipObjectDeep, fixed in 4.17.16.
+	if fixed, ok := p["org.apache.logging.log4j:log4j-core CVE-2021-44228"]; !ok || fixed != "2.15.0" {
+		t.Errorf("log4j-core CVE-2021-44228: reported %v, fixed %q", ok, fixed)
+	}
+	if fixed, ok := p["lodash CVE-2020-8203"]; !ok || fixed != "4.17.19" {
+		t.Errorf("lodash CVE-2020-8203: reported %v, fixed %q", ok, fixed)
+	}
 	// GO-2021-0142: crypto/elliptic, fixed in go1.14.14 and go1.15.7.
-	if _, ok := p["stdlib CVE-2021-3114"]; !ok {
-		t.Errorf("stdlib CVE-2021-3114 not reported; %d pairs", len(p))
+	// The report gives the fix of the installed version's branch, not
+	// the advisory's lowest.
+	if fixed, ok := p["stdlib CVE-2021-3114"]; !ok || fixed != "v1.15.7" {
+		t.Errorf("stdlib CVE-2021-3114: reported %v, fixed %q, want v1.15.7; %d pairs", ok, fixed, len(p))
 	}
 	// The table groups language packages by where they were found.
 	table, errOut, code := clairctl(t, "--db", db, "scan", "--skip-update", "docker-archive:"+path)
 	if code != 0 {
 		t.Fatalf("table: exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"\ngo: usr/local/bin/app\n", "\npypi: usr/local/lib/python3.12/site-packages\n"} {
+	for _, want := range []string{"\ngo: usr/local/bin/app\n", "\npypi: usr/local/lib/python3.12/site-packages\n",
+		"\nmaven: opt/app/lib/log4j-core-2.14.1.jar\n", "\nnpm: srv/web/node_modules\n"} {
 		if !strings.Contains("\n"+table, want) {
 			t.Errorf("table lacks the group line %q:\n%s", want, table)
 		}
@@ -117,4 +145,29 @@ func mustAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// jarOf zips entries into a jar.
+func jarOf(t *testing.T, entries map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names := make([]string, 0, len(entries))
+	for n := range entries {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(entries[n])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
