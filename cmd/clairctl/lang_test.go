@@ -4,8 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"os"
-	"sort"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
