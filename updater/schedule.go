@@ -32,13 +32,23 @@ type Scheduler struct {
 	Log      *slog.Logger
 }
 
+// RetryAfter is how soon a round with a failed feed is tried again (when
+// shorter than the period): a feed down for a minute should not leave the
+// data stale for six hours. Unchanged feeds cost one request each.
+const RetryAfter = 10 * time.Minute
+
 // Run blocks until ctx is done.
 func (s *Scheduler) Run(ctx context.Context) {
 	for {
-		s.Round(ctx)
+		period := s.Period
+		for _, r := range s.Round(ctx) {
+			if r.Err != nil && RetryAfter < period {
+				period = RetryAfter
+			}
+		}
 		// A little jitter keeps instances started together from asking
 		// upstream at the same instant forever after.
-		wait := s.Period + time.Duration(rand.Int64N(int64(s.Period/20)+1))
+		wait := period + time.Duration(rand.Int64N(int64(period/20)+1))
 		select {
 		case <-ctx.Done():
 			return
