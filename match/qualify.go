@@ -127,9 +127,9 @@ func (m *Matcher) contentSetCPEs(ctx context.Context, ir *vuln.IndexReport) (map
 }
 
 // qualifies applies the advisory's qualifiers to the candidate:
-//   - Arches: the package's architecture must be listed ("noarch" is an
-//     architecture like the others); statements with architectures speak of
-//     binary builds and never apply through a source name;
+//   - Arches: the package's architecture must be listed, except for noarch
+//     packages, which run on every machine; statements with architectures
+//     speak of binary builds and never apply through a source name;
 //   - Module: the package's module stream must be the advisory's, and a
 //     package from no module only matches advisories of none;
 //   - Repositories: when both sides have repositories, one of the package's
@@ -141,7 +141,10 @@ func qualifies(a *vuln.Advisory, c *candidate) bool {
 		if c.bySource {
 			return false
 		}
-		if arch := normArch(c.pkg.Arch); arch != "" && !slices.ContainsFunc(a.Arches, func(x string) bool { return normArch(x) == arch }) {
+		// A noarch build runs on every machine, and OVAL feeds (Oracle)
+		// name the machine's architecture, not the package's: a noarch
+		// package passes whatever architectures are listed.
+		if arch := normArch(c.pkg.Arch); arch != "" && arch != "noarch" && !slices.ContainsFunc(a.Arches, func(x string) bool { return normArch(x) == arch }) {
 			return false
 		}
 	}
