@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"regexp"
 	"strings"
 
@@ -64,44 +63,13 @@ func init() { scanner.Register(&Scanner{}) }
 func (*Scanner) Name() string { return "gobin" }
 
 // Version implements scanner.Scanner.
-func (*Scanner) Version() string { return "1" }
+func (*Scanner) Version() string { return "2" }
 
 // Kind implements scanner.Scanner.
 func (*Scanner) Kind() scanner.Kind { return scanner.KindPackage }
 
-// binDirs are directories whose files are wanted whatever their names.
-var binDirs = []string{"bin/", "sbin/", "usr/bin/", "usr/sbin/", "usr/local/bin/", "usr/local/sbin/", "opt/", "app/"}
-
-// skipDirs hold no executables worth a look, however their files are named.
-var skipDirs = []string{"usr/share/", "usr/include/", "etc/", "var/lib/dpkg/", "var/lib/rpm/", "var/lib/apk/", "var/cache/", "var/log/", "proc/", "sys/", "dev/"}
-
-// Wants implements scanner.Scanner. It sees no content, so it accepts
-// broadly: every file of the usual executable directories, every file whose
-// name has no extension or ends in ".exe". Scan rejects non-executables by
-// their first bytes.
-func (*Scanner) Wants(p string) bool {
-	if p == "" || strings.HasSuffix(p, "/") {
-		return false
-	}
-	for _, d := range skipDirs {
-		if strings.HasPrefix(p, d) {
-			return false
-		}
-	}
-	for _, d := range binDirs {
-		if strings.HasPrefix(p, d) {
-			return true
-		}
-	}
-	if strings.HasPrefix(p, "usr/local/") && strings.Contains(p, "/bin/") {
-		return true
-	}
-	base := path.Base(p)
-	if strings.HasSuffix(base, ".exe") {
-		return true
-	}
-	return !strings.Contains(base, ".")
-}
+// Wants implements scanner.Scanner: see scanner.MaybeExecutable.
+func (*Scanner) Wants(p string) bool { return scanner.MaybeExecutable(p) }
 
 // isExecutable reports whether the first bytes are those of an executable
 // format debug/buildinfo reads: ELF, PE, Mach-O (thin and fat), XCOFF.
