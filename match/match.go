@@ -37,7 +37,7 @@ var ecosystemFormat = map[string]string{
 	"apk":  "apk",
 	"rpm":  "rpm",
 	// Language ecosystems: their advisories live in a namespace named
-	// after the ecosystem, whatever the distribution (see languageNS).
+	// after the ecosystem, whatever the distribution (vuln.IsLanguage).
 	"go":       "semver",
 	"pypi":     "pep440",
 	"npm":      "npm",
@@ -47,10 +47,6 @@ var ecosystemFormat = map[string]string{
 	"nuget":    "nuget",
 	"composer": "composer",
 }
-
-// languageNS is true for ecosystems whose namespace is the ecosystem itself.
-var languageNS = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
-	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
 
 // feedName is the name a feed keys a package on: PyPI names compare after
 // PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
@@ -125,7 +121,7 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
 			continue
 		}
-		if languageNS[p.Ecosystem] {
+		if vuln.IsLanguage(p.Ecosystem) {
 			byNS[p.Ecosystem] = append(byNS[p.Ecosystem], &candidate{id: id, pkg: p, name: feedName(p.Ecosystem, p.Name), ver: p.Version})
 			continue
 		}

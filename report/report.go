@@ -127,17 +127,12 @@ func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
 	return err
 }
 
-// languageEcosystems are the ecosystems whose packages Table groups by
-// location.
-var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
-	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
-
 // Location is where a language package was found, at the grain people
 // think of: the binary, the site-packages folder, the node_modules tree,
 // the outer jar, the gems folder, the lock file. It is "" for
 // distribution packages.
 func Location(p *vuln.Package) string {
-	if p == nil || !languageEcosystems[p.Ecosystem] || p.Path == "" {
+	if p == nil || !vuln.IsLanguage(p.Ecosystem) || p.Path == "" {
 		return ""
 	}
 	path := p.Path

@@ -287,14 +287,10 @@ var namespaceFeeds = map[string]string{
 	"alma":          "osv",
 }
 
-// languageEcosystems are the package ecosystems the osv feed serves.
-var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
-	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
-
 func languagePackages(ir *vuln.IndexReport) int {
 	n := 0
 	for _, p := range ir.Packages {
-		if languageEcosystems[p.Ecosystem] {
+		if vuln.IsLanguage(p.Ecosystem) {
 			n++
 		}
 	}
@@ -316,7 +312,7 @@ func feedsFor(ir *vuln.IndexReport) []string {
 		}
 	}
 	for _, p := range ir.Packages {
-		if languageEcosystems[p.Ecosystem] {
+		if vuln.IsLanguage(p.Ecosystem) {
 			set["osv"] = true
 		}
 	}
