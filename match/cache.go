@@ -2,7 +2,6 @@ package match
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -45,17 +44,6 @@ type cache struct {
 	gen  string
 	n    int
 	advs map[pkgKey][]*compiled // by the image's namespace and package name
-}
-
-func generation(states []store.FeedState) string {
-	var b strings.Builder
-	for _, s := range states {
-		b.WriteString(s.Feed)
-		b.WriteByte(0)
-		b.WriteString(s.Operation)
-		b.WriteByte(0)
-	}
-	return b.String()
 }
 
 func compile(a *vuln.Advisory) *compiled {
@@ -159,7 +147,7 @@ func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[st
 		if err != nil {
 			return nil, err
 		}
-		gen, cacheable = generation(states), true
+		gen, cacheable = store.Generation(states), true
 	}
 	out := make(map[string][]*compiled, len(names))
 	missing := names

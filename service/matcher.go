@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -39,7 +40,8 @@ type versioner interface {
 	IndexReportVersion(ctx context.Context, manifest string) (int64, error)
 }
 
-// ReportJSON is Report encoded as the API serves it.
+// ReportJSON matches the stored index report of manifest (store.ErrNotFound,
+// wrapped, when there is none) and encodes it as the API serves it.
 func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, error) {
 	var key, gen string
 	if s.Feeds != nil {
@@ -56,7 +58,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		})
 		// The key names the index report by when it was written (cheap),
 		// or else by its index state once read.
-		gen = generation(states)
+		gen = store.Generation(states)
 		if v, ok := s.Reports.(versioner); ok {
 			ver, err := v.IndexReportVersion(ctx, manifest)
 			if err != nil {
@@ -97,22 +99,4 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		s.cache.put(key, e)
 	}
 	return e, nil
-}
-
-// Report matches the stored index report of manifest (store.ErrNotFound,
-// wrapped, when there is none).
-func (s *Matcher) Report(ctx context.Context, manifest string) (*vuln.VulnerabilityReport, error) {
-	ir, err := s.Reports.IndexReport(ctx, manifest)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	vr, err := s.Match.Match(ctx, ir)
-	if s.Observe != nil {
-		s.Observe(time.Since(start), err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("match %s: %w", manifest, err)
-	}
-	return vr, nil
 }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"container/list"
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/openclair/clair/store"
@@ -94,16 +93,4 @@ func (c *reportCache) put(key string, body *Encoded) {
 		delete(c.items, r.key)
 		c.size -= int64(len(r.body.JSON)) * 5 / 4
 	}
-}
-
-// generation names the feeds' current snapshots.
-func generation(states []store.FeedState) string {
-	var b strings.Builder
-	for _, s := range states {
-		b.WriteString(s.Feed)
-		b.WriteByte('=')
-		b.WriteString(s.Operation)
-		b.WriteByte(';')
-	}
-	return b.String()
 }

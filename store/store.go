@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/openclair/clair/vuln"
@@ -112,6 +113,19 @@ type Locker interface {
 	// second instance asked for a manifest waits for the first, then finds
 	// the report written.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// Generation names the feeds' current snapshots: it changes whenever any
+// snapshot is replaced, so caches of what was read from the feeds key on it.
+func Generation(states []FeedState) string {
+	var b strings.Builder
+	for _, s := range states {
+		b.WriteString(s.Feed)
+		b.WriteByte(0)
+		b.WriteString(s.Operation)
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 // FeedState is what the store knows of a feed's last update.
