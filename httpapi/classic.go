@@ -47,7 +47,7 @@ type Classic struct {
 type ClassicStore interface {
 	PutIndexReport(ctx context.Context, r *vuln.IndexReport) error
 	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
-	DeleteIndexReport(ctx context.Context, manifest string) error
+	DeleteIndexReports(ctx context.Context, manifests []string) (deleted []string, err error)
 }
 
 // NamespaceStore lists what the feeds hold, for /namespaces.
@@ -330,15 +330,13 @@ func firstLink(links string) string {
 func (c *Classic) deleteLayer(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	ctx := r.Context()
-	if _, err := c.Store.IndexReport(ctx, v1Prefix+name); errors.Is(err, store.ErrNotFound) {
-		v1Fail(w, http.StatusNotFound, fmt.Sprintf("layer %q not found", name))
-		return
-	} else if err != nil {
+	deleted, err := c.Store.DeleteIndexReports(ctx, []string{v1Prefix + name})
+	if err != nil {
 		v1Fail(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	if err := c.Store.DeleteIndexReport(ctx, v1Prefix+name); err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+	if len(deleted) == 0 {
+		v1Fail(w, http.StatusNotFound, fmt.Sprintf("layer %q not found", name))
 		return
 	}
 	w.WriteHeader(http.StatusOK)

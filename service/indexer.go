@@ -34,7 +34,7 @@ type IndexStore interface {
 	index.LayerStore
 	PutIndexReport(ctx context.Context, r *vuln.IndexReport) error
 	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
-	DeleteIndexReport(ctx context.Context, manifest string) error
+	DeleteIndexReports(ctx context.Context, manifests []string) (deleted []string, err error)
 }
 
 // Locker is implemented by stores shared by several instances: Lock holds
@@ -102,19 +102,7 @@ func (s *Indexer) Report(ctx context.Context, manifest string) (*vuln.IndexRepor
 // Delete removes the reports of these manifests and returns those that were
 // there.
 func (s *Indexer) Delete(ctx context.Context, manifests []string) ([]string, error) {
-	var deleted []string
-	for _, m := range manifests {
-		if _, err := s.Store.IndexReport(ctx, m); errors.Is(err, store.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return deleted, err
-		}
-		if err := s.Store.DeleteIndexReport(ctx, m); err != nil {
-			return deleted, err
-		}
-		deleted = append(deleted, m)
-	}
-	return deleted, nil
+	return s.Store.DeleteIndexReports(ctx, manifests)
 }
 
 // Index returns the manifest's report, indexing it when it has none of the
@@ -227,26 +215,14 @@ func (s *Indexer) current(ctx context.Context, manifest string) (*vuln.IndexRepo
 	return r, true, nil
 }
 
+// checkManifest checks what the indexer needs before its store look-ups;
+// the layers are the Fetcher's to check (layerfetch names the bad field).
 func checkManifest(m *vuln.Manifest) error {
 	if m == nil {
 		return fmt.Errorf("%w: no manifest", ErrBadRequest)
 	}
 	if !ValidDigest(m.Hash) {
 		return fmt.Errorf("%w: hash: %q is not a digest (sha256:<64 hex>)", ErrBadRequest, m.Hash)
-	}
-	if len(m.Layers) == 0 {
-		return fmt.Errorf("%w: layers: none", ErrBadRequest)
-	}
-	for i, l := range m.Layers {
-		if l == nil {
-			return fmt.Errorf("%w: layers[%d]: null", ErrBadRequest, i)
-		}
-		if !ValidDigest(l.Hash) {
-			return fmt.Errorf("%w: layers[%d].hash: %q is not a digest", ErrBadRequest, i, l.Hash)
-		}
-		if l.URI == "" {
-			return fmt.Errorf("%w: layers[%d].uri: empty", ErrBadRequest, i)
-		}
 	}
 	return nil
 }
