@@ -8,53 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openclair/clair/feed/internal/osvschema"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
 
-// record is the part of an OSV record this feed reads.
-type record struct {
-	ID               string     `json:"id"`
-	Summary          string     `json:"summary"`
-	Details          string     `json:"details"`
-	Aliases          []string   `json:"aliases"`
-	Related          []string   `json:"related"`
-	Upstream         []string   `json:"upstream"`
-	Published        string     `json:"published"`
-	Withdrawn        string     `json:"withdrawn"`
-	Severity         []severity `json:"severity"`
-	Affected         []affected `json:"affected"`
-	DatabaseSpecific struct {
-		Severity json.RawMessage `json:"severity"`
-	} `json:"database_specific"`
-	References []struct {
-		URL string `json:"url"`
-	} `json:"references"`
-}
-
-type severity struct {
-	Type  string `json:"type"`
-	Score string `json:"score"`
-}
-
-type affected struct {
-	Package struct {
-		Ecosystem string `json:"ecosystem"`
-		Name      string `json:"name"`
-	} `json:"package"`
-	Ranges []struct {
-		Type   string  `json:"type"`
-		Events []event `json:"events"`
-	} `json:"ranges"`
-	Versions []string `json:"versions"`
-}
-
-type event struct {
-	Introduced   string `json:"introduced"`
-	Fixed        string `json:"fixed"`
-	LastAffected string `json:"last_affected"`
-	Limit        string `json:"limit"`
-}
+// The OSV record types, shared with the other OSV reader.
+type (
+	record = osvschema.Record
+	event  = osvschema.Event
+)
 
 func decode(name string, b []byte) (*record, error) {
 	r := new(record)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/internal/osvschema"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -232,45 +233,11 @@ func readRecord(f *zip.File) ([]byte, error) {
 	return b, nil
 }
 
-// record is the part of an OSV record this feed reads.
-type record struct {
-	ID      string   `json:"id"`
-	Details string   `json:"details"`
-	Aliases []string `json:"aliases"`
-	// Upstream is Canonical's extension naming the CVE a record is about.
-	Upstream   []string   `json:"upstream"`
-	Published  string     `json:"published"`
-	Withdrawn  string     `json:"withdrawn"`
-	Severity   []severity `json:"severity"`
-	Affected   []affected `json:"affected"`
-	References []struct {
-		URL string `json:"url"`
-	} `json:"references"`
-}
-
-type severity struct {
-	Type  string `json:"type"`
-	Score string `json:"score"`
-}
-
-type affected struct {
-	Package struct {
-		Ecosystem string `json:"ecosystem"`
-		Name      string `json:"name"`
-	} `json:"package"`
-	Ranges []struct {
-		Type   string  `json:"type"`
-		Events []event `json:"events"`
-	} `json:"ranges"`
-	Versions []string `json:"versions"`
-}
-
-type event struct {
-	Introduced   string `json:"introduced"`
-	Fixed        string `json:"fixed"`
-	LastAffected string `json:"last_affected"`
-	Limit        string `json:"limit"`
-}
+// The OSV record types, shared with the other OSV reader.
+type (
+	record = osvschema.Record
+	event  = osvschema.Event
+)
 
 func parseRecord(name string, b []byte, emit func(*vuln.Advisory) error) error {
 	var r record
