@@ -109,6 +109,13 @@ func buildBenchLayout(dir string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	return writeLayout(dir, built)
+}
+
+// writeLayout writes the config, manifest and index of an OCI layout whose
+// layer blobs are already in dir/blobs/sha256.
+func writeLayout(dir string, built []builtLayer) error {
+	blobs := filepath.Join(dir, "blobs", "sha256")
 	cfg := v1.ConfigFile{OS: "linux", Architecture: "amd64", RootFS: v1.RootFS{Type: "layers"}}
 	man := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
 	for _, l := range built {

@@ -23,8 +23,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/image"
@@ -217,38 +215,7 @@ func buildLangLayout(dir string, inputs map[string]string) error {
 	if err != nil {
 		return err
 	}
-	cfg := v1.ConfigFile{OS: "linux", Architecture: "amd64", RootFS: v1.RootFS{Type: "layers"}}
-	diffID, _ := v1.NewHash(l.diffID)
-	cfg.RootFS.DiffIDs = []v1.Hash{diffID}
-	digest, _ := v1.NewHash(l.digest)
-	man := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1,
-		Layers: []v1.Descriptor{{MediaType: types.OCILayer, Size: l.size, Digest: digest}}}
-	writeJSON := func(v any) (v1.Descriptor, error) {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return v1.Descriptor{}, err
-		}
-		s := sha256.Sum256(b)
-		h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(s[:])}
-		return v1.Descriptor{Size: int64(len(b)), Digest: h}, os.WriteFile(filepath.Join(blobs, h.Hex), b, 0o644)
-	}
-	cd, err := writeJSON(cfg)
-	if err != nil {
-		return err
-	}
-	cd.MediaType = types.OCIConfigJSON
-	man.Config = cd
-	md, err := writeJSON(man)
-	if err != nil {
-		return err
-	}
-	md.MediaType = types.OCIManifestSchema1
-	md.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
-	idx, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{md}})
-	if err := os.WriteFile(filepath.Join(dir, "index.json"), idx, 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	return writeLayout(dir, []builtLayer{l})
 }
 
 // langTar writes the layer's entries, with their parent folders.
