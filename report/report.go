@@ -16,13 +16,45 @@ import (
 // Formats lists the output formats Write knows.
 var Formats = []string{"table", "json"}
 
+// Document is what every format renders: the report, and what the CLI's or
+// server's gates made of it. Suppressed findings are never dropped silently:
+// each format lists them apart, with their reason.
+type Document struct {
+	Report *vuln.VulnerabilityReport
+	// Image is the reference the user gave (for titles and SBOM names);
+	// it may be empty.
+	Image string
+	// Suppressed are the findings an ignore file or a VEX statement took
+	// out of Report, with why.
+	Suppressed []Suppressed
+	// Warnings are what the reader must know to trust the result (a
+	// distribution without a feed, a feed that could not be updated).
+	Warnings []string
+}
+
+// Suppressed is one (package, vulnerability) finding taken out of a report.
+type Suppressed struct {
+	Package       *vuln.Package       `json:"package"`
+	Vulnerability *vuln.Vulnerability `json:"vulnerability"`
+	// Reason is the ignore entry's reason, or the VEX justification.
+	Reason string `json:"reason"`
+	// Source names where the suppression came from: "ignore-file PATH" or
+	// "vex PATH".
+	Source string `json:"source"`
+}
+
 // Write renders vr in the named format.
 func Write(w io.Writer, format string, vr *vuln.VulnerabilityReport) error {
+	return WriteDocument(w, format, &Document{Report: vr})
+}
+
+// WriteDocument renders d in the named format.
+func WriteDocument(w io.Writer, format string, d *Document) error {
 	switch format {
 	case "json":
-		return JSON(w, vr)
+		return JSON(w, d.Report)
 	case "table", "":
-		return Table(w, vr)
+		return Table(w, d.Report)
 	}
 	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
