@@ -1,38 +1,18 @@
 package scanner
 
 import (
-	"errors"
 	"io"
 	"strings"
+
+	"github.com/openclair/clair/limit"
 )
 
 // ErrTooLarge is returned by a LimitReader once more than its limit came.
-var ErrTooLarge = errors.New("too large")
+var ErrTooLarge = limit.ErrTooLarge
 
-// LimitReader lets max bytes through and fails on the next one, where
-// io.LimitReader would end quietly and leave a truncated file looking whole.
-// Scanners read untrusted files through it.
-func LimitReader(r io.Reader, max int64) io.Reader { return &limitReader{r: r, n: max + 1} }
-
-type limitReader struct {
-	r io.Reader
-	n int64 // bytes still allowed, plus one
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, ErrTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	if l.n <= 0 {
-		return n, ErrTooLarge
-	}
-	return n, err
-}
+// LimitReader lets max bytes through and fails on the next one (see package
+// limit, the one home of these wrappers).
+func LimitReader(r io.Reader, max int64) io.Reader { return limit.Reader(r, max) }
 
 // Clip shortens a piece of untrusted input for an error or warning message.
 func Clip(s string) string {
