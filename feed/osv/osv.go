@@ -65,10 +65,15 @@
 // about the same vulnerability. In the language ecosystems Parse emits one
 // advisory per (namespace, package, Name), and also folds a record into an
 // earlier one of the same package when their ids and aliases link them
-// (unless each is named by a different CVE; see Parse). The first record in snapshot order (ecosystems
-// in Fetch's order, records in zip order, which puts GHSA-… before GO-…,
-// PYSEC-… and RUSTSEC-…) wins: its ranges are kept, and its Aliases gain the
-// ids and aliases of the records it stands for. Several affected[] entries
+// (unless each is named by a different CVE; see Parse). The first record in
+// snapshot order (ecosystems in Fetch's order, records in zip order, which
+// puts GHSA-… before GO-…, PYSEC-… and RUSTSEC-…) emits the advisory: its
+// fields are kept, its Aliases gain the ids and aliases of the records it
+// stands for, and its Ranges and Versions become the union of every
+// record's, as OSV reads aliased records (a version is affected when any
+// record about the vulnerability affects it; GHSA may list 2.9.0–2.9.3 where
+// PYSEC says everything before 2.9.3). FixedIn is the lowest fix; the
+// matcher reports the fix of the range a version falls in. Several affected[] entries
 // of one record for the same package are merged into one advisory (in
 // every ecosystem).
 //
@@ -429,6 +434,48 @@ type group struct {
 	owner int64    // archive index << 32 | file index
 	name  string   // the advisory's Name
 	extra []string // Names and aliases of the duplicates, unsorted
+	// ranges and versions are the duplicates' statements: OSV reads a
+	// version as affected when any record about the vulnerability says so,
+	// so the advisory the owner emits carries their union.
+	ranges   []vuln.Range
+	versions []string
+}
+
+// statement returns what a says is affected as ranges and versions; an
+// advisory about every version (unfixed, no bounds) is the range {}.
+func statement(a *vuln.Advisory) ([]vuln.Range, []string) {
+	if len(a.Ranges) == 0 && len(a.Versions) == 0 && a.State == vuln.StateUnfixed {
+		return []vuln.Range{{}}, nil
+	}
+	return a.Ranges, a.Versions
+}
+
+// union gives a the ranges and versions of its duplicates (g), every one
+// kept once, in the order read (the owner's first), and sets State and
+// FixedIn again. The matcher reports the fix of the range a version falls
+// in, so a version on a branch only a duplicate lists still reads its own
+// fix.
+func union(a *vuln.Advisory, g *group) {
+	if len(g.ranges) == 0 && len(g.versions) == 0 {
+		return
+	}
+	rs, vs := statement(a)
+	rs, vs = slices.Clone(rs), slices.Clone(vs)
+	for _, r := range g.ranges {
+		if !slices.Contains(rs, r) {
+			rs = append(rs, r)
+		}
+	}
+	for _, v := range g.versions {
+		if !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	a.Ranges, a.Versions = slices.Clip(rs), slices.Clip(vs)
+	if len(a.Versions) == 0 {
+		a.Versions = nil
+	}
+	finish(a)
 }
 
 // Parse implements feed.Feed. It reads the snapshot twice: the first pass
@@ -519,6 +566,9 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 				}
 			case g.owner != owner:
 				g.extra = append(append(g.extra, a.Name), a.Aliases...)
+				rs, vs := statement(a)
+				g.ranges = append(g.ranges, rs...)
+				g.versions = append(g.versions, vs...)
 			}
 		}
 		return nil
@@ -547,6 +597,7 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 			if len(g.extra) > 0 {
 				a.Aliases = mergeAliases(a.Name, a.Aliases, g.extra)
 			}
+			union(a, g)
 			if err := emit(a); err != nil {
 				return err
 			}
