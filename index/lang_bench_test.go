@@ -26,7 +26,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/image"
-	_ "github.com/openclair/clair/internal/plugins"
+	_ "github.com/openclair/clair/plugins"
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/scanner/lockfile"

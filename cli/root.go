@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -48,6 +48,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newUpdate(g), newScan(g))
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
+	root.AddCommand(newPlugins(g))
 	return root
 }
 
