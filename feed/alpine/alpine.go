@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -134,7 +135,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 				src = base.ResolveReference(&url.URL{Path: name}).String()
 			}
 			buf.Reset()
-			_, err := feed.Get(ctx, c, src, "", &limitWriter{w: &buf, n: maxFile})
+			_, err := feed.Get(ctx, c, src, "", limit.Writer(&buf, maxFile))
 			if feed.IsNotExist(err) {
 				// Old branches have no community repository.
 				continue
@@ -173,20 +174,6 @@ func redact(rawURL string) string {
 		return u.Redacted()
 	}
 	return rawURL
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, fmt.Errorf("file larger than %d bytes", maxFile)
-	}
-	l.n -= int64(len(p))
-	return l.w.Write(p)
 }
 
 // Parse implements feed.Feed: it reads the tar Fetch wrote and decodes each

@@ -44,9 +44,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -211,7 +210,7 @@ func download(ctx context.Context, c *http.Client, loc located, prev, file strin
 		return "", err
 	}
 	h := sha256.New()
-	fp, err := feed.Get(ctx, c, loc.url, prev, io.MultiWriter(out, h))
+	fp, err := feed.GetRaw(ctx, c, loc.url, prev, io.MultiWriter(out, h))
 	if cerr := out.Close(); err == nil && cerr != nil {
 		return "", cerr
 	}
@@ -256,23 +255,10 @@ func addFile(tw *tar.Writer, name, file string) error {
 // getSmall reads a small document (mirror list, repomd.xml) into memory.
 func getSmall(ctx context.Context, c *http.Client, u string) ([]byte, error) {
 	var buf bytes.Buffer
-	if _, err := feed.Get(ctx, c, u, "", &limitWriter{w: &buf, n: maxSmall}); err != nil {
+	if _, err := feed.Get(ctx, c, u, "", limit.Writer(&buf, maxSmall)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, fmt.Errorf("larger than %d bytes", maxSmall)
-	}
-	l.n -= int64(len(p))
-	return l.w.Write(p)
 }
 
 // locate follows a release URL to its updateinfo.
@@ -424,20 +410,15 @@ type update struct {
 	} `xml:"pkglist>collection>package"`
 }
 
-// ParseUpdateinfo reads one updateinfo.xml (plain or gzip) and emits the
+// ParseUpdateinfo reads one updateinfo.xml (plain, gzip, bzip2, xz or zstd) and emits the
 // advisories of namespace ns, one <update> in memory at a time.
 func ParseUpdateinfo(ctx context.Context, ns string, r io.Reader, emit func(*vuln.Advisory) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		r = &limited{r: zr, n: maxUpdateinfo}
-	} else {
-		r = br
+	dr, _, err := feed.Decompress(r, maxUpdateinfo)
+	if err != nil {
+		return err
 	}
+	defer dr.Close()
+	r = dr
 	d := xml.NewDecoder(r)
 	d.Strict = true
 	root := false
@@ -485,20 +466,6 @@ func ParseUpdateinfo(ctx context.Context, ns string, r io.Reader, emit func(*vul
 		return errors.New("no <updates> element")
 	}
 	return nil
-}
-
-type limited struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		return n, fmt.Errorf("larger than %d bytes decompressed", int64(maxUpdateinfo))
-	}
-	return n, err
 }
 
 var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)

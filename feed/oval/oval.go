@@ -53,9 +53,7 @@ package oval
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/bzip2"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,8 +70,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/vuln"
@@ -393,7 +389,7 @@ func getFile(ctx context.Context, c *http.Client, u, prev, dst string) (string, 
 	if err != nil {
 		return "", err
 	}
-	fp, err := feed.Get(ctx, c, u, prev, out)
+	fp, err := feed.GetRaw(ctx, c, u, prev, out)
 	if cerr := out.Close(); err == nil && cerr != nil {
 		return "", cerr
 	}
@@ -576,37 +572,14 @@ func (f *Feed) parseDocument(ctx context.Context, d document, st *Stats, emit fu
 	return nil
 }
 
-// decompress opens a document plain, gzip- or bzip2-compressed, told by its
-// first bytes.
+// decompress opens a document plain or compressed (gzip, bzip2, xz,
+// zstd), told by its first bytes.
 func decompress(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(3)
-	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
-		}
-		return &limited{r: zr, n: maxDocument}, func() { zr.Close() }, nil
-	case len(magic) == 3 && string(magic) == "BZh":
-		return &limited{r: bzip2.NewReader(br), n: maxDocument}, func() {}, nil
+	dr, _, err := feed.Decompress(r, maxDocument)
+	if err != nil {
+		return nil, nil, err
 	}
-	return br, func() {}, nil
-}
-
-// limited fails once more than n bytes came out of a decompressor.
-type limited struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		return n, fmt.Errorf("document larger than %d bytes decompressed", int64(maxDocument))
-	}
-	return n, err
+	return dr, func() { dr.Close() }, nil
 }
 
 var (

@@ -32,6 +32,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -111,7 +112,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	}
 
 	var buf bytes.Buffer
-	changesFP, err := feed.Get(ctx, c, base+changesFile, pfp.Changes, &limitWriter{w: &buf, n: maxIndex})
+	changesFP, err := feed.Get(ctx, c, base+changesFile, pfp.Changes, limit.Writer(&buf, maxIndex))
 	if errors.Is(err, feed.ErrUnchanged) {
 		return "", feed.ErrUnchanged
 	}
@@ -130,7 +131,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	}
 
 	buf.Reset()
-	if _, err := feed.Get(ctx, c, base+latestFile, "", &limitWriter{w: &buf, n: 4096}); err != nil {
+	if _, err := feed.Get(ctx, c, base+latestFile, "", limit.Writer(&buf, 4096)); err != nil {
 		return "", fmt.Errorf("redhat: %s: %w", latestFile, err)
 	}
 	archive := strings.TrimSpace(buf.String())
@@ -145,7 +146,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 
 	buf.Reset()
 	var deletions []change
-	if _, err := feed.Get(ctx, c, base+deletionsFile, "", &limitWriter{w: &buf, n: maxIndex}); err != nil {
+	if _, err := feed.Get(ctx, c, base+deletionsFile, "", limit.Writer(&buf, maxIndex)); err != nil {
 		if !feed.IsNotExist(err) {
 			return "", fmt.Errorf("redhat: %s: %w", deletionsFile, err)
 		}
@@ -204,7 +205,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			return "", fmt.Errorf("redhat: %w", err)
 		}
 		buf.Reset()
-		_, err := feed.Get(ctx, c, base+p, "", &limitWriter{w: &buf, n: maxFile})
+		_, err := feed.Get(ctx, c, base+p, "", limit.Writer(&buf, maxFile))
 		if feed.IsNotExist(err) {
 			// Listed as changed but gone: deleted since, and deletions.csv
 			// will say so. The archive's copy, if any, is stale either way.
@@ -243,7 +244,7 @@ func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *tar.
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := feed.Get(ctx, c, src, "", pw)
+		_, err := feed.GetRaw(ctx, c, src, "", pw)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -378,20 +379,6 @@ func dirURL(rawURL string) (string, error) {
 		u.RawPath = ""
 	}
 	return u.String(), nil
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, errors.New("file over the size limit")
-	}
-	l.n -= int64(len(p))
-	return l.w.Write(p)
 }
 
 // Parse implements feed.Feed: it reads the snapshot Fetch wrote one document
