@@ -135,4 +135,3 @@ func TestCompressedBomb(t *testing.T) {
 		t.Errorf("%d bytes written, over the %d byte limit", snap.Len(), feed.MaxBodySize)
 	}
 }
-
