@@ -147,7 +147,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 			fps[r.name] = "sha256:" + loc.checksum
 		}
 	}
-	tmp, err := os.MkdirTemp("", "clair-amazon-")
+	tmp, err := feed.MkdirTemp("", "amazon")
 	if err != nil {
 		return "", fmt.Errorf("amazon: %w", err)
 	}

@@ -215,7 +215,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if prev != "" && json.Unmarshal([]byte(prev), &prevFP) != nil {
 		prevFP = map[string]string{}
 	}
-	tmp, err := os.MkdirTemp("", "clair-osv-")
+	tmp, err := feed.MkdirTemp("", "osv")
 	if err != nil {
 		return "", fmt.Errorf("osv: %w", err)
 	}

@@ -317,7 +317,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if prev != "" && json.Unmarshal([]byte(prev), &prevFP) != nil {
 		prevFP = map[string]string{}
 	}
-	tmp, err := os.MkdirTemp("", "clair-oval-")
+	tmp, err := feed.MkdirTemp("", "oval")
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
