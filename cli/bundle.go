@@ -48,6 +48,10 @@ the export, and FILE is only written whole.`,
 			if err != nil {
 				return fmt.Errorf("export-updaters: %w", err)
 			}
+			// CreateTemp makes it 0600; a bundle is public data to copy.
+			if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+				return fmt.Errorf("export-updaters: %w", err)
+			}
 			if err := os.Rename(tmp.Name(), dst); err != nil {
 				return fmt.Errorf("export-updaters: %w", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/mod/semver"
 
 	"github.com/openclair/clair/feed/internal/osvschema"
+	"github.com/openclair/clair/internal/pep503"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -79,7 +80,7 @@ func convert(name string, r *record, ar *archive) ([]*vuln.Advisory, error) {
 		}
 		pkg := af.Package.Name
 		if eco.Namespace == "pypi" {
-			pkg = normalizePyPI(pkg)
+			pkg = pep503.Normalize(pkg)
 		}
 		fix := func(v string) string { return v }
 		if eco.Namespace == "go" {
@@ -486,31 +487,4 @@ func goVersion(v string) string {
 		return c
 	}
 	return v
-}
-
-// normalizePyPI is PEP 503's name normalization: lowercase, and every run of
-// "-", "_" and "." becomes one "-".
-func normalizePyPI(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' || c == '.' {
-			sep = true
-			continue
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
 }
