@@ -5,7 +5,6 @@
 package alpine
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,9 +20,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
@@ -122,7 +121,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			base.RawPath = ""
 		}
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	var buf bytes.Buffer
 	n := 0
 	for _, b := range branches {
@@ -143,18 +142,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			if err != nil {
 				return "", fmt.Errorf("alpine: %s: %w", name, err)
 			}
-			hdr := &tar.Header{
-				Typeflag: tar.TypeReg,
-				Name:     name,
-				Mode:     0o644,
-				Size:     int64(buf.Len()),
-				ModTime:  time.Unix(0, 0), // the listing dates the snapshot; keep tars reproducible
-				Format:   tar.FormatPAX,
-			}
-			if err := tw.WriteHeader(hdr); err != nil {
-				return "", fmt.Errorf("alpine: writing snapshot: %w", err)
-			}
-			if _, err := tw.Write(buf.Bytes()); err != nil {
+			if err := sw.Add(name, buf.Bytes()); err != nil {
 				return "", fmt.Errorf("alpine: writing snapshot: %w", err)
 			}
 			n++
@@ -163,7 +151,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	if n == 0 {
 		return "", fmt.Errorf("alpine: %s: no secdb files (main.json, community.json) under %d branch directories", redact(rawURL), len(branches))
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("alpine: writing snapshot: %w", err)
 	}
 	return fp, nil
@@ -179,26 +167,21 @@ func redact(rawURL string) string {
 // Parse implements feed.Feed: it reads the tar Fetch wrote and decodes each
 // secdb file one package at a time.
 func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Advisory) error) error {
-	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
 	files := 0
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("alpine: snapshot: %w", err)
-		}
-		if hdr.Typeflag != tar.TypeReg || !strings.HasSuffix(hdr.Name, ".json") {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("alpine: %w", err)
-		}
-		if err := parseFile(hdr.Name, tr, emit); err != nil {
-			return err
+	var perr error
+	err := snapshot.Walk(ctx, snap, size, func(e snapshot.Entry) error {
+		if !strings.HasSuffix(e.Name, ".json") {
+			return nil
 		}
 		files++
+		perr = parseFile(e.Name, e.Data, emit)
+		return perr
+	})
+	switch {
+	case perr != nil:
+		return perr
+	case err != nil:
+		return fmt.Errorf("alpine: %w", err)
 	}
 	if files == 0 {
 		// An empty snapshot would silently wipe every Alpine advisory.

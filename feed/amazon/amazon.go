@@ -22,7 +22,6 @@
 package amazon
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -45,6 +44,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
@@ -176,7 +176,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if !changed {
 		return "", feed.ErrUnchanged
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	for i, r := range rels {
 		if files[i] == "" {
 			files[i] = filepath.Join(tmp, r.name)
@@ -192,11 +192,11 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		if strings.HasSuffix(locs[i].url, ".gz") {
 			name += ".gz"
 		}
-		if err := addFile(tw, name, files[i]); err != nil {
+		if err := sw.AddFile(name, files[i]); err != nil {
 			return "", fmt.Errorf("amazon: writing snapshot: %w", err)
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("amazon: writing snapshot: %w", err)
 	}
 	b, _ := json.Marshal(fps)
@@ -230,26 +230,6 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return s
-}
-
-func addFile(tw *tar.Writer, name, file string) error {
-	fh, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: fi.Size(),
-		ModTime: time.Unix(0, 0), Format: tar.FormatPAX,
-	}); err != nil {
-		return err
-	}
-	_, err = io.Copy(tw, fh)
-	return err
 }
 
 // getSmall reads a small document (mirror list, repomd.xml) into memory.
@@ -358,27 +338,20 @@ func fromRepo(ctx context.Context, c *http.Client, root string) (located, error)
 
 // Parse implements feed.Feed: snap is the tar Fetch wrote.
 func (f *Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Advisory) error) error {
-	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
 	n := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("amazon: snapshot: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		rel := path.Dir(h.Name)
+	err := snapshot.Walk(ctx, snap, size, func(e snapshot.Entry) error {
+		rel := path.Dir(e.Name)
 		if !releaseRE.MatchString(rel) {
-			return fmt.Errorf("amazon: snapshot: %s: not RELEASE/updateinfo.xml", h.Name)
+			return fmt.Errorf("%s: not RELEASE/updateinfo.xml", e.Name)
 		}
-		if err := ParseUpdateinfo(ctx, "amzn:"+rel, tr, emit); err != nil {
-			return fmt.Errorf("amazon: %s: %w", h.Name, err)
+		if err := ParseUpdateinfo(ctx, "amzn:"+rel, e.Data, emit); err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
 		}
 		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("amazon: %w", err)
 	}
 	if n == 0 {
 		return errors.New("amazon: snapshot holds no updateinfo")

@@ -85,7 +85,6 @@
 package osv
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -100,9 +99,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -265,7 +264,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if !changed {
 		return "", feed.ErrUnchanged
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	for _, r := range results {
 		if r.unchanged {
 			// Unchanged, but the snapshot replaces the old one whole.
@@ -275,12 +274,12 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 			}
 			fps[r.eco] = fp
 		}
-		if err := addTar(tw, r.eco+"/all.zip", r.file); err != nil {
+		if err := sw.AddFile(r.eco+"/all.zip", r.file); err != nil {
 			return "", fmt.Errorf("osv: %s: writing snapshot: %w", r.eco, err)
 		}
 		os.Remove(r.file)
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("osv: writing snapshot: %w", err)
 	}
 	b, err := json.Marshal(fps) // map keys are sorted: a stable fingerprint
@@ -333,32 +332,6 @@ func get(ctx context.Context, c *http.Client, u, prev, file string) (string, err
 	return fp, err
 }
 
-func addTar(tw *tar.Writer, name, file string) error {
-	r, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	fi, err := r.Stat()
-	if err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{
-		Name: name, Mode: 0o644, Size: fi.Size(), Typeflag: tar.TypeReg,
-		ModTime: fi.ModTime().UTC().Truncate(time.Second), Format: tar.FormatPAX,
-	}); err != nil {
-		return err
-	}
-	n, err := io.Copy(tw, r)
-	if err != nil {
-		return err
-	}
-	if n != fi.Size() {
-		return fmt.Errorf("%d bytes copied, want %d", n, fi.Size())
-	}
-	return nil
-}
-
 // archive is one ecosystem's zip inside the snapshot.
 type archive struct {
 	name string // the tar entry's name, for errors
@@ -379,21 +352,9 @@ func archives(snap io.ReaderAt, size int64) ([]archive, error) {
 		}
 		return []archive{{name: "snapshot", any: true, zr: zr}}, nil
 	}
-	sr := io.NewSectionReader(snap, 0, size)
-	tr := tar.NewReader(sr)
 	var out []archive
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		dir, base := path.Split(h.Name)
+	err := snapshot.Walk(context.Background(), snap, size, func(e snapshot.Entry) error {
+		dir, base := path.Split(e.Name)
 		var ecoName string
 		switch {
 		case base == "all.zip" && dir != "":
@@ -401,26 +362,21 @@ func archives(snap io.ReaderAt, size int64) ([]archive, error) {
 		case path.Ext(base) == ".zip" && dir == "":
 			ecoName = strings.TrimSuffix(base, ".zip")
 		default:
-			continue
+			return nil
 		}
 		eco, ok := lookupEcosystem(ecoName)
 		if !ok {
-			continue // an ecosystem this code does not map
+			return nil // an ecosystem this code does not map
 		}
-		// The tar reader has read exactly the headers: the position is the
-		// start of the entry's contiguous data.
-		off, err := sr.Seek(0, io.SeekCurrent)
+		zr, err := zip.NewReader(e.Data, e.Data.Size())
 		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %w", err)
+			return fmt.Errorf("%s: %w", e.Name, err)
 		}
-		if h.Size < 0 || off+h.Size > size {
-			return nil, fmt.Errorf("osv: snapshot: %s: truncated", h.Name)
-		}
-		zr, err := zip.NewReader(io.NewSectionReader(snap, off, h.Size), h.Size)
-		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %s: %w", h.Name, err)
-		}
-		out = append(out, archive{name: h.Name, eco: eco, zr: zr})
+		out = append(out, archive{name: e.Name, eco: eco, zr: zr})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("osv: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("osv: snapshot holds no <Ecosystem>/all.zip of a known ecosystem")

@@ -52,8 +52,6 @@
 package oval
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,6 +70,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -364,7 +363,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if !changed {
 		return "", feed.ErrUnchanged
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	for _, g := range gots {
 		if g.unchanged {
 			fp, err := getFile(ctx, c, g.url, "", g.file)
@@ -373,11 +372,11 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 			}
 			fps[g.name] = fp
 		}
-		if err := addFile(tw, g.name, g.file); err != nil {
+		if err := sw.AddFile(g.name, g.file); err != nil {
 			return "", fmt.Errorf("%s: writing snapshot: %w", name, err)
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("%s: writing snapshot: %w", name, err)
 	}
 	b, _ := json.Marshal(fps)
@@ -394,31 +393,6 @@ func getFile(ctx context.Context, c *http.Client, u, prev, dst string) (string, 
 		return "", cerr
 	}
 	return fp, err
-}
-
-func addFile(tw *tar.Writer, name, file string) error {
-	fh, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return err
-	}
-	hdr := &tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     name,
-		Mode:     0o644,
-		Size:     fi.Size(),
-		ModTime:  time.Unix(0, 0), // reproducible snapshots
-		Format:   tar.FormatPAX,
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	_, err = io.Copy(tw, fh)
-	return err
 }
 
 func redact(rawURL string) string {
@@ -463,35 +437,16 @@ type document struct {
 
 // documents lists the snapshot's documents.
 func documents(snap io.ReaderAt, size int64) ([]document, error) {
-	var head [512]byte
-	n, _ := snap.ReadAt(head[:], 0)
-	if n < 512 || !bytes.Equal(head[257:262], []byte("ustar")) {
+	if !snapshot.IsTar(snap) {
 		return []document{{name: "", data: io.NewSectionReader(snap, 0, size)}}, nil
 	}
-	sr := io.NewSectionReader(snap, 0, size)
-	tr := tar.NewReader(sr)
-	var out []document
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		// The tar reader has read exactly the headers: the position is
-		// the start of the entry's contiguous data.
-		off, err := sr.Seek(0, io.SeekCurrent)
-		if err != nil {
-			return nil, fmt.Errorf("snapshot: %w", err)
-		}
-		if h.Size < 0 || off+h.Size > size {
-			return nil, fmt.Errorf("snapshot: %s: truncated", h.Name)
-		}
-		out = append(out, document{name: h.Name, data: io.NewSectionReader(snap, off, h.Size)})
+	es, err := snapshot.Entries(snap, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]document, 0, len(es))
+	for _, e := range es {
+		out = append(out, document{name: e.Name, data: e.Data})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("snapshot holds no documents")

@@ -32,6 +32,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
@@ -187,7 +188,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	// wait for them, or dst is written after Fetch has returned. Close
 	// after a successful Close is a no-op.
 	defer zw.Close()
-	tw := tar.NewWriter(zw)
+	tw := snapshot.NewWriter(zw)
 	n, err := copyArchive(ctx, c, base+archive, archive, tw, func(p string) bool {
 		_, changed := final[p]
 		return !changed && !deleted[p]
@@ -214,8 +215,8 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		if err != nil {
 			return "", fmt.Errorf("redhat: %s: %w", p, err)
 		}
-		if err := writeEntry(tw, p, buf.Bytes()); err != nil {
-			return "", err
+		if err := tw.Add(p, buf.Bytes()); err != nil {
+			return "", fmt.Errorf("redhat: writing snapshot: %w", err)
 		}
 		n++
 	}
@@ -223,8 +224,8 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		// An empty snapshot would silently wipe every Red Hat advisory.
 		return "", fmt.Errorf("redhat: %s: no VEX documents in %s nor in %s", base, archive, changesFile)
 	}
-	if err := writeEntry(tw, trailerName, []byte(strconv.Itoa(n)+"\n")); err != nil {
-		return "", err
+	if err := tw.Add(trailerName, []byte(strconv.Itoa(n)+"\n")); err != nil {
+		return "", fmt.Errorf("redhat: writing snapshot: %w", err)
 	}
 	if err := tw.Close(); err != nil {
 		return "", fmt.Errorf("redhat: writing snapshot: %w", err)
@@ -240,7 +241,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 // true into tw, without holding the archive: it goes from the HTTP body
 // through the zstd decoder and the tar reader to the snapshot. Any damage
 // (a truncated download, a bad frame) is an error.
-func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *tar.Writer, keep func(string) bool) (int, error) {
+func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *snapshot.Writer, keep func(string) bool) (int, error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -257,7 +258,7 @@ func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *tar.
 	return n, err
 }
 
-func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep func(string) bool) (int, error) {
+func copyTar(ctx context.Context, r io.Reader, name string, tw *snapshot.Writer, keep func(string) bool) (int, error) {
 	zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
 		return 0, fmt.Errorf("redhat: %s: %w", name, err)
@@ -283,12 +284,8 @@ func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep
 		if hdr.Size > maxFile {
 			return n, fmt.Errorf("redhat: %s: %s: %d bytes, over the %d byte limit", name, p, hdr.Size, maxFile)
 		}
-		out := &tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o644, Size: hdr.Size, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if err := tw.WriteHeader(out); err != nil {
-			return n, fmt.Errorf("redhat: writing snapshot: %w", err)
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return n, fmt.Errorf("redhat: %s: %s: %w", name, p, err)
+		if err := tw.AddReader(p, hdr.Size, tr); err != nil {
+			return n, fmt.Errorf("redhat: %s: %w", name, err)
 		}
 		n++
 	}
@@ -298,17 +295,6 @@ func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep
 		return n, fmt.Errorf("redhat: %s: %w", name, err)
 	}
 	return n, nil
-}
-
-func writeEntry(tw *tar.Writer, name string, b []byte) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("redhat: writing snapshot: %w", err)
-	}
-	if _, err := tw.Write(b); err != nil {
-		return fmt.Errorf("redhat: writing snapshot: %w", err)
-	}
-	return nil
 }
 
 // cleanPath makes archive and index paths comparable: "./2024/x.json" and
