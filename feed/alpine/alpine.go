@@ -23,6 +23,7 @@ import (
 
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
 	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
@@ -85,7 +86,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		}
 	}
 	if len(branches) == 0 {
-		return "", fmt.Errorf("alpine: %s: no branch directories (v3.N/, edge/) in the listing", redact(rawURL))
+		return "", fmt.Errorf("alpine: %s: no branch directories (v3.N/, edge/) in the listing", redact.URL(rawURL))
 	}
 	local, isLocal := feed.FilePath(rawURL)
 	digest := l.Digest
@@ -149,19 +150,12 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		}
 	}
 	if n == 0 {
-		return "", fmt.Errorf("alpine: %s: no secdb files (main.json, community.json) under %d branch directories", redact(rawURL), len(branches))
+		return "", fmt.Errorf("alpine: %s: no secdb files (main.json, community.json) under %d branch directories", redact.URL(rawURL), len(branches))
 	}
 	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("alpine: writing snapshot: %w", err)
 	}
 	return fp, nil
-}
-
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
 }
 
 // Parse implements feed.Feed: it reads the tar Fetch wrote and decodes each

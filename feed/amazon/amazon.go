@@ -41,10 +41,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/internal/date"
 	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
 	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
@@ -91,7 +92,7 @@ func parseReleases(s string) ([]release, error) {
 	for _, f := range strings.Fields(s) {
 		name, u, ok := strings.Cut(f, "=")
 		if !ok || !releaseRE.MatchString(name) || u == "" {
-			return nil, fmt.Errorf("amazon: %q: want RELEASE=URL (2=https://…/mirror.list)", redact(f))
+			return nil, fmt.Errorf("amazon: %q: want RELEASE=URL (2=https://…/mirror.list)", redactPair(f))
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("amazon: release %s given twice", name)
@@ -105,13 +106,12 @@ func parseReleases(s string) ([]release, error) {
 	return out, nil
 }
 
-func redact(s string) string {
+// redactPair redacts the URL of a RELEASE=URL pair.
+func redactPair(s string) string {
 	if name, u, ok := strings.Cut(s, "="); ok {
-		if pu, err := url.Parse(u); err == nil {
-			return name + "=" + pu.Redacted()
-		}
+		return name + "=" + redact.URL(u)
 	}
-	return s
+	return redact.URL(s)
 }
 
 // located is where a release's updateinfo is, and what identifies it.
@@ -220,16 +220,9 @@ func download(ctx context.Context, c *http.Client, loc located, prev, file strin
 	if loc.checksum != "" && !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), loc.checksum) {
 		// A mirror caught mid-sync serves a repomd.xml and an updateinfo
 		// of different generations; a retry later gets a consistent pair.
-		return "", fmt.Errorf("%s: sha256 %x, repomd.xml says %s", redactURL(loc.url), h.Sum(nil), loc.checksum)
+		return "", fmt.Errorf("%s: sha256 %x, repomd.xml says %s", redact.URL(loc.url), h.Sum(nil), loc.checksum)
 	}
 	return fp, nil
-}
-
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return s
 }
 
 // getSmall reads a small document (mirror list, repomd.xml) into memory.
@@ -254,7 +247,7 @@ func locate(ctx context.Context, c *http.Client, u string) (located, error) {
 		}
 		m, err := firstMirror(b)
 		if err != nil {
-			return located{}, fmt.Errorf("%s: %w", redactURL(u), err)
+			return located{}, fmt.Errorf("%s: %w", redact.URL(u), err)
 		}
 		return fromRepo(ctx, c, m)
 	}
@@ -542,7 +535,7 @@ func emitUpdate(ns string, u *update, emit func(*vuln.Advisory) error) error {
 	if len(desc) > maxDescription {
 		desc = strings.ToValidUTF8(desc[:maxDescription], "") + "…"
 	}
-	issued := parseDate(u.Issued.Date)
+	issued := date.Parse(u.Issued.Date)
 	for _, k := range order {
 		as := arches[k]
 		sort.Strings(as)
@@ -572,16 +565,4 @@ func emitUpdate(ns string, u *update, emit func(*vuln.Advisory) error) error {
 		}
 	}
 	return nil
-}
-
-// parseDate reads updateinfo's dates: "2023-09-15 20:55:00", older
-// "2018-01-05 02:39".
-func parseDate(s string) time.Time {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02", time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
 }

@@ -102,6 +102,7 @@ import (
 
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -254,7 +255,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		results = append(results, r)
 	}
 	if len(results) == 0 {
-		return "", fmt.Errorf("osv: %s: none of the ecosystems %s is there", redact(rawURL), strings.Join(ecos, ", "))
+		return "", fmt.Errorf("osv: %s: none of the ecosystems %s is there", redact.URL(rawURL), strings.Join(ecos, ", "))
 	}
 	for eco := range prevFP {
 		if _, ok := fps[eco]; !ok {
@@ -287,13 +288,6 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		return "", fmt.Errorf("osv: %w", err)
 	}
 	return string(b), nil
-}
-
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
 }
 
 // ecosystemURL returns where eco's zip is under root, "" for a local tree

@@ -67,10 +67,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/internal/date"
 	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -353,7 +354,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		gots = append(gots, g)
 	}
 	if len(gots) == 0 {
-		return "", fmt.Errorf("%s: %s: none of the documents %s is there", name, redact(rawURL), strings.Join(f.Distro.Files, ", "))
+		return "", fmt.Errorf("%s: %s: none of the documents %s is there", name, redact.URL(rawURL), strings.Join(f.Distro.Files, ", "))
 	}
 	for k := range prevFP {
 		if _, ok := fps[k]; !ok {
@@ -393,13 +394,6 @@ func getFile(ctx context.Context, c *http.Client, u, prev, dst string) (string, 
 		return "", cerr
 	}
 	return fp, err
-}
-
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
 }
 
 // Parse implements feed.Feed. snap is the tar Fetch wrote, or one document
@@ -627,9 +621,9 @@ func (f *Feed) emit(def *Definition, stmts []statement, st *Stats, emit func(*vu
 			links = append(links, u)
 		}
 	}
-	issued := parseDate(m.Advisory.Issued.Date)
+	issued := date.Parse(m.Advisory.Issued.Date)
 	if issued.IsZero() {
-		issued = parseDate(m.AdvisoryDate)
+		issued = date.Parse(m.AdvisoryDate)
 	}
 	patchable := strings.ToLower(strings.TrimSpace(m.Patchable))
 	for _, s := range stmts {
@@ -683,19 +677,4 @@ func (f *Feed) emit(def *Definition, stmts []statement, st *Stats, emit func(*vu
 		}
 	}
 	return nil
-}
-
-// parseDate reads the dates the feeds write: "2019-10-23" (Oracle, Photon,
-// SUSE) and RFC 3339 (Microsoft).
-func parseDate(s string) time.Time {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
 }
