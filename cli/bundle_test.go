@@ -104,4 +104,32 @@ func TestExportImportUpdaters(t *testing.T) {
 	if _, errOut, code := clairctl(t, "--db", db, "import-updaters", filepath.Join(t.TempDir(), "missing.tar.zst")); code == 0 {
 		t.Errorf("missing bundle: exit 0: %s", errOut)
 	}
+
+	// --config: the matcher's connstring of a server config names the
+	// database.
+	db2 := filepath.Join(t.TempDir(), "server.db")
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("matcher:\n  connstring: sqlite:"+db2+"\n  disable_updaters: true\n"), 0o644)
+	_, errOut, code = clairctl(t, "import-updaters", "--config", cfg, bundle)
+	if code != 0 || strings.Count(errOut, "imported:") != 2 {
+		t.Fatalf("import --config: exit %d, stderr:\n%s", code, errOut)
+	}
+	if fi, err := os.Stat(db2); err != nil || fi.Size() == 0 {
+		t.Errorf("--config's database %s not written: %v", db2, err)
+	}
+}
+
+// TestExportUpdatersFails: a feed that cannot be fetched fails the export,
+// and no bundle is left behind.
+func TestExportUpdatersFails(t *testing.T) {
+	bundle := filepath.Join(t.TempDir(), "updates.tar.zst")
+	_, errOut, code := clairctl(t, "export-updaters", "--only", "debian,alpine",
+		"--feed", "debian=file://"+filepath.Join(root, "testdata/feeds/debian-bullseye-nginx.json"),
+		"--feed", "alpine=file://"+filepath.Join(t.TempDir(), "no-such-mirror"), bundle)
+	if code == 0 || !strings.Contains(errOut, "alpine") {
+		t.Errorf("export with a missing feed: exit %d, stderr:\n%s", code, errOut)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(bundle)); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
 }
