@@ -40,6 +40,12 @@ const (
 // maxManifest bounds the manifest, which is read into memory.
 const maxManifest = 4 << 20
 
+// MaxBundleSnapshot bounds one snapshot of a bundle being imported, which
+// is spilled to a temporary file: a hostile or damaged manifest must not
+// fill the disk. The largest real snapshots are a few hundred megabytes. A
+// variable so that tests and an operator with a huge feed can change it.
+var MaxBundleSnapshot int64 = 8 << 30
+
 // BundleManifest is the bundle's manifest.json.
 type BundleManifest struct {
 	Format  string        `json:"format"`
@@ -195,6 +201,9 @@ func (u *Updater) ImportBundle(ctx context.Context, r io.Reader) ([]Result, erro
 	byFile := map[string]int{}
 	for i, e := range m.Feeds {
 		res[i] = Result{Feed: e.Feed, URL: "bundle:" + e.File}
+		if e.Size > MaxBundleSnapshot {
+			return nil, fmt.Errorf("import: manifest.json: feeds[%d] (%s): %d bytes, over the %d byte limit", i, e.Feed, e.Size, MaxBundleSnapshot)
+		}
 		if e.Feed == "" || path.Clean(e.File) != e.File || e.Size < 0 {
 			return nil, fmt.Errorf("import: manifest.json: feeds[%d]: invalid entry (feed %q, file %q, size %d)", i, e.Feed, e.File, e.Size)
 		}

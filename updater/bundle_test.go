@@ -189,3 +189,54 @@ func TestBundleDamaged(t *testing.T) {
 		t.Errorf("garbage: %v", err)
 	}
 }
+
+// smallBundle exports the repository's Debian tracker excerpt.
+func smallBundle(t testing.TB) []byte {
+	var buf bytes.Buffer
+	u := &Updater{URLs: map[string]string{"debian": filepath.Join("..", "testdata", "feeds", "debian-bullseye-nginx.json")}, TempDir: t.TempDir()}
+	if abs, err := filepath.Abs(u.URLs["debian"]); err == nil {
+		u.URLs["debian"] = abs
+	}
+	if _, err := u.ExportBundle(context.Background(), &buf, []feed.Feed{debian.New()}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestBundleBound: a manifest announcing a snapshot over
+// MaxBundleSnapshot is refused before anything is spilled to disk.
+func TestBundleBound(t *testing.T) {
+	b := smallBundle(t)
+	old := MaxBundleSnapshot
+	MaxBundleSnapshot = 1024
+	defer func() { MaxBundleSnapshot = old }()
+	u := &Updater{Store: sqliteStore(t), TempDir: t.TempDir()}
+	_, err := u.ImportBundle(context.Background(), bytes.NewReader(b))
+	if err == nil || !strings.Contains(err.Error(), "over the 1024 byte limit") {
+		t.Fatalf("import past the bound: %v", err)
+	}
+	if ents, _ := os.ReadDir(u.TempDir); len(ents) != 0 {
+		t.Errorf("%d files spilled", len(ents))
+	}
+}
+
+func FuzzImportBundle(f *testing.F) {
+	f.Add(smallBundle(f))
+	f.Add([]byte("not a bundle"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "clair.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	old := MaxBundleSnapshot
+	MaxBundleSnapshot = 16 << 20
+	defer func() { MaxBundleSnapshot = old }()
+	tmp := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		u := &Updater{Store: st, TempDir: tmp, Force: true}
+		u.ImportBundle(context.Background(), bytes.NewReader(b))
+		if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+			t.Fatalf("%d temporary files left", len(ents))
+		}
+	})
+}
