@@ -15,12 +15,10 @@ package amqp
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"time"
 
@@ -78,41 +76,13 @@ func New(conf *config.AMQP) (*Deliverer, error) {
 		}
 	}
 	if conf.TLS != nil {
-		c, err := tlsConfig(conf.TLS)
+		c, err := deliver.TLSConfig(conf.TLS)
 		if err != nil {
 			return nil, fmt.Errorf("amqp: tls: %w", err)
 		}
 		d.tls = c
 	}
 	return d, nil
-}
-
-// tlsConfig is the client side of a TLS section: root_ca added to the
-// system's roots, cert and key presented when given.
-func tlsConfig(t *config.TLS) (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.RootCA != "" {
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		pem, err := os.ReadFile(t.RootCA)
-		if err != nil {
-			return nil, err
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("root_ca %s: no PEM certificate", t.RootCA)
-		}
-		c.RootCAs = pool
-	}
-	if t.Cert != "" || t.Key != "" {
-		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
-		if err != nil {
-			return nil, err
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // Name implements notify.Deliverer with Clair's names: amqp-<exchange>, or

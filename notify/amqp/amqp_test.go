@@ -189,6 +189,7 @@ func TestBrokerRefuses(t *testing.T) {
 	c := b.conf()
 	c.Exchange.Name = b.exchange + "-missing"
 	err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id})
+	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), `exchange "`+c.Exchange.Name+`"`) || !strings.Contains(err.Error(), "NOT_FOUND") {
 		t.Errorf("missing exchange: %v", err)
 	}
@@ -201,6 +202,7 @@ func TestBrokerRefuses(t *testing.T) {
 	c = b.conf()
 	c.RoutingKey = "nobody-listens"
 	err = newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id})
+	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "unroutable") || !strings.Contains(err.Error(), "nobody-listens") {
 		t.Errorf("unroutable: %v", err)
 	}

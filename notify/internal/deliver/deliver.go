@@ -5,12 +5,16 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
+	"github.com/openclair/clair/config"
 	"github.com/openclair/clair/notify"
 )
 
@@ -83,4 +87,32 @@ func Rollup(ctx context.Context, d notify.Delivery, n int) ([][]byte, error) {
 		ns = ns[k:]
 	}
 	return out, nil
+}
+
+// TLSConfig is the client side of a delivery section's tls: root_ca added to
+// the system's roots, cert and key presented when given.
+func TLSConfig(t *config.TLS) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.RootCA != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(t.RootCA)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("root_ca %s: no PEM certificate", t.RootCA)
+		}
+		c.RootCAs = pool
+	}
+	if t.Cert != "" || t.Key != "" {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }
