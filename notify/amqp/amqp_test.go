@@ -351,3 +351,26 @@ notifier:
 		t.Errorf("%q", body(ms))
 	}
 }
+
+// amqps:// with the section's root_ca and a client certificate the broker
+// requires.
+func TestTLS(t *testing.T) {
+	b := setup(t)
+	p, files := brokertest.NewTLSProxy(t, b.addr)
+	c := b.conf()
+	c.URIs = []string{"amqps://guest:guest@" + p.Addr + "/"}
+	c.TLS = &config.TLS{RootCA: files.RootCA, Cert: files.Cert, Key: files.Key}
+	if err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := b.drain(t); len(ms) != 1 {
+		t.Errorf("%d messages", len(ms))
+	}
+	c.TLS = &config.TLS{Cert: files.Cert, Key: files.Key}
+	if err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted broker: %v", err)
+	}
+	if _, err := New(&config.AMQP{URIs: []string{"amqps://h/"}, TLS: &config.TLS{Cert: files.Cert}}); err == nil || !strings.Contains(err.Error(), "amqp: tls") {
+		t.Errorf("cert without key: %v", err)
+	}
+}

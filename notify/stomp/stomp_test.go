@@ -287,3 +287,32 @@ notifier:
 		t.Errorf("%q", body(ms))
 	}
 }
+
+// Over TLS, with the section's root_ca and a client certificate the broker
+// requires.
+func TestTLS(t *testing.T) {
+	b := setup(t)
+	p, files := brokertest.NewTLSProxy(t, b.stomp)
+	c := b.conf()
+	c.URIs = []string{p.Addr}
+	c.TLS = &config.TLS{RootCA: files.RootCA, Cert: files.Cert, Key: files.Key}
+	if err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := b.drain(t); len(ms) != 1 {
+		t.Errorf("%d messages", len(ms))
+	}
+	// Without the client certificate the broker refuses the handshake.
+	c.TLS = &config.TLS{RootCA: files.RootCA}
+	if err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id}); err == nil {
+		t.Error("delivered without the client certificate")
+	}
+	// Without the CA the broker's certificate is not trusted.
+	c.TLS = &config.TLS{Cert: files.Cert, Key: files.Key}
+	if err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("untrusted broker: %v", err)
+	}
+	if _, err := New(&config.STOMP{URIs: []string{"h:1"}, Destination: "/queue/x", TLS: &config.TLS{RootCA: files.Cert + ".missing"}}); err == nil || !strings.Contains(err.Error(), "stomp: tls") {
+		t.Errorf("missing root_ca: %v", err)
+	}
+}

@@ -95,6 +95,10 @@ func NewProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newProxy(t, ln, target)
+}
+
+func newProxy(t testing.TB, ln net.Listener, target string) *Proxy {
 	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln}
 	p.cond = sync.NewCond(&p.mu)
 	go p.serve()
