@@ -120,8 +120,8 @@ func TestCallbackMode(t *testing.T) {
 	if len(ms) != 1 || string(ms[0].Body) != want {
 		t.Fatalf("%d messages, first %q; want %s", len(ms), body(ms), want)
 	}
-	if ms[0].ContentType != "application/json" {
-		t.Errorf("content type %q", ms[0].ContentType)
+	if ms[0].ContentType != "application/json" || ms[0].DeliveryMode != amqp.Persistent {
+		t.Errorf("content type %q, delivery mode %d", ms[0].ContentType, ms[0].DeliveryMode)
 	}
 	// To an existing queue by name, passively (/amq/queue/).
 	c.Destination = "/amq/queue/" + b.queue
