@@ -374,3 +374,22 @@ func TestTLS(t *testing.T) {
 		t.Errorf("cert without key: %v", err)
 	}
 }
+
+// A broker that refuses a message (here a queue full by its own policy:
+// x-max-length 0, reject-publish) nacks it, and that is an error.
+func TestNack(t *testing.T) {
+	b := setup(t)
+	full := b.queue + "-full"
+	if _, err := b.ch.QueueDeclare(full, false, true, false, false, amqp.Table{"x-max-length": int32(0), "x-overflow": "reject-publish"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ch.QueueBind(full, "full", b.exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := b.conf()
+	c.RoutingKey = "full"
+	err := newDeliverer(t, c).Deliver(context.Background(), notify.Delivery{ID: id})
+	if err == nil || !strings.Contains(err.Error(), "not confirmed: the broker refused it (nack)") {
+		t.Errorf("nack: %v", err)
+	}
+}

@@ -138,7 +138,7 @@ func TestFailures(t *testing.T) {
 		io.WriteString(w, "boom: database gone\n"+huge)
 	})
 	err := deliverTo(t, &config.Webhook{Target: r500.srv.URL, Callback: "http://c/"}, nil, nil)
-	if err == nil || !strings.Contains(err.Error(), "500 Internal Server Error: boom: database gone") || len(err.Error()) > 400 {
+	if err == nil || !strings.Contains(err.Error(), r500.srv.URL+": 500 Internal Server Error: boom: database gone") || len(err.Error()) > 400 {
 		t.Errorf("500: %.500v", err)
 	}
 
@@ -153,7 +153,7 @@ func TestFailures(t *testing.T) {
 	defer close(release)
 	start := time.Now()
 	err = deliverTo(t, &config.Webhook{Target: hang.srv.URL, Callback: "http://c/"}, nil, &http.Client{Timeout: 300 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "Timeout") || time.Since(start) > 5*time.Second {
+	if err == nil || !strings.Contains(err.Error(), "Timeout") || !strings.Contains(err.Error(), hang.srv.URL) || time.Since(start) > 5*time.Second {
 		t.Errorf("hang: %v after %v", err, time.Since(start))
 	}
 
