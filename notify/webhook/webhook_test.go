@@ -202,3 +202,35 @@ func TestRegistered(t *testing.T) {
 		t.Errorf("unconfigured: %v %v", ds, err)
 	}
 }
+
+// A receiver answering without end is read no further than the bound: the
+// deliverer hangs up and the receiver's writes fail long before the end.
+func TestAnswerBounded(t *testing.T) {
+	const size = 256 << 20
+	written := make(chan int64, 1)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(500)
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		var n int64
+		for n < size {
+			k, err := w.Write(chunk)
+			n += int64(k)
+			if err != nil {
+				break
+			}
+		}
+		written <- n
+	})
+	err := deliverTo(t, &config.Webhook{Target: rc.srv.URL, Callback: "http://c/"}, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "500") || len(err.Error()) > 400 {
+		t.Errorf("err = %.500v", err)
+	}
+	select {
+	case n := <-written:
+		if n >= size {
+			t.Errorf("the whole %d-byte answer was read", n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the receiver is still writing: the answer was not bounded")
+	}
+}
