@@ -27,7 +27,7 @@ type broker struct {
 	ch              *amqp.Channel
 }
 
-func setup(t *testing.T) *broker {
+func setup(t testing.TB) *broker {
 	t.Helper()
 	url, addr := brokertest.AMQP(t)
 	conn, err := amqp.Dial(url)

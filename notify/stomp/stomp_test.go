@@ -27,7 +27,7 @@ type broker struct {
 	ch              *amqp.Channel
 }
 
-func setup(t *testing.T) *broker {
+func setup(t testing.TB) *broker {
 	t.Helper()
 	url, addr := brokertest.AMQP(t)
 	st := brokertest.STOMP(t)
@@ -91,7 +91,7 @@ func body(ms []amqp.Delivery) string {
 	return string(ms[0].Body)
 }
 
-func newDeliverer(t *testing.T, c *config.STOMP) *Deliverer {
+func newDeliverer(t testing.TB, c *config.STOMP) *Deliverer {
 	t.Helper()
 	d, err := New(c)
 	if err != nil {
