@@ -184,8 +184,8 @@ func (d *Deliverer) channel(ctx context.Context) (*amqp.Channel, error) {
 			}
 			if ae := (*amqp.Error)(nil); errors.As(err, &ae) && !ae.Recover {
 				// A connection error: the broker went away; dial again.
-			} else if err != nil && !errors.Is(err, amqp.ErrClosed) {
-				return nil, err
+			} else if !errors.Is(err, amqp.ErrClosed) {
+				return nil, fmt.Errorf("amqp: %w", err)
 			}
 		}
 		d.dropLocked()
@@ -231,7 +231,7 @@ func (d *Deliverer) checkExchange(ch *amqp.Channel) error {
 	}
 	if err := ch.ExchangeDeclarePassive(e.Name, e.Type, e.Durable, e.AutoDelete, false, false, nil); err != nil {
 		ch.Close()
-		return fmt.Errorf("amqp: exchange %q: %w", e.Name, err)
+		return fmt.Errorf("exchange %q: %w", e.Name, err)
 	}
 	return nil
 }

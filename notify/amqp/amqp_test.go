@@ -393,3 +393,32 @@ func TestNack(t *testing.T) {
 		t.Errorf("nack: %v", err)
 	}
 }
+
+// An exchange deleted while the deliverer keeps its connection is an error
+// naming it; once the administrator declares it again, delivery resumes.
+func TestExchangeDeletedAndBack(t *testing.T) {
+	b := setup(t)
+	d := newDeliverer(t, b.conf())
+	if err := d.Deliver(context.Background(), notify.Delivery{ID: "before"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ch.ExchangeDelete(b.exchange, false, false); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Deliver(context.Background(), notify.Delivery{ID: id})
+	if err == nil || !strings.Contains(err.Error(), `amqp: exchange "`+b.exchange+`"`) || !strings.Contains(err.Error(), "NOT_FOUND") {
+		t.Errorf("deleted exchange: %v", err)
+	}
+	if err := b.ch.ExchangeDeclare(b.exchange, "direct", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ch.QueueBind(b.queue, b.key, b.exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Deliver(context.Background(), notify.Delivery{ID: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	if ms := b.drain(t); len(ms) != 2 || !strings.Contains(string(ms[1].Body), `"after"`) {
+		t.Errorf("%d messages", len(ms))
+	}
+}
