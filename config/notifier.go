@@ -37,6 +37,10 @@ type Exchange struct {
 	Type       string `yaml:"type"`
 	Durable    bool   `yaml:"durability"`
 	AutoDelete bool   `yaml:"auto_delete"`
+	// LegacyDurable is the spelling of Clair's own example configs
+	// (local-dev/clair/config.yaml), which Clair ignores; a passive declare
+	// does not use either, so it is accepted and read as durability.
+	LegacyDurable bool `yaml:"durable"`
 }
 
 // STOMP is Clair's `notifier.stomp` section: notifications sent to a STOMP

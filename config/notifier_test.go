@@ -33,7 +33,7 @@ notifier:
 		t.Fatal(err)
 	}
 	a := c.Notifier.AMQP
-	if a == nil || !a.Direct || a.Rollup != 5 || a.Exchange != (Exchange{"clair", "direct", true, false}) ||
+	if a == nil || !a.Direct || a.Rollup != 5 || a.Exchange != (Exchange{Name: "clair", Type: "direct", Durable: true}) ||
 		a.RoutingKey != "notifications" || len(a.URIs) != 2 || a.TLS == nil || a.TLS.RootCA != "/ca.pem" {
 		t.Errorf("amqp: %+v", a)
 	}
@@ -89,5 +89,29 @@ func TestNotifierDeliveryErrors(t *testing.T) {
 	_, err := Parse(strings.NewReader("notifier:\n  amqp:\n    routing_key: k\n    uris: [\"http://u:s3cret@h/\"]\n"))
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Clair's local-dev config (quay/clair, local-dev/clair/config.yaml) has this
+// amqp section commented out; uncommented, it loads.
+func TestClairLocalDevAMQP(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+notifier:
+  amqp:
+    direct: true
+    exchange:
+      name: ""
+      type: "direct"
+      durable: true
+      auto_delete: false
+    uris: ["amqp://guest:guest@clair-rabbitmq:5672/"]
+    routing_key: "notifications"
+    callback: "http://clair-notifier/notifier/api/v1/notifications"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Notifier.AMQP; !a.Direct || a.Exchange.Name != "" || !a.Exchange.LegacyDurable || a.RoutingKey != "notifications" {
+		t.Errorf("%+v", a)
 	}
 }

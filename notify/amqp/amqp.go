@@ -229,7 +229,7 @@ func (d *Deliverer) checkExchange(ch *amqp.Channel) error {
 	if e.Name == "" {
 		return nil // the default exchange always exists and cannot be declared
 	}
-	if err := ch.ExchangeDeclarePassive(e.Name, e.Type, e.Durable, e.AutoDelete, false, false, nil); err != nil {
+	if err := ch.ExchangeDeclarePassive(e.Name, e.Type, e.Durable || e.LegacyDurable, e.AutoDelete, false, false, nil); err != nil {
 		ch.Close()
 		return fmt.Errorf("exchange %q: %w", e.Name, err)
 	}
