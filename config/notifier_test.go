@@ -62,7 +62,7 @@ func TestNotifierDeliveryErrors(t *testing.T) {
 	amqp := "notifier:\n  amqp:\n    routing_key: k\n    uris: [\"amqp://h/\"]\n"
 	for in, want := range map[string]string{
 		"notifier:\n  amqp:\n    exchang: {}\n":                                                     `line 3: unknown key "exchang" in notifier.amqp`,
-		"notifier:\n  amqp:\n    exchange:\n      durable: true\n":                                  `line 4: unknown key "durable" in notifier.amqp.exchange`,
+		"notifier:\n  amqp:\n    exchange:\n      durabel: true\n":                                  `line 4: unknown key "durabel" in notifier.amqp.exchange`,
 		"notifier:\n  stomp:\n    user:\n      password: x\n":                                       `line 4: unknown key "password" in notifier.stomp.user`,
 		"notifier:\n  stomp:\n    uri: [x]\n":                                                       `unknown key "uri" in notifier.stomp`,
 		"notifier:\n  webhook:\n    callback: http://c/\n":                                          "notifier.webhook.target: empty",
