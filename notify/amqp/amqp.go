@@ -32,8 +32,10 @@ import (
 // Name is the mechanism's registry name.
 const Name = "amqp"
 
-// DefaultTimeout bounds a delivery whose context has no deadline: dialling,
-// the exchange check, publishing and waiting for the confirms.
+// DefaultTimeout bounds each step of a delivery: connecting with the
+// exchange check, and each wait for the broker's next confirm. A large
+// direct set takes as long as it takes while the broker keeps confirming;
+// the caller's ctx bounds the whole.
 const DefaultTimeout = 30 * time.Second
 
 // AppID is the app-id property of every message, Clair's.
@@ -56,6 +58,8 @@ type Deliverer struct {
 	tls  *tls.Config
 	uris []string
 
+	step time.Duration // DefaultTimeout; shorter in tests
+
 	mu   sync.Mutex
 	conn *amqp.Connection
 	raw  net.Conn // conn's socket, for ending a delivery when ctx ends
@@ -69,7 +73,7 @@ func New(conf *config.AMQP) (*Deliverer, error) {
 	if len(conf.URIs) == 0 {
 		return nil, errors.New("amqp: no broker uris")
 	}
-	d := &Deliverer{conf: *conf, uris: append([]string(nil), conf.URIs...)}
+	d := &Deliverer{conf: *conf, uris: append([]string(nil), conf.URIs...), step: DefaultTimeout}
 	for i, u := range d.uris {
 		if _, err := amqp.ParseURI(u); err != nil {
 			return nil, fmt.Errorf("amqp: uris[%d]: %w", i, err)
@@ -113,11 +117,6 @@ func (d *Deliverer) Close() error {
 
 // Deliver implements notify.Deliverer.
 func (d *Deliverer) Deliver(ctx context.Context, n notify.Delivery) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
 	var bodies [][]byte
 	if d.conf.Direct {
 		var err error
@@ -139,7 +138,9 @@ func (d *Deliverer) Deliver(ctx context.Context, n notify.Delivery) error {
 	// hit another delivery.
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ch, err := d.channel(ctx)
+	sctx, cancel := context.WithTimeout(ctx, d.step)
+	ch, err := d.channel(sctx)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,11 @@ func (d *Deliverer) publish(ctx context.Context, ch *amqp.Channel, bodies [][]by
 		return fmt.Errorf("confirm mode: %w", err)
 	}
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(bodies))
+	// A broker that stops reading (a memory alarm blocks publishers) fails
+	// the write after a step, whatever the caller's ctx says.
+	defer d.raw.SetWriteDeadline(time.Time{})
 	for _, b := range bodies {
+		d.raw.SetWriteDeadline(time.Now().Add(d.step))
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, d.conf.Exchange.Name, d.conf.RoutingKey, true, false, amqp.Publishing{
 			ContentType:  "application/json",
 			AppId:        AppID,
@@ -301,7 +306,9 @@ func (d *Deliverer) publish(ctx context.Context, ch *amqp.Channel, bodies [][]by
 		confirms = append(confirms, dc)
 	}
 	for i, dc := range confirms {
-		ok, err := dc.WaitContext(ctx)
+		wctx, cancel := context.WithTimeout(ctx, d.step)
+		ok, err := dc.WaitContext(wctx)
+		cancel()
 		if err != nil {
 			return fmt.Errorf("waiting for the broker's confirm of message %d of %d: %w", i+1, len(confirms), err)
 		}

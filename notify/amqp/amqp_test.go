@@ -422,3 +422,36 @@ func TestExchangeDeletedAndBack(t *testing.T) {
 		t.Errorf("%d messages", len(ms))
 	}
 }
+
+// Without a deadline from the caller, each step is bounded: a broker that
+// never confirms costs one step; a large set whose confirms keep coming
+// may take longer than a step and is delivered.
+func TestStepTimeout(t *testing.T) {
+	b := setup(t)
+	p := brokertest.NewProxy(t, b.addr)
+	c := b.conf()
+	c.URIs = []string{"amqp://guest:guest@" + p.Addr + "/"}
+	d := newDeliverer(t, c)
+	d.step = 300 * time.Millisecond
+	p.HoldWhenSent([]byte(id))
+	start := time.Now()
+	err := d.Deliver(context.Background(), notify.Delivery{ID: id})
+	if err == nil || !strings.Contains(err.Error(), "waiting for the broker's confirm") || time.Since(start) > 5*time.Second {
+		t.Errorf("%v after %v", err, time.Since(start))
+	}
+	p.Hold(false)
+	b.drain(t)
+
+	c = b.conf()
+	c.Direct = true
+	d = newDeliverer(t, c)
+	d.step = time.Second
+	start = time.Now()
+	if err := d.Deliver(context.Background(), set(5000)); err != nil {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	t.Logf("5000 messages in %v, step %v", time.Since(start), d.step)
+	if ms := b.drain(t); len(ms) != 5000 {
+		t.Errorf("%d messages", len(ms))
+	}
+}

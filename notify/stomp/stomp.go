@@ -29,8 +29,10 @@ import (
 // Name is the mechanism's registry name.
 const Name = "stomp"
 
-// DefaultTimeout bounds a delivery whose context has no deadline:
-// connecting, sending and waiting for the receipts.
+// DefaultTimeout bounds each step of a delivery: connecting, and each
+// message's wait for its receipt. A large direct set takes as long as it
+// takes while the broker keeps answering; the caller's ctx bounds the
+// whole.
 const DefaultTimeout = 30 * time.Second
 
 func init() {
@@ -49,6 +51,7 @@ func init() {
 type Deliverer struct {
 	conf config.STOMP
 	tls  *tls.Config
+	step time.Duration // DefaultTimeout; shorter in tests
 }
 
 // New checks conf and builds a deliverer; it does not connect yet.
@@ -62,7 +65,7 @@ func New(conf *config.STOMP) (*Deliverer, error) {
 	if conf.Destination == "" {
 		return nil, errors.New("stomp: no destination")
 	}
-	d := &Deliverer{conf: *conf}
+	d := &Deliverer{conf: *conf, step: DefaultTimeout}
 	d.conf.URIs = append([]string(nil), conf.URIs...)
 	for i, u := range d.conf.URIs {
 		if _, _, err := net.SplitHostPort(u); err != nil {
@@ -90,11 +93,6 @@ func (d *Deliverer) Name() string {
 
 // Deliver implements notify.Deliverer.
 func (d *Deliverer) Deliver(ctx context.Context, n notify.Delivery) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
 	var bodies [][]byte
 	if d.conf.Direct {
 		var err error
@@ -111,7 +109,9 @@ func (d *Deliverer) Deliver(ctx context.Context, n notify.Delivery) error {
 		}
 		bodies = [][]byte{b}
 	}
-	conn, raw, err := d.connect(ctx)
+	sctx, cancel := context.WithTimeout(ctx, d.step)
+	conn, raw, err := d.connect(sctx)
+	cancel()
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (d *Deliverer) dial(ctx context.Context, addr string) (*gostomp.Conn, net.C
 		// host header as one); the default would send the broker's IP.
 		gostomp.ConnOpt.Host("/"),
 		gostomp.ConnOpt.AcceptVersion(gostomp.V12),
-		gostomp.ConnOpt.RcvReceiptTimeout(time.Until(dl)),
+		gostomp.ConnOpt.RcvReceiptTimeout(d.step),
 		gostomp.ConnOpt.Logger(quiet{}),
 	}
 	if u := d.conf.User; u != nil {

@@ -316,3 +316,36 @@ func TestTLS(t *testing.T) {
 		t.Errorf("missing root_ca: %v", err)
 	}
 }
+
+// Without a deadline from the caller, each step is bounded: a broker that
+// never sends a receipt costs one step; a large set whose receipts keep
+// coming takes longer than a step and is delivered.
+func TestStepTimeout(t *testing.T) {
+	b := setup(t)
+	p := brokertest.NewProxy(t, b.stomp)
+	c := b.conf()
+	c.URIs = []string{p.Addr}
+	d := newDeliverer(t, c)
+	d.step = 300 * time.Millisecond
+	p.HoldWhenSent([]byte(id))
+	start := time.Now()
+	err := d.Deliver(context.Background(), notify.Delivery{ID: id})
+	if err == nil || !strings.Contains(err.Error(), "not acknowledged") || time.Since(start) > 5*time.Second {
+		t.Errorf("%v after %v", err, time.Since(start))
+	}
+	p.Hold(false)
+	b.drain(t)
+
+	c = b.conf()
+	c.Direct = true
+	d = newDeliverer(t, c)
+	d.step = time.Second
+	start = time.Now()
+	if err := d.Deliver(context.Background(), set(1000)); err != nil {
+		t.Fatalf("after %v: %v", time.Since(start), err)
+	}
+	t.Logf("1000 messages in %v, step %v", time.Since(start), d.step)
+	if ms := b.drain(t); len(ms) != 1000 {
+		t.Errorf("%d messages", len(ms))
+	}
+}
