@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/openclair/clair/feed"
@@ -223,7 +224,7 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 				return err
 			}
 			defer st.Close()
-			img, err := image.Open(ctx, args[0], image.Options{Platform: platform})
+			img, err := image.Open(ctx, args[0], image.Options{Platform: platform, Keychain: authn.DefaultKeychain})
 			if err != nil {
 				return err
 			}
