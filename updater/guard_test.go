@@ -74,11 +74,13 @@ func TestShrinks(t *testing.T) {
 }
 
 // TestCleanTemp: a killed update's snapshot (the name this version gives,
-// with a dead pid, and the name earlier versions gave) is removed when the
-// next updater starts; a live process's file and other files stay.
+// with a dead pid; the names earlier versions gave, once a day old) is
+// removed when the next updater starts; a live process's file, a recent
+// pid-less one and other files stay.
 func TestCleanTemp(t *testing.T) {
 	dir := t.TempDir()
-	old := time.Now().Add(-time.Hour)
+	old := time.Now().Add(-25 * time.Hour)
+	recent := time.Now().Add(-time.Hour)
 	mk := func(name string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
@@ -91,16 +93,26 @@ func TestCleanTemp(t *testing.T) {
 	}
 	dead := mk(feed.TempPrefix + "2147483646-debian-123")
 	legacy := mk("clair-feed-debian-456")
+	legacyDir := filepath.Join(dir, "clair-osv-789")
+	if err := os.Mkdir(legacyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(legacyDir, old, old)
 	live := mk(feed.TempPrefix + strconv.Itoa(os.Getppid()) + "-debian-789")
 	other := mk("clair-archive-1.tar")
+	// A pid-less name an hour old may be a live older version's.
+	young := mk("clair-feed-osv-321")
+	os.Chtimes(young, recent, recent)
+	deadRecent := mk(feed.TempPrefix + "2147483646-alpine-1")
+	os.Chtimes(deadRecent, recent, recent)
 	u := &Updater{Store: nil, TempDir: dir}
 	u.cleanTemp()
-	for _, p := range []string{dead, legacy} {
+	for _, p := range []string{dead, deadRecent, legacy, legacyDir} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: left behind (%v)", filepath.Base(p), err)
 		}
 	}
-	for _, p := range []string{live, other} {
+	for _, p := range []string{live, other, young} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s: removed (%v)", filepath.Base(p), err)
 		}
