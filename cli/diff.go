@@ -53,7 +53,7 @@ findings alone: "--fail-on High" fails a change that adds a High.` + exitCodes,
 					return err
 				}
 				missing = missing || m
-				docs[i] = of.document(vr, ref, warnings)
+				docs[i] = of.document(g.stderr, vr, ref, warnings)
 			}
 			res := diff.Compare(docs[0].Report, docs[1].Report)
 			introduced := *docs[1]

@@ -138,8 +138,11 @@ func knownFormat(f string) bool {
 
 // document applies filters and suppressions to vr and says what the reader
 // must know (warnings).
-func (o *outputFlags) document(vr *vuln.VulnerabilityReport, image string, warnings []string) *report.Document {
+func (o *outputFlags) document(stderr io.Writer, vr *vuln.VulnerabilityReport, image string, warnings []string) *report.Document {
 	res := suppress.Apply(vr, o.rules, time.Now())
+	for _, w := range res.Warnings {
+		fmt.Fprintln(stderr, "warning: "+w)
+	}
 	d := &report.Document{
 		Report:     o.filter.Apply(res.Report),
 		Image:      image,

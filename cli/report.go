@@ -90,7 +90,7 @@ request carries a JWT signed with that key, for a server configured with
 					warnings = append(warnings, w)
 					missing = true
 				}
-				docs = append(docs, of.document(vr, ref, warnings))
+				docs = append(docs, of.document(g.stderr, vr, ref, warnings))
 			}
 			if err := of.write(g.stdout, docs, true); err != nil {
 				return err

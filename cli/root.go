@@ -278,7 +278,9 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 		return nil, nil, false, err
 	}
 	for _, w := range ir.Warnings {
-		warn(w)
+		// What the indexer skipped stays on stderr: the report's warnings
+		// are about trusting the result.
+		fmt.Fprintln(g.stderr, "warning: "+w)
 	}
 	if err := st.PutIndexReport(ctx, ir); err != nil {
 		return nil, nil, false, err
@@ -358,7 +360,7 @@ it exits 3.` + exitCodes,
 			if err != nil {
 				return err
 			}
-			d := of.document(vr, args[0], warnings)
+			d := of.document(g.stderr, vr, args[0], warnings)
 			if err := of.write(g.stdout, []*report.Document{d}, false); err != nil {
 				return err
 			}
