@@ -140,6 +140,7 @@ type Result struct {
 func Apply(vr *vuln.VulnerabilityReport, rules []Rule, now time.Time) *Result {
 	res := &Result{}
 	used := make([]bool, len(rules))
+	overridden := make([]string, len(rules))
 	keep := func(p *vuln.Package, v *vuln.Vulnerability) bool {
 		var vex *Rule
 		for i := range rules {
@@ -157,6 +158,13 @@ func Apply(vr *vuln.VulnerabilityReport, rules []Rule, now time.Time) *Result {
 					Reason: vex.Reason, Source: vex.Source})
 				return false
 			default:
+				for i := range rules {
+					r := &rules[i]
+					if r.Status == "" && r.matchesID(v) && r.matchesPackage(p, vr.ManifestHash) {
+						used[i] = true
+						overridden[i] = vex.Source
+					}
+				}
 				return true
 			}
 		}
@@ -182,6 +190,9 @@ func Apply(vr *vuln.VulnerabilityReport, rules []Rule, now time.Time) *Result {
 		case !r.Expires.IsZero() && !now.Before(r.Expires):
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s expired on %s: it no longer suppresses anything",
 				r.Source, r.IDs[0], r.expiresText))
+		case overridden[i] != "":
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s: %s says affected; the entry does not apply",
+				r.Source, r.IDs[0], overridden[i]))
 		case r.Status == "" && !used[i]:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s matches no finding of this image", r.Source, r.IDs[0]))
 		}
