@@ -272,3 +272,12 @@ func TestVEX(t *testing.T) {
 		t.Errorf("bad vex: exit %d: %s", code, errOut)
 	}
 }
+
+func writeTemp(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +57,9 @@ func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage was asked for, and printed
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clair:", err)
 		os.Exit(1)
@@ -112,8 +116,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, i
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("CLAIR_CONF"), "configuration file (env CLAIR_CONF)")
 	modeFlag := fs.String("mode", envOr("CLAIR_MODE", "combo"), "what to run: combo, indexer, matcher or notifier (env CLAIR_MODE)")
+	showVersion := fs.Bool("version", false, "print the version (on stderr) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "clair", buildVersion())
+		return nil
 	}
 	mode := httpapi.Mode(strings.ToLower(*modeFlag))
 	switch mode {
@@ -378,4 +387,12 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 	cancelBG()
 	_ = intro.Shutdown(sd)
 	return api.Shutdown(sd)
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
