@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +92,15 @@ func TestUpdateFeedAlone(t *testing.T) {
 	_, errOut, code = clairctl(t, "update", "-q", "--db", db, "--feed", "debian="+feedURL)
 	if code != 0 || errOut != "" {
 		t.Errorf("-q: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestLogSeconds: durations in logs are seconds, a number.
+func TestLogSeconds(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clair.db")
+	feedURL := "file://" + abs(t, filepath.Join(root, "testdata/feeds/debian-bullseye-nginx.json"))
+	_, errOut, code := clairctl(t, "update", "-v", "--db", db, "--feed", "debian="+feedURL)
+	if code != 0 || !regexp.MustCompile(`msg="feed updated" feed=debian .* seconds=[0-9.e-]+\n`).MatchString(errOut) {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
