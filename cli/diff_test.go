@@ -154,11 +154,12 @@ func TestSBOM(t *testing.T) {
 	}
 	var bom struct {
 		BOMFormat  string `json:"bomFormat"`
+		Spec       string `json:"specVersion"`
 		Components []struct {
 			Name, Version, Purl string
 		} `json:"components"`
 	}
-	if err := json.Unmarshal([]byte(out), &bom); err != nil || bom.BOMFormat != "CycloneDX" || len(bom.Components) != 15 {
+	if err := json.Unmarshal([]byte(out), &bom); err != nil || bom.BOMFormat != "CycloneDX" || bom.Spec != "1.6" || len(bom.Components) != 15 {
 		t.Fatalf("cyclonedx: %v, %s, %d components", err, bom.BOMFormat, len(bom.Components))
 	}
 	found := false

@@ -58,7 +58,7 @@ func TestMissingData(t *testing.T) {
 // before any work (the image here does not exist: the error is the flag's).
 func TestFeedFlagsValidated(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "clair.db")
-	for _, cmd := range [][]string{{"scan", "docker-archive:/nonexistent.tar"}, {"update"}} {
+	for _, cmd := range [][]string{{"scan", "docker-archive:/nonexistent.tar"}, {"update"}, {"diff", "docker-archive:/a.tar", "docker-archive:/b.tar"}} {
 		for _, c := range []struct {
 			flags []string
 			want  string
@@ -66,7 +66,12 @@ func TestFeedFlagsValidated(t *testing.T) {
 			{[]string{"--only", "nope"}, `--only: unknown feed "nope"`},
 			{[]string{"--feed", "debian"}, `--feed "debian": want NAME=URL`},
 			{[]string{"--feed", "nope=file:///x"}, `unknown feed "nope"`},
+			{[]string{"--format", "yaml"}, `--format "yaml"`},
+			{[]string{"--vex", "/nonexistent.json"}, `--vex: suppress: open /nonexistent.json`},
 		} {
+			if cmd[0] == "update" && (c.flags[0] == "--format" || c.flags[0] == "--vex") {
+				continue
+			}
 			args := append(append([]string{cmd[0], "--db", db}, c.flags...), cmd[1:]...)
 			_, errOut, code := clairctl(t, args...)
 			if code != 2 || !strings.Contains(errOut, c.want) {
@@ -102,5 +107,19 @@ func TestLogSeconds(t *testing.T) {
 	_, errOut, code := clairctl(t, "update", "-v", "--db", db, "--feed", "debian="+feedURL)
 	if code != 0 || !regexp.MustCompile(`msg="feed updated" feed=debian .* seconds=[0-9.e-]+\n`).MatchString(errOut) {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// TestStaleFeedWarning: a feed that cannot be updated is a warning on
+// stderr and in the report, and the scan goes on with the stored data.
+func TestStaleFeedWarning(t *testing.T) {
+	db, img := debianScan(t)
+	out, errOut, code := clairctl(t, "scan", "--db", db, "--feed", "debian=file:///nonexistent/debian.json", "--format", "json", img)
+	const w = "some feeds could not be updated; using the data already stored"
+	if code != 0 || !strings.Contains(errOut, "warning: "+w) {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if d := decodeDoc(t, out); len(d.Warnings) != 1 || d.Warnings[0] != w || len(d.PackageVulnerabilities) == 0 {
+		t.Errorf("warnings %q", d.Warnings)
 	}
 }

@@ -105,6 +105,7 @@ func TestApply(t *testing.T) {
 		{"vex other version", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2020-8203"},"products":[{"@id":"pkg:npm/lodash@4.17.21"}],"status":"not_affected","justification":"component_not_present"}]}`), false, ""},
 		{"vex other type", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2020-8203"},"products":[{"@id":"pkg:pypi/lodash"}],"status":"not_affected","justification":"component_not_present"}]}`), false, ""},
 		{"vex image subcomponent", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2020-8203"},"products":[{"@id":"pkg:oci/app@sha256%3A0123","subcomponents":[{"@id":"pkg:npm/lodash"}]}],"status":"fixed"}]}`), true, ""},
+		{"vex the image itself", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2020-8203"},"products":[{"@id":"pkg:oci/app@sha256%3A0123"}],"status":"fixed"}]}`), true, ""},
 		{"vex other image", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2020-8203"},"products":[{"@id":"pkg:oci/app@sha256%3A9999","subcomponents":[{"@id":"pkg:npm/lodash"}]}],"status":"fixed"}]}`), false, ""},
 		{"vex 0.0.x strings", vex(`{"@context":"https://openvex.dev/ns","statements":[{"vulnerability":"CVE-2020-8203","products":["pkg:npm/lodash@4.17.15"],"status":"fixed"}]}`), true, ""},
 		{"vex later wins", vex(`{"@context":"https://openvex.dev/ns/v0.2.0","statements":[
