@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 	"sort"
 	"strings"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/progress"
 	"github.com/openclair/clair/report"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/store"
@@ -93,6 +96,57 @@ func buildVersion() string {
 		return bi.Main.Version
 	}
 	return "(devel)"
+}
+
+// progress is the progress printer: nil (silent) with --quiet or when
+// stderr is not a terminal.
+func (g *globals) progress() *progress.Printer {
+	if g.quiet {
+		return nil
+	}
+	return progress.New(g.stderr)
+}
+
+// openImage opens ref with progress on registry blob pulls and on each
+// layer's reading while it is indexed (layers already indexed are not
+// read, and show nothing).
+func (g *globals) openImage(ctx context.Context, ref, platform string) (*image.Image, error) {
+	pr := g.progress()
+	opt := image.Options{Platform: platform}
+	if pr != nil {
+		opt.Transport = pr.Transport(nil, func(r *http.Request) string {
+			if i := strings.LastIndex(r.URL.Path, "/blobs/"); i >= 0 {
+				return "pull " + shortDigest(r.URL.Path[i+len("/blobs/"):])
+			}
+			return ""
+		})
+	}
+	img, err := image.Open(ctx, ref, opt)
+	if err != nil || pr == nil {
+		return img, err
+	}
+	for i, l := range img.Layers {
+		if l == nil || l.Dir != "" {
+			continue
+		}
+		l := l
+		img.Layers[i] = image.NewLayer(l.Digest, l.DiffID, l.Size, func(ctx context.Context) (io.ReadCloser, error) {
+			rc, err := l.Uncompressed(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return pr.Reader(rc, "index "+shortDigest(l.Digest), 0), nil
+		})
+	}
+	return img, nil
+}
+
+func shortDigest(d string) string {
+	_, hex, ok := strings.Cut(d, ":")
+	if ok && len(hex) > 12 {
+		return hex[:12]
+	}
+	return d
 }
 
 // info prints a progress line unless --quiet.
@@ -216,6 +270,12 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 		return err
 	}
 	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger()}
+	if pr := g.progress(); pr != nil {
+		// The updater's own default, with progress on the bodies.
+		u.Client = &http.Client{Timeout: 10 * time.Minute, Transport: pr.Transport(nil, func(r *http.Request) string {
+			return "download " + r.URL.Host + r.URL.Path
+		})}
+	}
 	res, err := u.Run(ctx, feeds)
 	for _, r := range res {
 		switch {
@@ -267,7 +327,7 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 		fmt.Fprintln(g.stderr, "warning: "+w)
 		warnings = append(warnings, w)
 	}
-	img, err := image.Open(ctx, ref, image.Options{Platform: platform})
+	img, err := g.openImage(ctx, ref, platform)
 	if err != nil {
 		return nil, nil, false, err
 	}

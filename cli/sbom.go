@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/report"
 	"github.com/openclair/clair/scanner"
@@ -39,7 +38,7 @@ func newSBOM(g *globals) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			img, err := image.Open(ctx, args[0], image.Options{Platform: platform})
+			img, err := g.openImage(ctx, args[0], platform)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,12 @@ func TestSmallThings(t *testing.T) {
 		t.Errorf("-h: exit %d, %q", code, out)
 	}
 	db, img := debianScan(t)
+	// Off a terminal, no progress lines: nothing redrawn in place.
+	feedURL := "file://" + abs(t, filepath.Join(root, "testdata/feeds/debian-bullseye-nginx.json"))
+	_, errOut, _ := clairctl(t, "scan", "--db", filepath.Join(t.TempDir(), "fresh.db"), "--feed", "debian="+feedURL, img)
+	if strings.ContainsAny(errOut, "\r\x1b") || !strings.Contains(errOut, "updated: 1894 advisories") {
+		t.Errorf("stderr off a terminal: %q", errOut)
+	}
 	out, _, _ = clairctl(t, "scan", "--db", db, "--skip-update", "--format", "json", img)
 	if strings.Contains(out, "0001-01-01") {
 		t.Error("a zero date in the JSON report")
