@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"time"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
