@@ -64,6 +64,9 @@ func (o *outputFlags) prepare(ctx context.Context) error {
 	if o.format == "template" && o.template == "" {
 		return errors.New("--format template needs --template FILE")
 	}
+	if o.template != "" && o.format != "template" {
+		return fmt.Errorf("--template: applies to --format template, not %s", o.format)
+	}
 	if o.template != "" {
 		if _, err := os.Stat(o.template); err != nil {
 			return fmt.Errorf("--template: %w", err)

@@ -73,6 +73,7 @@ func TestGateExitCodes(t *testing.T) {
 		{[]string{"--severity", "Hihg"}, 2, "unknown severity \"Hihg\""},
 		{[]string{"--format", "yaml"}, 2, "--format \"yaml\": want one of table, json"},
 		{[]string{"--ignore-file", "/nonexistent/ignore.yaml"}, 2, "/nonexistent/ignore.yaml"},
+		{[]string{"--template", "x.tmpl"}, 2, "--template: applies to --format template, not table"},
 	} {
 		_, errOut, code := scan(c.args...)
 		if code != c.code || !strings.Contains(errOut, c.stderr) {
