@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/openclair/clair/feed"
@@ -81,6 +82,7 @@ Exit status:
 	root.AddCommand(newUpdate(g), newScan(g))
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
+	root.AddCommand(newPlugins(g))
 	root.AddCommand(newDiff(g), newSBOM(g))
 	return root
 }
@@ -112,7 +114,7 @@ func (g *globals) progress() *progress.Printer {
 // read, and show nothing).
 func (g *globals) openImage(ctx context.Context, ref, platform string) (*image.Image, error) {
 	pr := g.progress()
-	opt := image.Options{Platform: platform}
+	opt := image.Options{Platform: platform, Keychain: authn.DefaultKeychain}
 	if pr != nil {
 		opt.Transport = pr.Transport(nil, func(r *http.Request) string {
 			if i := strings.LastIndex(r.URL.Path, "/blobs/"); i >= 0 {

@@ -38,12 +38,11 @@ import (
 
 	"github.com/openclair/clair/auth"
 	"github.com/openclair/clair/config"
-	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/httpapi"
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/layerfetch"
 	"github.com/openclair/clair/match"
-	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/plugins/registered"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/connect"
@@ -98,6 +97,9 @@ func Boot(ctx context.Context, cfg *config.Config, opts Options) error {
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.Level(cfg.SlogLevel())}))
+	}
+	for _, p := range registered.List() {
+		log.Info("plugin registered", "kind", p.Kind, "name", p.Name, "version", p.Version, "detail", p.Detail)
 	}
 	srv, cleanup, err := build(ctx, cfg, mode, log)
 	if cleanup != nil {
@@ -176,6 +178,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", connect.Kind(conn), err)
 		}
+		log.Info("store opened", "kind", connect.Kind(conn), "at", connect.Redacted(conn))
 		stores[conn] = s
 		return s, nil
 	}
@@ -202,7 +205,14 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			metrics.LayerBytes.Add(float64(n))
 		}),
 	}
-	ix := &index.Indexer{Scanners: scanner.All(), Concurrency: cfg.Indexer.LayerScanConcurrency}
+	scanners, warnings, err := cfg.Scanners()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for _, w := range warnings {
+		log.Warn("config: " + w)
+	}
+	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency}
 
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeIndexer {
 		st, err := open(cfg.Indexer.ConnString)
@@ -232,15 +242,12 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
-			feeds, err := selectFeeds(cfg)
+			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
 			if err != nil {
 				return nil, cleanup, err
 			}
-			urls := map[string]string{}
-			for name, uc := range cfg.Updaters.Config {
-				if uc.URL != "" {
-					urls[name] = uc.URL
-				}
+			for _, w := range warnings {
+				log.Warn("config: " + w)
 			}
 			sch := &updater.Scheduler{
 				Updater:   &updater.Updater{Store: st, URLs: urls, Log: log},
@@ -310,27 +317,6 @@ func signer(cfg *config.Config) func() (string, error) {
 		}
 		return auth.Sign(key, iss, 5*time.Minute)
 	}
-}
-
-// selectFeeds applies updaters.sets: nil runs every feed, a list only
-// those (an unknown name is an error, not a silent gap in coverage).
-func selectFeeds(cfg *config.Config) ([]feed.Feed, error) {
-	if cfg.Updaters.Sets == nil {
-		return feed.All(), nil
-	}
-	var out []feed.Feed
-	for _, n := range cfg.Updaters.Sets {
-		f, ok := feed.Lookup(n)
-		if !ok {
-			var known []string
-			for _, f := range feed.All() {
-				known = append(known, f.Name())
-			}
-			return nil, fmt.Errorf("updaters.sets: unknown feed %q (known: %s)", n, strings.Join(known, ", "))
-		}
-		out = append(out, f)
-	}
-	return out, nil
 }
 
 func namespaces(st store.Store) httpapi.NamespaceStore {
