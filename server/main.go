@@ -60,7 +60,9 @@ func Main() {
 		return // -h: the usage was asked for, and printed
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clair:", err)
+		// In slog's JSON like every other line the server writes, so that
+		// log collectors parse the reason it stopped too.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("clair stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -22,15 +23,27 @@ func TestVersionAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &e, nil); !errors.Is(err, flag.ErrHelp) || !strings.Contains(e.String(), "-config") {
 		t.Errorf("-h: %v, %q", err, e.String())
 	}
-	if os.Getenv("CLAIR_TEST_MAIN") == "1" {
-		os.Args = []string{"clair", "-h"}
+	if args := os.Getenv("CLAIR_TEST_MAIN"); args != "" {
+		os.Args = append([]string{"clair"}, strings.Fields(args)...)
 		Main()
 		os.Exit(0)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=TestVersionAndHelp$")
-	cmd.Env = append(os.Environ(), "CLAIR_TEST_MAIN=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
+	main := func(args string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run=TestVersionAndHelp$")
+		cmd.Env = append(os.Environ(), "CLAIR_TEST_MAIN="+args)
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		return e.String(), err
+	}
+	if out, err := main("-h"); err != nil {
 		t.Errorf("clair -h: %v\n%s", err, out)
+	}
+	// Stopping on an error is one slog JSON line, like every other line.
+	out, err := main("-mode nope")
+	var line struct{ Level, Msg, Error string }
+	if err == nil || json.Unmarshal([]byte(out), &line) != nil || line.Level != "ERROR" || line.Msg != "clair stopped" ||
+		!strings.Contains(line.Error, `-mode "nope"`) || strings.Count(out, "\n") != 1 {
+		t.Errorf("clair -mode nope: %v, stderr %q", err, out)
 	}
 }
