@@ -49,9 +49,9 @@ import (
 	"github.com/openclair/clair/updater"
 )
 
-// Main runs the server with os.Args (-config, -mode) until SIGINT or
-// SIGTERM, and exits non-zero with one line on stderr when it cannot start
-// or stops on an error.
+// Main runs the server with os.Args (-config, -mode, -version, -h) until
+// SIGINT or SIGTERM, and exits non-zero with one slog JSON line on stderr
+// when it cannot start or stops on an error; -h and -version exit 0.
 func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stderr)
