@@ -42,7 +42,8 @@ func TestVersionAndHelp(t *testing.T) {
 	// Stopping on an error is one slog JSON line, like every other line.
 	out, err := main("-mode nope")
 	var line struct{ Level, Msg, Error string }
-	if err == nil || json.Unmarshal([]byte(out), &line) != nil || line.Level != "ERROR" || line.Msg != "clair stopped" ||
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || json.Unmarshal([]byte(out), &line) != nil || line.Level != "ERROR" || line.Msg != "clair stopped" ||
 		!strings.Contains(line.Error, `-mode "nope"`) || strings.Count(out, "\n") != 1 {
 		t.Errorf("clair -mode nope: %v, stderr %q", err, out)
 	}
