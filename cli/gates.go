@@ -33,9 +33,10 @@ type outputFlags struct {
 	vex           []string
 
 	// Set by prepare.
-	filter gate.Filter
-	gate   gate.FailOn
-	rules  []suppress.Rule
+	started time.Time
+	filter  gate.Filter
+	gate    gate.FailOn
+	rules   []suppress.Rule
 }
 
 func (o *outputFlags) register(c *cobra.Command) {
@@ -58,6 +59,7 @@ func (o *outputFlags) register(c *cobra.Command) {
 // prepare checks every flag and reads the ignore and VEX files before any
 // work is done: a typo must not cost a scan.
 func (o *outputFlags) prepare(ctx context.Context) error {
+	o.started = time.Now()
 	if !knownFormat(o.format) {
 		return fmt.Errorf("--format %q: want one of %s", o.format, strings.Join(report.Formats, ", "))
 	}
@@ -152,6 +154,7 @@ func (o *outputFlags) document(stderr io.Writer, vr *vuln.VulnerabilityReport, i
 		Suppressed: res.Suppressed,
 		Warnings:   append(append([]string(nil), warnings...), res.Warnings...),
 		Template:   o.template,
+		Started:    o.started,
 	}
 	return d
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/openclair/clair/vuln"
 )
@@ -30,8 +31,12 @@ type Document struct {
 	// Warnings are what the reader must know to trust the result (a
 	// distribution without a feed, a feed that could not be updated).
 	Warnings []string
-	// Template is the text/template file of the "template" format.
+	// Template is the text/template file the "template" format renders
+	// (--template FILE).
 	Template string
+	// Started is when the scan began (SBOM timestamps, the cosign
+	// predicate's scanStartedOn); zero means the time of rendering.
+	Started time.Time
 }
 
 // Suppressed is one (package, vulnerability) finding taken out of a report.
