@@ -15,7 +15,7 @@ import (
 // tracker excerpt, and the arguments that scan it from the stored data. The
 // image has 389 findings: Low 2 (coreutils CVE-2016-2781, nginx
 // CVE-2013-0337, both unfixed), Negligible 106, Unknown 281.
-func debianScan(t *testing.T) (db string, img string) {
+func debianScan(t testing.TB) (db string, img string) {
 	t.Helper()
 	db = filepath.Join(t.TempDir(), "clair.db")
 	img = "docker-archive:" + abs(t, filepath.Join(root, "testdata/images/debian-11-nginx.tar"))
@@ -26,7 +26,7 @@ func debianScan(t *testing.T) (db string, img string) {
 	return db, img
 }
 
-func abs(t *testing.T, p string) string {
+func abs(t testing.TB, p string) string {
 	t.Helper()
 	a, err := filepath.Abs(p)
 	if err != nil {
