@@ -44,7 +44,8 @@ func LoadFile(ctx context.Context, name string, vex bool) ([]Rule, error) {
 }
 
 // ParseIgnore reads an ignore file: YAML, either a list of entries or a
-// mapping with the list under "ignore":
+// mapping with the list under "ignore" (or "vulnerabilities"; an entry's
+// "vulnerability" is its "id"):
 //
 //	ignore:
 //	  - id: CVE-2024-28085          # or any alias (GHSA-..., DSA-...)
@@ -73,7 +74,7 @@ func ParseIgnore(name string, b []byte) ([]Rule, error) {
 		list = nil
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			k := root.Content[i]
-			if k.Value != "ignore" {
+			if k.Value != "ignore" && k.Value != "vulnerabilities" {
 				return nil, fmt.Errorf("suppress: %s: line %d: unknown key %q (want ignore)", name, k.Line, k.Value)
 			}
 			list = root.Content[i+1]
@@ -110,12 +111,16 @@ func ignoreEntry(name string, e *yaml.Node) (Rule, error) {
 		if v.Kind != yaml.ScalarNode {
 			return r, fmt.Errorf("suppress: %s: line %d: %s: want a single value", name, v.Line, k.Value)
 		}
-		if seen[k.Value] {
-			return r, fmt.Errorf("suppress: %s: line %d: %s given twice", name, k.Line, k.Value)
-		}
-		seen[k.Value] = true
 		val := strings.TrimSpace(v.Value)
-		switch k.Value {
+		key := k.Value
+		if key == "vulnerability" {
+			key = "id"
+		}
+		if seen[key] {
+			return r, fmt.Errorf("suppress: %s: line %d: %s given twice", name, k.Line, key)
+		}
+		seen[key] = true
+		switch key {
 		case "id":
 			r.IDs = []string{val}
 		case "package":

@@ -95,6 +95,7 @@ func TestApply(t *testing.T) {
 	}{
 		{"alias", ignore("- id: ghsa-p6mc-m468-83gw\n  reason: r\n"), true, ""},
 		{"name", ignore("- id: CVE-2020-8203\n"), true, ""},
+		{"synonyms", ignore("vulnerabilities:\n  - vulnerability: CVE-2020-8203\n    reason: r\n"), true, ""},
 		{"package", ignore("- id: CVE-2020-8203\n  package: lodash\n  version: 4.17.15\n  path: srv/*/node_modules/lodash/package.json\n"), true, ""},
 		{"other version", ignore("- id: CVE-2020-8203\n  version: 4.17.21\n"), false, "matches no finding"},
 		{"other path", ignore("- id: CVE-2020-8203\n  path: opt/*\n"), false, "matches no finding"},
@@ -135,6 +136,7 @@ func TestParseErrors(t *testing.T) {
 		{"ignore:\n  - id: CVE-1\n    pakage: x\n", `f: line 3: unknown field "pakage" (want id, package, version, path, expires, reason)`},
 		{"ignores:\n  - id: CVE-1\n", `f: line 1: unknown key "ignores"`},
 		{"- id: CVE-1\n  id: CVE-2\n", `f: line 2: id given twice`},
+		{"- id: CVE-1\n  vulnerability: CVE-2\n", `f: line 2: id given twice`},
 		{"- id: [a, b]\n", `f: line 1: id: want a single value`},
 		{"- CVE-1\n", `f: line 1: an entry is a mapping`},
 		{"ignore: 3\n", `f: line 1: want a list of entries`},
