@@ -29,6 +29,7 @@ type outputFlags struct {
 	minSeverity   string
 	ignoreUnfixed bool
 	failOn        string
+	failOnKEV     bool
 	ignoreFile    string
 	vex           []string
 
@@ -52,6 +53,7 @@ func (o *outputFlags) register(c *cobra.Command) {
 	_ = f.MarkHidden("minimum-severity")
 	f.BoolVar(&o.ignoreUnfixed, "ignore-unfixed", false, "show only findings that have a fixed version")
 	f.StringVar(&o.failOn, "fail-on", "", "exit 1 when a shown finding is at or above this severity, or in CISA KEV (\"kev\"; \"High,kev\" for either); exit 3 when there was no data to judge by")
+	f.BoolVar(&o.failOnKEV, "fail-on-kev", false, "exit 1 when a shown finding is in CISA KEV (same as adding kev to --fail-on)")
 	f.StringVar(&o.ignoreFile, "ignore-file", "", "ignore file (default "+suppress.DefaultIgnoreFile+" in the working directory, when present)")
 	f.StringArrayVar(&o.vex, "vex", nil, "VEX FILE (OpenVEX 0.2 or CycloneDX VEX): not_affected and fixed statements suppress findings; repeatable")
 }
@@ -99,6 +101,7 @@ func (o *outputFlags) prepare(ctx context.Context) error {
 		}
 		o.gate = f
 	}
+	o.gate.KEV = o.gate.KEV || o.failOnKEV
 	// VEX first: Apply lets a later statement win, and ignore entries
 	// never override a VEX "affected".
 	for _, v := range o.vex {

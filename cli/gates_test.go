@@ -65,6 +65,7 @@ func TestGateExitCodes(t *testing.T) {
 		{[]string{"--fail-on", "Low"}, 1, "gate: 2 findings at or above the gate (Low or above)"},
 		{[]string{"--fail-on", "medium"}, 0, ""},
 		{[]string{"--fail-on", "Critical,kev"}, 0, ""},
+		{[]string{"--fail-on-kev"}, 0, ""},
 		{[]string{"--fail-on", "Low", "--ignore-unfixed"}, 0, ""},
 		{[]string{"--fail-on", "Negligible", "--severity", "Negligible"}, 1, "gate: 106 findings"},
 		{[]string{"--fail-on", "Unknown", "--min-severity", "Low"}, 1, "gate: 2 findings"},
