@@ -136,3 +136,18 @@ func TestDBOnlyWhereUsed(t *testing.T) {
 		}
 	}
 }
+
+// TestDBUnreachable: a PostgreSQL string that cannot connect is an error
+// naming --db, and no SQLite file of that name appears.
+func TestDBUnreachable(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, conn := range []string{"postgres://nobody@127.0.0.1:1/x", "postgresql://nobody@127.0.0.1:1/x", "host=127.0.0.1 port=1 user=nobody dbname=x"} {
+		_, errOut, code := clairctl(t, "update", "--db", conn, "--only", "debian")
+		if code != 2 || !strings.HasPrefix(errOut, "clairctl: --db: postgres") {
+			t.Errorf("%s: exit %d: %s", conn, code, errOut)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Errorf("files created: %v", ents)
+	}
+}
