@@ -218,3 +218,24 @@ func FuzzParseVEX(f *testing.F) {
 }
 
 func lodashReportNoT() *vuln.VulnerabilityReport { return lodashReport() }
+
+// TestYAMLAliasBomb: a small file whose aliases expand to billions of
+// nodes is refused quickly instead of eating memory.
+func TestYAMLAliasBomb(t *testing.T) {
+	bomb := `a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+ignore: [*i]
+`
+	start := time.Now()
+	_, err := ParseIgnore("bomb.yaml", []byte(bomb))
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Errorf("err = %v after %v", err, time.Since(start))
+	}
+}
