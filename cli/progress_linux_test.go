@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,7 +43,10 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 // indexes with bytes and rate, redrawn in place; -q shows nothing of it.
 func TestProgressOnTerminal(t *testing.T) {
 	img := "docker-archive:" + abs(t, filepath.Join(root, "testdata/images/debian-11-nginx.tar"))
-	feedURL := "file://" + abs(t, filepath.Join(root, "testdata/feeds/debian-bullseye-nginx.json"))
+	// The feed over HTTP, as from a mirror: its download shows too.
+	srv := httptest.NewServer(http.FileServer(http.Dir(abs(t, filepath.Join(root, "testdata/feeds")))))
+	defer srv.Close()
+	feedURL := srv.URL + "/debian-bullseye-nginx.json"
 	for _, quiet := range []bool{false, true} {
 		master, slave := openPTY(t)
 		got := make(chan string)
@@ -62,7 +67,8 @@ func TestProgressOnTerminal(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		hasProgress := strings.Contains(errOut, "\r\x1b[Kindex ") && strings.Contains(errOut, "/s")
+		hasProgress := strings.Contains(errOut, "\r\x1b[Kindex ") && strings.Contains(errOut, "/s") &&
+			strings.Contains(errOut, "\r\x1b[Kdownload 127.0.0.1:")
 		if hasProgress == quiet {
 			t.Errorf("quiet %v: stderr on a terminal %q", quiet, errOut)
 		}
