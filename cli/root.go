@@ -258,7 +258,7 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 					fmt.Fprintf(g.stderr, "warning: %d language packages, but no OSV data: they are not checked (clairctl update --only osv)\n", n)
 				}
 			}
-			vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
+			vr, err := (&match.Matcher{Store: st, Logger: g.logger()}).Match(ctx, ir)
 			if err != nil {
 				return err
 			}
