@@ -140,3 +140,22 @@ func TestArtifactGroups(t *testing.T) {
 		t.Errorf("ArtifactGroups = %v", got)
 	}
 }
+
+// FuzzArtifactGroups: any names (a feed's package names are its publisher's
+// choice) give sorted, distinct, non-empty groups under non-empty artifacts.
+func FuzzArtifactGroups(f *testing.F) {
+	f.Add("org.springframework:spring-beans\ncommons-io:commons-io\norg.apache.commons:commons-io")
+	f.Add("::\n:a\nb:\na:b:c")
+	f.Fuzz(func(t *testing.T, s string) {
+		for a, gs := range match.ArtifactGroups(strings.Split(s, "\n")) {
+			if a == "" || len(gs) == 0 {
+				t.Fatalf("artifact %q: groups %q", a, gs)
+			}
+			for i, g := range gs {
+				if g == "" || strings.Contains(g, ":") || i > 0 && gs[i-1] >= g {
+					t.Fatalf("artifact %q: groups %q", a, gs)
+				}
+			}
+		}
+	})
+}
