@@ -27,10 +27,11 @@ type Store interface {
 // Matcher computes vulnerability reports. It is safe for concurrent use.
 type Matcher struct {
 	Store Store
+	cache cache
+
 	// Logger receives the warnings of a match (a Maven artifact found
 	// without a group that several groups publish); nil: slog.Default().
 	Logger *slog.Logger
-	cache  cache
 	groups groupIndex
 }
 
