@@ -382,7 +382,7 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 			missing = true
 		}
 	}
-	vr, err = (&match.Matcher{Store: st}).Match(ctx, ir)
+	vr, err = (&match.Matcher{Store: st, Logger: g.logger()}).Match(ctx, ir)
 	if err != nil {
 		return nil, nil, false, err
 	}

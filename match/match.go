@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -28,6 +29,11 @@ type Store interface {
 type Matcher struct {
 	Store Store
 	cache cache
+
+	// Logger receives the warnings of a match (a Maven artifact found
+	// without a group that several groups publish); nil: slog.Default().
+	Logger *slog.Logger
+	groups groupIndex
 }
 
 // ecosystemFormat is the version format of the advisories that may apply
@@ -112,6 +118,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d, ns, csCPEs)...)
 	}
 
+	if err := m.recoverGroups(ctx, byNS[vuln.EcosystemMaven], vr); err != nil {
+		return nil, err
+	}
 	var hits []hit
 	for _, ns := range sortedKeys(byNS) {
 		h, err := m.matchNamespace(ctx, ns, byNS[ns])

@@ -232,7 +232,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			return nil, cleanup, err
 		}
 		readyStores = append(readyStores, st)
-		m := &match.Matcher{Store: st}
+		m := &match.Matcher{Store: st, Logger: log}
 		var reports service.ReportSource = st
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
