@@ -16,7 +16,9 @@ func (e *pgErr) SQLState() string { return e.code }
 
 type retryErr struct{}
 
-func (retryErr) Error() string     { return "failed to connect to `user=postgres database=x`: 127.0.0.1:5432: refused" }
+func (retryErr) Error() string {
+	return "failed to connect to `user=postgres database=x`: 127.0.0.1:5432: refused"
+}
 func (retryErr) SafeToRetry() bool { return true }
 
 func TestOf(t *testing.T) {

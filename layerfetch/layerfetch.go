@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
 )
 
 // Defaults for a Fetcher's zero fields.
@@ -298,4 +297,3 @@ func checkURL(u *url.URL) error {
 	}
 	return nil
 }
-

@@ -174,4 +174,3 @@ func portOf(u *url.URL) uint16 {
 	}
 	return 80
 }
-
