@@ -30,6 +30,32 @@ type Config struct {
 	TLS               *TLS     `yaml:"tls"`
 	Trace             any      `yaml:"trace"`   // Clair's tracing: accepted, not used
 	Metrics           Metrics  `yaml:"metrics"` // Prometheus is always on the introspection address
+	// HTTP bounds the API server's connections (see HTTP).
+	HTTP HTTP `yaml:"http"`
+	// IntrospectionPprof serves /debug/pprof/ on the introspection
+	// address; off by default (profiles show memory and command lines).
+	IntrospectionPprof bool `yaml:"introspection_pprof"`
+}
+
+// HTTP bounds the API server's connections so that slow or stalled
+// clients cannot hold its sockets, file descriptors or memory. Zero values
+// take the defaults below.
+type HTTP struct {
+	// ReadHeaderTimeout bounds reading a request's headers (10s).
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included (1m).
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response (2m); a response still being
+	// computed (indexing a large manifest) has its own deadline, the
+	// manifest's.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long (2m).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds the API's open connections (1024), and
+	// MaxConnectionsPerIP those of one client address (64): past them new
+	// connections wait (globally) or are closed (per address).
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Indexer configures the indexer service.
@@ -47,6 +73,17 @@ type Indexer struct {
 	IndexReportRequestConcurrency int            `yaml:"index_report_request_concurrency"`
 	// MaxLayerSize bounds a downloaded layer blob, in bytes (0: 16 GiB).
 	MaxLayerSize int64 `yaml:"max_layer_size"`
+	// LayerReadConcurrency bounds the layers fetched and scanned at once
+	// in the process, across all requests (0: 2 per CPU).
+	LayerReadConcurrency int `yaml:"layer_read_concurrency"`
+	// ManifestTimeout bounds indexing one manifest, all layers included
+	// (0: 30m).
+	ManifestTimeout Duration `yaml:"manifest_timeout"`
+	// LayerMinRate is the fewest bytes a second a layer must arrive at,
+	// averaged over LayerRateWindow, or its fetch ends (0: 1024; -1: off).
+	LayerMinRate int64 `yaml:"layer_min_rate"`
+	// LayerRateWindow is the span LayerMinRate is averaged over (0: 30s).
+	LayerRateWindow Duration `yaml:"layer_rate_window"`
 }
 
 // Matcher configures the matcher service and the updaters it runs.
@@ -117,6 +154,9 @@ type Auth struct {
 type PSK struct {
 	Key    string   `yaml:"key"`
 	Issuer []string `yaml:"iss"`
+	// MaxLifetime refuses tokens whose exp is further than this past
+	// their iat, or past now when they have no iat (0: 1h).
+	MaxLifetime Duration `yaml:"max_lifetime"`
 }
 
 // TLS serves the API over TLS.
@@ -163,7 +203,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // Defaults as Clair has them.
 const (
 	DefaultHTTPListenAddr    = ":6060"
-	DefaultIntrospectionAddr = ":8089"
+	// DefaultIntrospectionAddr is loopback: metrics and probes are for
+	// the operator's host, and the API's authentication does not cover
+	// them. Deployments that need them on the network (Kubernetes probes)
+	// say so.
+	DefaultIntrospectionAddr = "127.0.0.1:8089"
 	DefaultPeriod            = 6 * time.Hour
 	DefaultUpdateRetention   = 10
 	DefaultLayerConcurrency  = 10
@@ -252,6 +296,8 @@ func section(typ string) string {
 		return "tls"
 	case "Metrics":
 		return "metrics"
+	case "HTTP":
+		return "http"
 	}
 	return typ
 }

@@ -44,9 +44,11 @@ const (
 	Timeout
 	// Canceled is the caller gone before the answer.
 	Canceled
+	// Busy is a server at a limit of work at once: retry later.
+	Busy
 )
 
-var names = [...]string{"internal", "invalid", "not found", "conflict", "too large", "bad content", "upstream", "unavailable", "timeout", "canceled"}
+var names = [...]string{"internal", "invalid", "not found", "conflict", "too large", "bad content", "upstream", "unavailable", "timeout", "canceled", "busy"}
 
 func (k Kind) String() string {
 	if int(k) < len(names) {
@@ -182,6 +184,8 @@ func Message(k Kind) string {
 		return "timed out"
 	case Canceled:
 		return "request canceled"
+	case Busy:
+		return "too many requests: retry later"
 	}
 	return "internal error"
 }

@@ -2,11 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
-	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -48,7 +47,7 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 	var m vuln.Manifest
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(&m); err != nil {
-		s.fail(w, r, fmt.Errorf("%w: manifest: %w", service.ErrBadRequest, err))
+		s.fail(w, r, badBody("manifest", err))
 		return
 	}
 	// Clair's contract: a client holding a report of the current state
@@ -60,6 +59,7 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	longWork(w)
 	rep, created, err := s.Indexer.Index(r.Context(), &m)
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,12 +74,28 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rep)
 }
 
+// longWork lifts the server's read and write deadlines once the body is
+// read, for a handler whose work may outlast them (indexing a manifest is
+// bounded by the manifest's own deadline): an expired read deadline would
+// cancel the request, an expired write deadline lose the answer. The
+// answer then gets writeAfterWork to be written, so that a client that
+// never reads still cannot hold the connection.
+func longWork(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set(longWorkHeader, "1")
+}
+
+// longWorkHeader marks (inside the process) a response whose deadline
+// writeJSON sets afresh; it is removed before the headers are sent.
+const longWorkHeader = "X-Clair-Long-Work"
+
+// writeAfterWork is how long a long handler's answer has to be written.
+const writeAfterWork = 2 * time.Minute
+
 func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
-		return
-	}
 	tag := etag(s.Indexer.State())
 	rep, err := s.Indexer.Report(r.Context(), d)
 	if err != nil {
@@ -99,10 +115,6 @@ func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
-		return
-	}
 	if _, err := s.Indexer.Delete(r.Context(), []string{d}); err != nil {
 		s.fail(w, r, err)
 		return
@@ -113,14 +125,8 @@ func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteIndexReports(w http.ResponseWriter, r *http.Request) {
 	var ds []string
 	if err := json.NewDecoder(r.Body).Decode(&ds); err != nil {
-		s.fail(w, r, fmt.Errorf("%w: body: want a JSON array of manifest digests: %w", service.ErrBadRequest, err))
+		s.fail(w, r, badBody("body: want a JSON array of manifest digests", err))
 		return
-	}
-	for i, d := range ds {
-		if !service.ValidDigest(d) {
-			apiFail(w, http.StatusBadRequest, fmt.Sprintf("[%d]: %q is not a manifest digest", i, d))
-			return
-		}
 	}
 	deleted, err := s.Indexer.Delete(r.Context(), ds)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
@@ -37,10 +36,6 @@ func (s *Server) matcherRoutes() []route {
 // nothing is cached but the compiled advisories, which follow the feeds.
 func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
-		return
-	}
 	e, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)

@@ -71,13 +71,26 @@ func (s *Server) Handler() http.Handler {
 		routes = append(routes, s.matcherRoutes()...)
 	}
 	if s.Classic != nil {
+		s.Classic.srv = s
 		for _, prefix := range []string{"/v1", "/api/v1"} {
 			routes = append(routes, s.Classic.routes(prefix)...)
 		}
 	}
 	routes = append(routes, route{"/openapi/v1", map[string]http.HandlerFunc{http.MethodGet: s.openAPI}})
+	if s.Classic != nil {
+		// Every /v1 answer is in the classic shape, unknown routes too.
+		for _, prefix := range []string{"/v1/", "/api/v1/"} {
+			mux.Handle(prefix, s.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				v1Fail(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+			})))
+		}
+	}
 	for _, rt := range routes {
-		var h http.Handler = methods(rt.methods)
+		fail := apiFail
+		if strings.HasPrefix(rt.pattern, "/v1/") || strings.HasPrefix(rt.pattern, "/api/v1/") {
+			fail = v1Fail
+		}
+		var h http.Handler = methodsFail(rt.methods, fail)
 		if s.Auth != nil {
 			h = s.Auth(h)
 		}
@@ -89,12 +102,17 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", s.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})))
-	return s.recoverer(s.limitBody(mux))
+	return withRequestID(s.recoverer(s.limitBody(mux)))
 }
 
 // methods dispatches on the method, answering others with 405 in Clair's
 // error shape (ServeMux's own 405 is plain text).
 func methods(m map[string]http.HandlerFunc) http.Handler {
+	return methodsFail(m, apiFail)
+}
+
+// methodsFail is methods answering in the error shape of fail.
+func methodsFail(m map[string]http.HandlerFunc, fail func(http.ResponseWriter, int, string)) http.Handler {
 	var allow []string
 	for k := range m {
 		allow = append(allow, k)
@@ -110,7 +128,7 @@ func methods(m map[string]http.HandlerFunc) http.Handler {
 		h, ok := m[meth]
 		if !ok {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			apiFail(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+			fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
 			return
 		}
 		h(w, r)

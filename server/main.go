@@ -41,6 +41,7 @@ import (
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/layerfetch"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/netlimit"
 	"github.com/openclair/clair/plugins/registered"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
@@ -155,6 +156,7 @@ type server struct {
 
 func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog.Logger) (*server, func(), error) {
 	metrics := httpapi.NewMetrics()
+	metrics.Pprof = cfg.IntrospectionPprof
 	stores := map[string]store.Store{}
 	cleanup := func() {
 		for _, s := range stores {
@@ -179,7 +181,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("auth.psk.key: %w", err)
 		}
-		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer}).Middleware
+		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer, MaxLifetime: time.Duration(p.MaxLifetime)}).Middleware
 	}
 	s := &server{}
 	var readyStores []store.Store
@@ -187,6 +189,8 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
 		MaxSize:      cfg.Indexer.MaxLayerSize,
+		MinRate:      cfg.Indexer.LayerMinRate,
+		RateWindow:   time.Duration(cfg.Indexer.LayerRateWindow),
 		Stats: layerfetch.StatsFunc(func(n int64, err error) {
 			res := "ok"
 			if err != nil {
@@ -212,8 +216,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		readyStores = append(readyStores, st)
 		ix.Store = st
+		ix.Gate = (&service.LayerGate{Locks: st, Max: cfg.Indexer.LayerReadConcurrency}).Run
 		hs.Indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
-			Observe: httpapi.Observer(metrics.IndexSeconds)}
+			Observe:     httpapi.Observer(metrics.IndexSeconds),
+			Concurrency: cfg.Indexer.IndexReportRequestConcurrency,
+			Timeout:     time.Duration(cfg.Indexer.ManifestTimeout)}
 	}
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeMatcher {
 		st, err := open(cfg.Matcher.ConnString)
@@ -229,8 +236,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Updates = st
 		if mode == httpapi.ModeCombo {
-			ix.Store = st
-			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: hs.Indexer, Matcher: m, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
@@ -292,6 +298,29 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	return s, cleanup, nil
 }
 
+// Defaults for config.HTTP's zero fields.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = time.Minute
+	DefaultWriteTimeout      = 2 * time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxConnections    = 1024
+)
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orDur(v config.Duration, def time.Duration) time.Duration {
+	if v > 0 {
+		return time.Duration(v)
+	}
+	return def
+}
+
 func signer(cfg *config.Config) func() (string, error) {
 	p := cfg.Auth.PSK
 	if p == nil {
@@ -327,9 +356,16 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 		apiLn.Close()
 		return fmt.Errorf("introspection_addr: %w", err)
 	}
-	api := &http.Server{Handler: s.api, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second}
+	h := cfg.HTTP
+	apiLn = netlimit.Listener(apiLn, or(h.MaxConnections, DefaultMaxConnections), h.MaxConnectionsPerIP)
+	api := &http.Server{Handler: s.api,
+		ReadHeaderTimeout: orDur(h.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       orDur(h.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      orDur(h.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       orDur(h.IdleTimeout, DefaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	if t := cfg.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {

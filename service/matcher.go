@@ -43,6 +43,9 @@ type versioner interface {
 // ReportJSON matches the stored index report of manifest (store.ErrNotFound,
 // wrapped, when there is none) and encodes it as the API serves it.
 func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, error) {
+	if err := checkDigest(manifest); err != nil {
+		return nil, err
+	}
 	var key, gen string
 	if s.Feeds != nil {
 		states, err := s.Feeds.FeedStates(ctx)
@@ -72,7 +75,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 	}
 	ir, err := s.Reports.IndexReport(ctx, manifest)
 	if err != nil {
-		return nil, err
+		return nil, storeError("index report of "+manifest, err)
 	}
 	if s.Feeds != nil && key == "" {
 		key = manifest + "\x00s" + ir.IndexState + "\x00" + gen
