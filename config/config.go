@@ -202,7 +202,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // Defaults as Clair has them.
 const (
-	DefaultHTTPListenAddr    = ":6060"
+	DefaultHTTPListenAddr = ":6060"
 	// DefaultIntrospectionAddr is loopback: metrics and probes are for
 	// the operator's host, and the API's authentication does not cover
 	// them. Deployments that need them on the network (Kubernetes probes)

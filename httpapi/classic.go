@@ -29,13 +29,20 @@ import (
 // The handlers only decode, call the services and encode: chains, dedup,
 // locks and limits are service.Indexer's (IndexClassic).
 type Classic struct {
-	Indexer *service.Indexer
+	Indexer ClassicService
 	Matcher *match.Matcher
 	// Namespaces lists advisories by namespace; nil leaves the
 	// /namespaces routes answering 404.
 	Namespaces NamespaceStore
 
 	srv *Server // for logging failures
+}
+
+// ClassicService is what the classic layer routes call (service.Indexer).
+type ClassicService interface {
+	IndexClassic(ctx context.Context, l *service.ClassicLayer) (*vuln.IndexReport, error)
+	ClassicReport(ctx context.Context, name string) (*vuln.IndexReport, error)
+	DeleteClassic(ctx context.Context, name string) error
 }
 
 // NamespaceStore lists what the feeds hold, for /namespaces.

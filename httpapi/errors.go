@@ -25,11 +25,16 @@ type apiError struct {
 // writeJSON writes v with status; encoding errors can only be logged, the
 // header is gone.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeJSONAs(w, status, "application/json", v)
+}
+
+// writeJSONAs is writeJSON with another media type.
+func writeJSONAs(w http.ResponseWriter, status int, ctype string, v any) {
 	if w.Header().Get(longWorkHeader) != "" {
 		w.Header().Del(longWorkHeader)
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeAfterWork))
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ctype)
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

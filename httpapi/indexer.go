@@ -60,18 +60,19 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	longWork(w)
-	rep, created, err := s.Indexer.Index(r.Context(), &m)
+	rep, _, err := s.Indexer.Index(r.Context(), &m)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Location", indexReportPath+"/"+m.Hash)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, rep)
+	// Clair's links to the report and to its vulnerabilities.
+	w.Header().Add("Link", `<`+indexReportPath+"/"+m.Hash+`>; rel="https://projectquay.io/clair/v1/index_report"`)
+	w.Header().Add("Link", `<`+vulnReportPath+"/"+m.Hash+`>; rel="https://projectquay.io/clair/v1/vulnerability_report"`)
+	// Clair answers 201 to every successful POST, a repeated one too:
+	// its clients test for 201.
+	writeJSONAs(w, http.StatusCreated, mediaIndexReport, rep)
 }
 
 // longWork lifts the server's read and write deadlines once the body is
@@ -96,6 +97,11 @@ const writeAfterWork = 2 * time.Minute
 
 func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
+	ctype, ok := negotiate(r, mediaIndexReport)
+	if !ok {
+		apiFail(w, http.StatusUnsupportedMediaType, "unable to negotiate a media type: "+mediaIndexReport+" or application/json")
+		return
+	}
 	tag := etag(s.Indexer.State())
 	rep, err := s.Indexer.Report(r.Context(), d)
 	if err != nil {
@@ -110,7 +116,7 @@ func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("ETag", tag)
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSONAs(w, http.StatusOK, ctype, rep)
 }
 
 func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +146,11 @@ func (s *Server) deleteIndexReports(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getIndexState(w http.ResponseWriter, r *http.Request) {
+	ctype, ok := negotiate(r, mediaIndexState)
+	if !ok {
+		apiFail(w, http.StatusUnsupportedMediaType, "unable to negotiate a media type: "+mediaIndexState+" or application/json")
+		return
+	}
 	st := s.Indexer.State()
 	tag := etag(st)
 	w.Header().Set("ETag", tag)
@@ -147,5 +158,39 @@ func (s *Server) getIndexState(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": st})
+	writeJSONAs(w, http.StatusOK, ctype, map[string]string{"state": st})
+}
+
+// Clair's media types.
+const (
+	mediaIndexReport = "application/vnd.clair.indexreport.v1+json"
+	mediaIndexState  = "application/vnd.clair.indexstate.v1+json"
+)
+
+// negotiate picks Clair's media type or application/json from Accept, as
+// Clair does: no Accept, or one allowing anything, gets Clair's type.
+func negotiate(r *http.Request, clair string) (string, bool) {
+	accept := r.Header.Values("Accept")
+	if len(accept) == 0 {
+		return clair, true
+	}
+	json := false
+	for _, h := range accept {
+		for _, part := range strings.Split(h, ",") {
+			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.ReplaceAll(strings.TrimSpace(params), " ", "") == "q=0" {
+				continue
+			}
+			switch strings.ToLower(strings.TrimSpace(mt)) {
+			case clair, "*/*", "application/*":
+				return clair, true
+			case "application/json":
+				json = true
+			}
+		}
+	}
+	if json {
+		return "application/json", true
+	}
+	return "", false
 }

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/service"
+	"github.com/openclair/clair/vuln"
 )
 
 // Mode says which services a server runs, as Clair's -mode does.
@@ -32,8 +34,8 @@ const DefaultMaxBody = 4 << 20
 // Server routes the APIs to the services.
 type Server struct {
 	Mode    Mode
-	Indexer *service.Indexer // nil in matcher mode
-	Matcher *service.Matcher // nil in indexer mode
+	Indexer IndexerService // nil in matcher mode
+	Matcher MatcherService // nil in indexer mode
 	// Updates serves the update_operation and update_diff endpoints; nil
 	// answers them with 404.
 	Updates UpdateStore
@@ -45,6 +47,23 @@ type Server struct {
 	Metrics *Metrics
 	MaxBody int64
 	Log     *slog.Logger
+	// CacheAge, when set, is the max-age of the Cache-Control header on
+	// vulnerability reports (Clair's matcher.cache_age).
+	CacheAge time.Duration
+}
+
+// IndexerService is what the indexer routes call (service.Indexer).
+type IndexerService interface {
+	State() string
+	Index(ctx context.Context, m *vuln.Manifest) (r *vuln.IndexReport, created bool, err error)
+	Indexed(ctx context.Context, manifest string) (*vuln.IndexReport, bool, error)
+	Report(ctx context.Context, manifest string) (*vuln.IndexReport, error)
+	Delete(ctx context.Context, manifests []string) ([]string, error)
+}
+
+// MatcherService is what the matcher routes call (service.Matcher).
+type MatcherService interface {
+	ReportJSON(ctx context.Context, manifest string) (*service.Encoded, error)
 }
 
 func (s *Server) log() *slog.Logger {

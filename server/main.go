@@ -185,6 +185,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	}
 	s := &server{}
 	var readyStores []store.Store
+	var indexer *service.Indexer
 
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
@@ -217,10 +218,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		readyStores = append(readyStores, st)
 		ix.Store = st
 		ix.Gate = (&service.LayerGate{Locks: st, Max: cfg.Indexer.LayerReadConcurrency}).Run
-		hs.Indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
+		indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
 			Observe:     httpapi.Observer(metrics.IndexSeconds),
 			Concurrency: cfg.Indexer.IndexReportRequestConcurrency,
 			Timeout:     time.Duration(cfg.Indexer.ManifestTimeout)}
+		hs.Indexer = indexer
 	}
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeMatcher {
 		st, err := open(cfg.Matcher.ConnString)
@@ -235,8 +237,9 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Updates = st
+		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
 		if mode == httpapi.ModeCombo {
-			hs.Classic = &httpapi.Classic{Indexer: hs.Indexer, Matcher: m, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: m, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)

@@ -65,7 +65,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		if v, ok := s.Reports.(versioner); ok {
 			ver, err := v.IndexReportVersion(ctx, manifest)
 			if err != nil {
-				return nil, err
+				return nil, storeError("index report of "+manifest, err)
 			}
 			key = fmt.Sprintf("%s\x00v%d\x00%s", manifest, ver, gen)
 			if e, ok := s.cache.get(key); ok {
