@@ -186,6 +186,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	s := &server{}
 	var readyStores []store.Store
 	var indexer *service.Indexer
+	// ready also waits for these feeds to have data (the updaters run
+	// here), in feedStore.
+	var readyFeeds []string
+	var feedStore service.FeedStater
 
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
@@ -249,6 +253,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			for _, w := range warnings {
 				log.Warn("config: " + w)
 			}
+			for _, f := range feeds {
+				readyFeeds = append(readyFeeds, f.Name())
+			}
+			feedStore = st
 			sch := &updater.Scheduler{
 				Updater:   &updater.Updater{Store: st, URLs: urls, Log: log},
 				Locks:     st,
@@ -295,6 +303,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 					return err
 				}
 			}
+		}
+		if feedStore != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			return service.FeedsReady(ctx, feedStore, readyFeeds)
 		}
 		return nil
 	})
