@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/service"
@@ -34,6 +35,9 @@ type Classic struct {
 	// Namespaces lists advisories by namespace; nil leaves the
 	// /namespaces routes answering 404.
 	Namespaces NamespaceStore
+	// Database serves GET /database and POST /database/update; nil
+	// answers them 404.
+	Database DatabaseService
 
 	srv *Server // for logging failures
 }
@@ -43,6 +47,12 @@ type ClassicService interface {
 	IndexClassic(ctx context.Context, l *service.ClassicLayer) (*vuln.IndexReport, error)
 	ClassicReport(ctx context.Context, name string) (*vuln.IndexReport, error)
 	DeleteClassic(ctx context.Context, name string) error
+}
+
+// DatabaseService is what the database routes call (service.Database).
+type DatabaseService interface {
+	Status(ctx context.Context) ([]service.FeedStatus, error)
+	Update(ctx context.Context) ([]service.UpdateResult, error)
 }
 
 // NamespaceStore lists what the feeds hold, for /namespaces.
@@ -122,7 +132,100 @@ func (c *Classic) routes(prefix string) []route {
 		{prefix + "/namespaces", map[string]http.HandlerFunc{http.MethodGet: c.getNamespaces}},
 		{prefix + "/namespaces/{ns}/vulnerabilities", map[string]http.HandlerFunc{http.MethodGet: c.getNamespaceVulns}},
 		{prefix + "/namespaces/{ns}/vulnerabilities/{vuln}", map[string]http.HandlerFunc{http.MethodGet: c.getVuln}},
+		// The seed documents' paths.
+		{prefix + "/namespaces/{ns}", map[string]http.HandlerFunc{http.MethodGet: c.getNamespace}},
+		{prefix + "/vulnerabilities/{ns}/{vuln}", map[string]http.HandlerFunc{http.MethodGet: c.getVuln}},
+		{prefix + "/layers/{name}/vulnerabilities", map[string]http.HandlerFunc{http.MethodGet: c.getLayerVulns}},
+		{prefix + "/database", map[string]http.HandlerFunc{http.MethodGet: c.getDatabase}},
+		{prefix + "/database/update", map[string]http.HandlerFunc{http.MethodPost: c.postDatabaseUpdate}},
 	}
+}
+
+// getLayerVulns is GET layers/{name}?vulnerabilities by another path.
+func (c *Classic) getLayerVulns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	q.Set("vulnerabilities", "")
+	r.URL.RawQuery = q.Encode()
+	c.getLayer(w, r)
+}
+
+func (c *Classic) getNamespace(w http.ResponseWriter, r *http.Request) {
+	if c.Namespaces == nil {
+		v1Fail(w, http.StatusNotFound, "namespaces are not served by this store")
+		return
+	}
+	ns := r.PathValue("ns")
+	nss, err := c.Namespaces.Namespaces(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	f, ok := nss[ns]
+	if !ok || vuln.Internal(ns) {
+		v1Fail(w, http.StatusNotFound, fmt.Sprintf("namespace %q not found", ns))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]v1Namespace{"Namespace": {Name: ns, VersionFormat: f}})
+}
+
+type v1Feed struct {
+	Name        string     `json:"Name"`
+	Fingerprint string     `json:"Fingerprint,omitempty"`
+	UpdatedAt   *time.Time `json:"UpdatedAt,omitempty"`
+	CheckedAt   *time.Time `json:"CheckedAt,omitempty"`
+	Advisories  int        `json:"Advisories"`
+	Ready       bool       `json:"Ready"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (c *Classic) getDatabase(w http.ResponseWriter, r *http.Request) {
+	if c.Database == nil {
+		v1Fail(w, http.StatusNotFound, "the database is not served by this instance")
+		return
+	}
+	st, err := c.Database.Status(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	out := make([]v1Feed, 0, len(st))
+	for _, f := range st {
+		out = append(out, v1Feed{Name: f.Name, Fingerprint: f.Fingerprint, UpdatedAt: timePtr(f.UpdatedAt),
+			CheckedAt: timePtr(f.CheckedAt), Advisories: f.Advisories, Ready: !f.UpdatedAt.IsZero()})
+	}
+	writeJSON(w, http.StatusOK, map[string]map[string][]v1Feed{"Database": {"Feeds": out}})
+}
+
+type v1Update struct {
+	Feed       string `json:"Feed"`
+	Changed    bool   `json:"Changed"`
+	Advisories int    `json:"Advisories"`
+	Failed     bool   `json:"Failed,omitempty"`
+}
+
+// postDatabaseUpdate runs the updaters now and answers when they are done.
+func (c *Classic) postDatabaseUpdate(w http.ResponseWriter, r *http.Request) {
+	if c.Database == nil {
+		v1Fail(w, http.StatusNotFound, "the database is not served by this instance")
+		return
+	}
+	longWork(w)
+	res, err := c.Database.Update(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	out := make([]v1Update, 0, len(res))
+	for _, u := range res {
+		out = append(out, v1Update{Feed: u.Feed, Changed: u.Changed, Advisories: u.Advisories, Failed: u.Failed})
+	}
+	writeJSON(w, http.StatusOK, map[string][]v1Update{"Updates": out})
 }
 
 func (c *Classic) postLayer(w http.ResponseWriter, r *http.Request) {

@@ -190,6 +190,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	// here), in feedStore.
 	var readyFeeds []string
 	var feedStore service.FeedStater
+	var roundNow func(context.Context) []updater.Result
 
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
@@ -279,6 +280,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				},
 			}
 			s.background = append(s.background, sch.Run)
+			roundNow = sch.Round
+		}
+		if hs.Classic != nil {
+			hs.Classic.Database = &service.Database{States: st, Feeds: readyFeeds, Round: roundNow}
 		}
 	}
 	if mode == httpapi.ModeNotifier {
