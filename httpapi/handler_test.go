@@ -33,14 +33,12 @@ func (f *fakeIndexer) Index(ctx context.Context, m *vuln.Manifest) (*vuln.IndexR
 	if f.err != nil {
 		return nil, false, f.err
 	}
+	if r, ok := f.reports[m.Hash]; ok && r.IndexState == f.State() {
+		return r, false, nil
+	}
 	r := &vuln.IndexReport{ManifestHash: m.Hash, IndexState: "state1", State: vuln.IndexFinished}
 	f.reports[m.Hash] = r
 	return r, true, nil
-}
-
-func (f *fakeIndexer) Indexed(ctx context.Context, d string) (*vuln.IndexReport, bool, error) {
-	r, ok := f.reports[d]
-	return r, ok, nil
 }
 
 func (f *fakeIndexer) Report(ctx context.Context, d string) (*vuln.IndexReport, error) {

@@ -50,19 +50,18 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badBody("manifest", err))
 		return
 	}
-	// Clair's contract: a client holding a report of the current state
-	// says so, and is told there is nothing newer.
-	if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, tag) {
-		if _, ok, err := s.Indexer.Indexed(r.Context(), m.Hash); err == nil && ok {
-			w.Header().Set("ETag", tag)
-			apiFail(w, http.StatusPreconditionFailed, "index report of "+m.Hash+" is current")
-			return
-		}
-	}
 	longWork(w)
-	rep, _, err := s.Indexer.Index(r.Context(), &m)
+	rep, created, err := s.Indexer.Index(r.Context(), &m)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	// Clair's contract: a client holding a report of the current state
+	// says so, and is told there is nothing newer. Index answered from
+	// the stored report (read once) when it did not index.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && !created && matchesETag(inm, tag) {
+		w.Header().Set("ETag", tag)
+		apiFail(w, http.StatusPreconditionFailed, "index report of "+m.Hash+" is current")
 		return
 	}
 	w.Header().Set("ETag", tag)

@@ -56,7 +56,6 @@ type Server struct {
 type IndexerService interface {
 	State() string
 	Index(ctx context.Context, m *vuln.Manifest) (r *vuln.IndexReport, created bool, err error)
-	Indexed(ctx context.Context, manifest string) (*vuln.IndexReport, bool, error)
 	Report(ctx context.Context, manifest string) (*vuln.IndexReport, error)
 	Delete(ctx context.Context, manifests []string) ([]string, error)
 }

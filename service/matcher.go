@@ -47,8 +47,10 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		return nil, err
 	}
 	var key, gen string
+	var states []store.FeedState
 	if s.Feeds != nil {
-		states, err := s.Feeds.FeedStates(ctx)
+		var err error
+		states, err = s.Feeds.FeedStates(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("match %s: %w", manifest, err)
 		}
@@ -84,7 +86,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		}
 	}
 	start := time.Now()
-	vr, err := s.Match.Match(ctx, ir)
+	vr, err := s.Match.MatchStates(ctx, ir, states)
 	if s.Observe != nil {
 		s.Observe(time.Since(start), err)
 	}
