@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
 
