@@ -252,6 +252,9 @@ func (s *Indexer) index(ctx context.Context, m *vuln.Manifest) (*vuln.IndexRepor
 	img.ManifestDigest = m.Hash
 	r, err := s.Indexer.Index(ctx, img)
 	if err != nil {
+		if errkind.Of(err) == errkind.BadContent {
+			s.recordFailure(ctx, m.Hash, err)
+		}
 		// The kind and public message stay the index's; the log gets
 		// the manifest.
 		return nil, fmt.Errorf("index %s: %w", m.Hash, err)
@@ -265,6 +268,21 @@ func (s *Indexer) index(ctx context.Context, m *vuln.Manifest) (*vuln.IndexRepor
 		s.Log.Info("indexed", "manifest", m.Hash, "layers", len(m.Layers), "packages", len(r.Packages))
 	}
 	return r, nil
+}
+
+// IndexError is Clair's State of a report whose indexing failed.
+const IndexError = "IndexError"
+
+// recordFailure stores the report of a manifest whose content cannot be
+// indexed, so that GET index_report says why (Clair's IndexError state and
+// err). Only the caller's content gets one: a transient failure (a source
+// down, the database away) is not the manifest's state. The next POST
+// tries again, since only a finished report is current.
+func (s *Indexer) recordFailure(ctx context.Context, manifest string, err error) {
+	r := &vuln.IndexReport{ManifestHash: manifest, State: IndexError, Err: errkind.Public(err), IndexState: s.State()}
+	if perr := s.Store.PutIndexReport(context.WithoutCancel(ctx), r); perr != nil && s.Log != nil {
+		s.Log.Warn("recording a failed index", "manifest", manifest, "err", perr)
+	}
 }
 
 // Indexed reports whether the manifest has a finished report of the

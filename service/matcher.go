@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openclair/clair/errkind"
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
@@ -78,6 +79,10 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 	ir, err := s.Reports.IndexReport(ctx, manifest)
 	if err != nil {
 		return nil, storeError("index report of "+manifest, err)
+	}
+	if ir.State == IndexError {
+		// Matching nothing would read as "no vulnerabilities".
+		return nil, errkind.New(errkind.BadContent, "the manifest could not be indexed: "+ir.Err)
 	}
 	if s.Feeds != nil && key == "" {
 		key = manifest + "\x00s" + ir.IndexState + "\x00" + gen
