@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openclair/clair/auth"
 	"github.com/openclair/clair/config"
 )
 
@@ -163,5 +164,59 @@ func TestPprofOff(t *testing.T) {
 	_, intro = startServer(t, sqliteConfig(t, "introspection_pprof: true\n"))
 	if code, _, _ := do(t, "GET", intro+"/debug/pprof/cmdline", nil); code != 200 {
 		t.Errorf("asked for: /debug/pprof/cmdline: %d", code)
+	}
+}
+
+// TestTokenLifetime: the server refuses a token good for ten years, and
+// auth.psk.max_lifetime moves the bound.
+func TestTokenLifetime(t *testing.T) {
+	key := "c2VjcmV0LWtleS1mb3ItdGVzdHM="
+	sign := func(ttl time.Duration) string {
+		k, _ := auth.DecodeKey(key)
+		tok, err := auth.Sign(k, "ci", ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + tok
+	}
+	api, _ := startServer(t, sqliteConfig(t, "auth:\n  psk:\n    key: "+key+"\n"))
+	if code, _, _ := do(t, "GET", api+"/indexer/api/v1/index_state", nil, "Authorization", sign(5*time.Minute)); code != 200 {
+		t.Errorf("five-minute token: %d", code)
+	}
+	if code, _, body := do(t, "GET", api+"/indexer/api/v1/index_state", nil, "Authorization", sign(10*365*24*time.Hour)); code != 401 || !strings.Contains(string(body), "lifetime") {
+		t.Errorf("ten-year token: %d %s", code, body)
+	}
+	api, _ = startServer(t, sqliteConfig(t, "auth:\n  psk:\n    key: "+key+"\n    max_lifetime: 48h\n"))
+	if code, _, _ := do(t, "GET", api+"/indexer/api/v1/index_state", nil, "Authorization", sign(24*time.Hour)); code != 200 {
+		t.Errorf("a day under max_lifetime 48h: %d", code)
+	}
+}
+
+// TestConnectionsPerIP: past http.max_connections_per_ip, a client's
+// further connections are closed, and its first keeps working.
+func TestConnectionsPerIP(t *testing.T) {
+	api, _ := startServer(t, sqliteConfig(t, "http:\n  max_connections_per_ip: 1\n"))
+	addr := strings.TrimPrefix(api, "http://")
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	time.Sleep(100 * time.Millisecond)
+	second, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	fmt.Fprintf(second, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+	second.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, _ := second.Read(make([]byte, 64)); n > 0 {
+		t.Error("a second connection from one address was served")
+	}
+	fmt.Fprintf(first, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+	first.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 64)
+	if n, err := first.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+		t.Errorf("first connection: %q %v", buf[:n], err)
 	}
 }
