@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -126,10 +125,6 @@ func (s *Server) getUpdateDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.Updates.UpdateDiff(r.Context(), prev, cur)
-	if errors.Is(err, store.ErrInvalid) {
-		apiFail(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -241,7 +241,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
 		}
 		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
-		hs.Updates = st
+		hs.Updates = &service.Updates{Store: st}
 		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
 		if mode == httpapi.ModeCombo {
 			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: m, Namespaces: namespaces(st)}
