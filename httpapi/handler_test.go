@@ -62,8 +62,8 @@ func (f *fakeMatcher) ReportJSON(ctx context.Context, d string) (*service.Encode
 	return &service.Encoded{JSON: []byte(`{"manifest_hash":"` + d + `"}` + "\n")}, nil
 }
 
-// secretErr is an internal error whose text must never reach a client.
-var secretErr = errors.New("failed to connect to `user=postgres database=clair`: 127.0.0.1:5432")
+// errSecret is an internal error whose text must never reach a client.
+var errSecret = errors.New("failed to connect to `user=postgres database=clair`: 127.0.0.1:5432")
 
 func TestStatusMapping(t *testing.T) {
 	for _, tc := range []struct {
@@ -75,12 +75,12 @@ func TestStatusMapping(t *testing.T) {
 		{errkind.New(errkind.NotFound, "not found"), 404, false},
 		{errkind.New(errkind.Conflict, "conflict"), 409, false},
 		{errkind.New(errkind.TooLarge, "too large"), 413, false},
-		{errkind.Wrap(errkind.BadContent, "layer x: entry \"../etc\": path escapes the image root", secretErr), 422, false},
+		{errkind.Wrap(errkind.BadContent, "layer x: entry \"../etc\": path escapes the image root", errSecret), 422, false},
 		{errkind.New(errkind.Busy, "busy"), 429, true},
-		{errkind.Wrap(errkind.Upstream, "layer x: the layer source answered 404 Not Found", secretErr), 502, false},
-		{errkind.Wrap(errkind.Unavailable, "", secretErr), 503, true},
-		{errkind.Wrap(errkind.Timeout, "timed out", secretErr), 504, false},
-		{secretErr, 500, false},
+		{errkind.Wrap(errkind.Upstream, "layer x: the layer source answered 404 Not Found", errSecret), 502, false},
+		{errkind.Wrap(errkind.Unavailable, "", errSecret), 503, true},
+		{errkind.Wrap(errkind.Timeout, "timed out", errSecret), 504, false},
+		{errSecret, 500, false},
 		{fmt.Errorf("store: %w", &retryable{}), 503, true},
 	} {
 		var logs bytes.Buffer
@@ -101,7 +101,7 @@ func TestStatusMapping(t *testing.T) {
 		if strings.Contains(rec.Body.String(), "postgres") || strings.Contains(rec.Body.String(), "127.0.0.1") {
 			t.Errorf("%v: the body quotes internals: %s", tc.err, rec.Body)
 		}
-		if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), "127.0.0.1:5432") && errors.Is(tc.err, secretErr) {
+		if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), "127.0.0.1:5432") && errors.Is(tc.err, errSecret) {
 			t.Errorf("%v: the log lacks the cause or the request id: %s", tc.err, logs.String())
 		}
 	}
