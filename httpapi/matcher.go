@@ -47,10 +47,8 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if s.CacheAge > 0 {
-		// Clair's matcher.cache_age: reports change only with the feeds.
-		w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(s.CacheAge.Seconds())))
-	}
+	// Clair's hint (matcher.cache_age): reports change only with the feeds.
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(s.CacheAge.Seconds())))
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)

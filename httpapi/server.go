@@ -47,8 +47,8 @@ type Server struct {
 	Metrics *Metrics
 	MaxBody int64
 	Log     *slog.Logger
-	// CacheAge, when set, is the max-age of the Cache-Control header on
-	// vulnerability reports (Clair's matcher.cache_age).
+	// CacheAge is the max-age of the Cache-Control header on
+	// vulnerability reports (Clair's matcher.cache_age; 0 sends max-age=0).
 	CacheAge time.Duration
 }
 

@@ -242,7 +242,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Updates = &service.Updates{Store: st}
+		// Clair's default for cache_age is the update period.
 		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
+		if hs.CacheAge <= 0 {
+			hs.CacheAge = time.Duration(cfg.Matcher.Period)
+		}
 		if mode == httpapi.ModeCombo {
 			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: m, Namespaces: namespaces(st)}
 		}
