@@ -405,6 +405,9 @@ func (c *Config) Validate() error {
 	if c.Indexer.MaxLayerSize < 0 {
 		return errors.New("indexer.max_layer_size: negative")
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
 	if err := c.validateDelivery(); err != nil {
 		return err
 	}
@@ -422,4 +425,39 @@ func (c *Config) SlogLevel() (lvl int) {
 		return 8
 	}
 	return 0
+}
+
+// validateLimits refuses negative bounds, which would read as "none".
+func (c *Config) validateLimits() error {
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"indexer.manifest_timeout", c.Indexer.ManifestTimeout},
+		{"indexer.layer_rate_window", c.Indexer.LayerRateWindow},
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.idle_timeout", c.HTTP.IdleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s: %s is negative", d.key, time.Duration(d.v))
+		}
+	}
+	if p := c.Auth.PSK; p != nil && p.MaxLifetime < 0 {
+		return fmt.Errorf("auth.psk.max_lifetime: %s is negative", time.Duration(p.MaxLifetime))
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"indexer.layer_read_concurrency", c.Indexer.LayerReadConcurrency},
+		{"http.max_connections", c.HTTP.MaxConnections},
+		{"http.max_connections_per_ip", c.HTTP.MaxConnectionsPerIP},
+	} {
+		if n.v < 0 {
+			return fmt.Errorf("%s: %d is negative", n.key, n.v)
+		}
+	}
+	return nil
 }
