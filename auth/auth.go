@@ -183,6 +183,23 @@ func (p *PSK) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// Authenticate checks a request's bearer token as Middleware does, for
+// servers that answer refusals in their own error shape (the classic API's
+// differs from v4's). The error's text after ErrInvalidToken is fit for
+// the client.
+func (p *PSK) Authenticate(r *http.Request) error {
+	tok, err := bearer(r)
+	if err == nil {
+		err = p.Verify(tok)
+	}
+	return err
+}
+
+// Reason is the client-facing part of an Authenticate error.
+func Reason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalidToken.Error()+": ")
+}
+
 // bearer extracts the token of an "Authorization: Bearer ..." header. The
 // scheme is case-insensitive (RFC 7235 §2.1).
 func bearer(r *http.Request) (string, error) {

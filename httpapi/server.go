@@ -43,10 +43,16 @@ type Server struct {
 	// leaves it out.
 	Classic *Classic
 	// Auth wraps every API route when set (PSK JWT); health is left open.
-	Auth    func(http.Handler) http.Handler
-	Metrics *Metrics
-	MaxBody int64
-	Log     *slog.Logger
+	Auth func(http.Handler) http.Handler
+	// Authenticate, when set, checks every API route's request instead
+	// of Auth, and its refusal is a 401 in the route's own error shape
+	// (classic routes answer {"Error":{"Message"}}). Reason gives the
+	// message a client may read.
+	Authenticate func(*http.Request) error
+	Reason       func(error) string
+	Metrics      *Metrics
+	MaxBody      int64
+	Log          *slog.Logger
 	// CacheAge is the max-age of the Cache-Control header on
 	// vulnerability reports (Clair's matcher.cache_age; 0 sends max-age=0).
 	CacheAge time.Duration
@@ -109,7 +115,9 @@ func (s *Server) Handler() http.Handler {
 			fail = v1Fail
 		}
 		var h http.Handler = methodsFail(rt.methods, fail)
-		if s.Auth != nil {
+		if s.Authenticate != nil {
+			h = s.authenticate(h, fail)
+		} else if s.Auth != nil {
 			h = s.Auth(h)
 		}
 		mux.Handle(rt.pattern, s.instrument(rt.pattern, h))
@@ -217,5 +225,23 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		if s.Metrics != nil {
 			s.Metrics.request(route, r.Method, sw.status, time.Since(start))
 		}
+	})
+}
+
+// authenticate refuses requests Authenticate refuses, with a 401 in the
+// route's error shape and the bearer scheme named (RFC 6750 §3).
+func (s *Server) authenticate(next http.Handler, fail func(http.ResponseWriter, int, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Authenticate(r); err != nil {
+			msg := "unauthorized"
+			if s.Reason != nil {
+				msg = s.Reason(err)
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="clair", error="invalid_token"`)
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			fail(w, http.StatusUnauthorized, msg)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -68,7 +68,13 @@ func TestClassicSeedRoutes(t *testing.T) {
 // rest of the API.
 func TestDatabaseUpdateAuth(t *testing.T) {
 	api, _ := startServer(t, sqliteConfig(t, "auth:\n  psk:\n    key: c2VjcmV0LWtleS1mb3ItdGVzdHM=\n"))
-	if code, _, _ := do(t, "POST", api+"/v1/database/update", nil); code != http.StatusUnauthorized {
-		t.Errorf("unsigned POST database/update: %d, want 401", code)
+	code, hdr, body := do(t, "POST", api+"/v1/database/update", nil)
+	var e v1Resp
+	if code != http.StatusUnauthorized || json.Unmarshal(body, &e) != nil || e.Error == nil || e.Error.Message == "" || hdr.Get("WWW-Authenticate") == "" {
+		t.Errorf("unsigned POST database/update: %d %s, want 401 in the classic shape", code, body)
+	}
+	// v4 routes keep v4's shape.
+	if code, _, body := do(t, "GET", api+"/indexer/api/v1/index_state", nil); code != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"unauthorized"`) {
+		t.Errorf("unsigned v4 request: %d %s", code, body)
 	}
 }

@@ -181,7 +181,8 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("auth.psk.key: %w", err)
 		}
-		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer, MaxLifetime: time.Duration(p.MaxLifetime)}).Middleware
+		psk := &auth.PSK{Key: key, Issuers: p.Issuer, MaxLifetime: time.Duration(p.MaxLifetime)}
+		hs.Authenticate, hs.Reason = psk.Authenticate, auth.Reason
 	}
 	s := &server{}
 	var readyStores []store.Store
