@@ -181,3 +181,26 @@ func TestConditional(t *testing.T) {
 		}
 	}
 }
+
+// TestClassicShapes: every /v1 answer that is an error, whoever writes it
+// (unknown route, method, body limit), is in the classic shape.
+func TestClassicShapes(t *testing.T) {
+	s := &Server{Indexer: &fakeIndexer{reports: map[string]*vuln.IndexReport{}}, Classic: &Classic{}, MaxBody: 10}
+	h := s.Handler()
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"GET", "/v1/nope", "", 404},
+		{"GET", "/api/v1/layers/x/y/z", "", 404},
+		{"PUT", "/v1/layers", "", 405},
+		{"POST", "/v1/layers", strings.Repeat("x", 100), 413},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
+		var e struct{ Error *struct{ Message string } }
+		if rec.Code != tc.status || json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error == nil || e.Error.Message == "" {
+			t.Errorf("%s %s: %d %s, want %d in the classic shape", tc.method, tc.path, rec.Code, rec.Body, tc.status)
+		}
+	}
+}

@@ -168,7 +168,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			apiFail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes is over the limit of %d", r.ContentLength, max))
+			s.failFor(r)(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes is over the limit of %d", r.ContentLength, max))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
@@ -185,7 +185,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log().Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				apiFail(w, http.StatusInternalServerError, "internal error")
+				s.failFor(r)(w, http.StatusInternalServerError, "internal error")
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -244,4 +244,13 @@ func (s *Server) authenticate(next http.Handler, fail func(http.ResponseWriter, 
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// failFor is the error writer of the request's API: the classic shape
+// under /v1 and /api/v1 when the classic API is served, v4's otherwise.
+func (s *Server) failFor(r *http.Request) func(http.ResponseWriter, int, string) {
+	if s.Classic != nil && (strings.HasPrefix(r.URL.Path, "/v1/") || strings.HasPrefix(r.URL.Path, "/api/v1/")) {
+		return v1Fail
+	}
+	return apiFail
 }
