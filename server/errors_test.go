@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openclair/clair/internal/imagetest"
 	"github.com/openclair/clair/vuln"
@@ -49,5 +50,36 @@ func TestBadLayerContent(t *testing.T) {
 	code, _, body := do(t, "GET", api+"/indexer/api/v1/index_report/sha256:"+strings.Repeat("9", 64), nil)
 	if code != 404 || strings.Contains(string(body), "store:") || !strings.Contains(string(body), "not found") {
 		t.Errorf("missing report: %d %s", code, body)
+	}
+}
+
+// TestReadyzFeeds: a server whose only feed fails is not ready, and says
+// which feed it lacks.
+func TestReadyzFeeds(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clair.db")
+	cfg := fmt.Sprintf(`http_listen_addr: 127.0.0.1:0
+introspection_addr: 127.0.0.1:0
+log_level: error
+indexer:
+  connstring: sqlite:%s
+matcher:
+  period: 1h
+updaters:
+  sets: [alpine]
+  config:
+    alpine:
+      url: file://%s
+`, db, filepath.Join(t.TempDir(), "missing"))
+	_, intro := startServer(t, cfg)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, _, body := do(t, "GET", intro+"/readyz", nil)
+		if code == http.StatusServiceUnavailable && strings.Contains(string(body), "feeds without data yet: alpine") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with the feed failing: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
