@@ -236,3 +236,33 @@ func TestClassicChainCap(t *testing.T) {
 		t.Errorf("one layer: %v", err)
 	}
 }
+
+// TestLeaderLeaves: when the first of two callers for one manifest goes
+// away mid-index, the second is not told "canceled": it indexes itself.
+func TestLeaderLeaves(t *testing.T) {
+	bs := newBlobs(t)
+	bs.delay = 300 * time.Millisecond
+	s := newIndexer(t, &LayerGate{})
+	l := bs.add(smallLayer(t, "etc/motd", "x"))
+	m := &vuln.Manifest{Hash: digestOf([]byte("leader")), Layers: []*vuln.ManifestLayer{l}}
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, _, err := s.Index(ctx, m)
+		first <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	second := make(chan error, 1)
+	go func() {
+		_, _, err := s.Index(context.Background(), m)
+		second <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	if err := <-first; errkind.Of(err) != errkind.Canceled {
+		t.Errorf("first: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Errorf("second caller, still there: %v", err)
+	}
+}

@@ -179,14 +179,23 @@ func (s *Indexer) once(ctx context.Context, key string,
 	if s.inflight == nil {
 		s.inflight = map[string]*call{}
 	}
-	if c, ok := s.inflight[key]; ok {
+	for {
+		c, ok := s.inflight[key]
+		if !ok {
+			break
+		}
 		s.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.r, false, c.err
 		case <-ctx.Done():
 			return nil, false, ctx.Err()
 		}
+		// The first caller's client left, which ended its work: this
+		// caller's has not, so it does the work itself.
+		if errkind.Of(c.err) != errkind.Canceled || ctx.Err() != nil {
+			return c.r, false, c.err
+		}
+		s.mu.Lock()
 	}
 	if !s.acquire() {
 		s.mu.Unlock()
