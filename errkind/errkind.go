@@ -83,11 +83,8 @@ func Wrap(k Kind, msg string, err error) error {
 }
 
 func (e *Error) Error() string {
-	switch {
-	case e.Err == nil:
+	if e.Err == nil {
 		return e.Msg
-	case e.Msg == "":
-		return e.Err.Error()
 	}
 	return e.Err.Error()
 }
