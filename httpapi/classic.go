@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/vuln"
 )
@@ -31,7 +30,7 @@ import (
 // locks and limits are service.Indexer's (IndexClassic).
 type Classic struct {
 	Indexer ClassicService
-	Matcher *match.Matcher
+	Matcher ClassicMatcher
 	// Namespaces lists advisories by namespace; nil leaves the
 	// /namespaces routes answering 404.
 	Namespaces NamespaceStore
@@ -40,6 +39,11 @@ type Classic struct {
 	Database DatabaseService
 
 	srv *Server // for logging failures
+}
+
+// ClassicMatcher matches a classic layer's report (service.Matcher).
+type ClassicMatcher interface {
+	MatchReport(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error)
 }
 
 // ClassicService is what the classic layer routes call (service.Indexer).
@@ -282,7 +286,7 @@ func (c *Classic) getLayer(w http.ResponseWriter, r *http.Request) {
 	if withFeatures || withVulns {
 		var vr *vuln.VulnerabilityReport
 		if withVulns {
-			if vr, err = c.Matcher.Match(ctx, rep); err != nil {
+			if vr, err = c.Matcher.MatchReport(ctx, rep); err != nil {
 				c.fail(w, r, err)
 				return
 			}

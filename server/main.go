@@ -241,7 +241,8 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
 		}
-		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		matcher := &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		hs.Matcher = matcher
 		hs.Updates = &service.Updates{Store: st}
 		// Clair's default for cache_age is the update period.
 		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
@@ -249,7 +250,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			hs.CacheAge = time.Duration(cfg.Matcher.Period)
 		}
 		if mode == httpapi.ModeCombo {
-			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: m, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: matcher, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)

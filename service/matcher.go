@@ -110,3 +110,22 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 	}
 	return e, nil
 }
+
+// MatchReport matches an index report already in hand (the classic API's layer
+// chains) against today's data, reading the feeds' states once, with the
+// same metrics as ReportJSON.
+func (s *Matcher) MatchReport(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error) {
+	var states []store.FeedState
+	if s.Feeds != nil {
+		var err error
+		if states, err = s.Feeds.FeedStates(ctx); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	vr, err := s.Match.MatchStates(ctx, ir, states)
+	if s.Observe != nil {
+		s.Observe(time.Since(start), err)
+	}
+	return vr, err
+}
