@@ -3,6 +3,7 @@ package osv
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/store/sqlite"
 	"github.com/openclair/clair/version"
 	_ "github.com/openclair/clair/version/pep440"
 	_ "github.com/openclair/clair/version/semver"
@@ -194,6 +196,48 @@ func TestUnionPyPI(t *testing.T) {
 	}
 	if !slices.Contains(a.Aliases, "GHSA-f8q4-jwww-x3wv") || !slices.Contains(a.Aliases, "PYSEC-2022-166") {
 		t.Errorf("paramiko CVE-2022-24302 aliases %v: want both records", a.Aliases)
+	}
+
+	// Through the matcher and a real store: one report entry per
+	// vulnerability and package, the fix of the range each version is in.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "clair.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = st.ReplaceFeed(ctx, Name, "test", func(emit func(*vuln.Advisory) error) error {
+		cp := *a
+		cp.Feed = Name
+		return emit(&cp)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir := &vuln.IndexReport{ManifestHash: "sha256:" + strings.Repeat("0", 64), Packages: map[string]*vuln.Package{
+		"old": {ID: "old", Name: "paramiko", Version: "2.8.1", Ecosystem: "pypi"},
+		"new": {ID: "new", Name: "Paramiko", Version: "2.10.0", Ecosystem: "pypi"},
+		"ok":  {ID: "ok", Name: "paramiko", Version: "2.10.1", Ecosystem: "pypi"},
+	}}
+	vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"old": "2.9.3", "new": "2.10.1", "ok": ""} {
+		ids := vr.PackageVulnerabilities[id]
+		if want == "" {
+			if len(ids) != 0 {
+				t.Errorf("paramiko %s: %d findings, want none", ir.Packages[id].Version, len(ids))
+			}
+			continue
+		}
+		if len(ids) != 1 {
+			t.Errorf("paramiko %s: %d findings, want one", ir.Packages[id].Version, len(ids))
+			continue
+		}
+		if v := vr.Vulnerabilities[ids[0]]; v.Name != "CVE-2022-24302" || v.FixedInVersion != want {
+			t.Errorf("paramiko %s: %s fixed in %q, want CVE-2022-24302 fixed in %s", ir.Packages[id].Version, v.Name, v.FixedInVersion, want)
+		}
 	}
 }
 
