@@ -1,0 +1,262 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/openclair/clair/vuln"
+)
+
+// SARIF 2.1.0, the subset GitHub code scanning reads: one rule per
+// vulnerability name, one result per (package, vulnerability) pair located
+// at the package database or file the package was read from. Suppressed
+// findings are results too, carrying a suppression with its reason, as the
+// standard asks (code scanning shows them as dismissed).
+
+const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool       sarifTool       `json:"tool"`
+	Results    []sarifResult   `json:"results"`
+	Properties map[string]any  `json:"properties,omitempty"`
+	Invocation []sarifInvocErr `json:"invocations,omitempty"`
+}
+
+type sarifInvocErr struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level   string       `json:"level"`
+	Message sarifMessage `json:"message"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name,omitempty"`
+	ShortDescription sarifMessage   `json:"shortDescription"`
+	FullDescription  *sarifMessage  `json:"fullDescription,omitempty"`
+	HelpURI          string         `json:"helpUri,omitempty"`
+	Help             *sarifMessage  `json:"help,omitempty"`
+	Default          sarifRuleConf  `json:"defaultConfiguration"`
+	Properties       map[string]any `json:"properties,omitempty"`
+}
+
+type sarifRuleConf struct {
+	Level string `json:"level"`
+}
+
+type sarifMessage struct {
+	Text string `json:"text"`
+}
+
+type sarifResult struct {
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Level               string             `json:"level"`
+	Message             sarifMessage       `json:"message"`
+	Locations           []sarifLocation    `json:"locations"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints,omitempty"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties,omitempty"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical       `json:"physicalLocation"`
+	LogicalLocations []sarifLogicalPlace `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation sarifArtifact `json:"artifactLocation"`
+}
+
+type sarifArtifact struct {
+	URI string `json:"uri"`
+}
+
+type sarifLogicalPlace struct {
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+}
+
+type sarifSuppression struct {
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// sarifLevel maps a severity to a SARIF level.
+func sarifLevel(s vuln.Severity) string {
+	switch {
+	case s >= vuln.High:
+		return "error"
+	case s == vuln.Medium:
+		return "warning"
+	}
+	return "note"
+}
+
+// securitySeverity is GitHub's 0.0–10.0 "security-severity": the CVSS
+// base score where the report has one, else the middle of the band GitHub
+// maps the normalized severity to (critical ≥ 9.0, high ≥ 7.0, medium ≥
+// 4.0, low ≥ 0.1). Unknown severities get none.
+func securitySeverity(f *Finding) string {
+	if f.CVSS != nil {
+		return strconv.FormatFloat(f.CVSS.BaseScore, 'f', 1, 64)
+	}
+	switch f.Vulnerability.NormalizedSeverity {
+	case vuln.Critical:
+		return "9.5"
+	case vuln.High:
+		return "8.0"
+	case vuln.Medium:
+		return "5.5"
+	case vuln.Low:
+		return "2.0"
+	case vuln.Negligible:
+		return "0.1"
+	}
+	return ""
+}
+
+// SARIF writes d as a SARIF 2.1.0 log.
+func SARIF(w io.Writer, d *Document) error {
+	active, suppressed := Findings(d)
+	run := sarifRun{
+		Tool:    sarifTool{Driver: sarifDriver{Name: "clair", InformationURI: "https://github.com/openclair/clair", Rules: []sarifRule{}}},
+		Results: []sarifResult{},
+	}
+	ruleIndex := map[string]int{}
+	img := subject(d)
+	add := func(f *Finding) {
+		v := f.Vulnerability
+		level := sarifLevel(v.NormalizedSeverity)
+		sec := securitySeverity(f)
+		i, ok := ruleIndex[v.Name]
+		if !ok {
+			i = len(run.Tool.Driver.Rules)
+			ruleIndex[v.Name] = i
+			r := sarifRule{
+				ID:               v.Name,
+				Name:             v.Name,
+				ShortDescription: sarifMessage{Text: v.Name},
+				HelpURI:          firstLink(v),
+				Default:          sarifRuleConf{Level: level},
+				Properties:       map[string]any{"tags": []string{"vulnerability", "security", v.NormalizedSeverity.String()}},
+			}
+			if v.Description != "" {
+				r.FullDescription = &sarifMessage{Text: v.Description}
+				r.Help = &sarifMessage{Text: v.Description}
+			}
+			if sec != "" {
+				r.Properties["security-severity"] = sec
+			}
+			run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, r)
+		} else if r := &run.Tool.Driver.Rules[i]; sec != "" {
+			// A name shared by several advisories (one per source
+			// package) takes the worst score.
+			if old, _ := r.Properties["security-severity"].(string); old == "" || atof(sec) > atof(old) {
+				r.Properties["security-severity"] = sec
+			}
+			if sarifRank(level) > sarifRank(r.Default.Level) {
+				r.Default.Level = level
+			}
+		}
+		p := f.Package
+		loc := f.Location
+		if loc == "" {
+			loc = "."
+		}
+		res := sarifResult{
+			RuleID:    v.Name,
+			RuleIndex: i,
+			Level:     level,
+			Message: sarifMessage{Text: fmt.Sprintf("%s %s in %s: %s (%s), fixed in: %s",
+				p.Name, p.Version, img, v.Name, v.NormalizedSeverity, f.FixedIn)},
+			Locations: []sarifLocation{{
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: loc}},
+				LogicalLocations: []sarifLogicalPlace{{Name: p.Name, FullyQualifiedName: Purl(d.Report, p), Kind: "package"}},
+			}},
+			// One alert per image, package and vulnerability across runs.
+			PartialFingerprints: map[string]string{"clair/v1": img + "|" + p.Name + "|" + p.Version + "|" + v.Name},
+			Properties: map[string]any{
+				"package":           p.Name,
+				"installed_version": p.Version,
+				"fixed_in":          f.FixedIn,
+				"severity":          v.NormalizedSeverity.String(),
+			},
+		}
+		if f.Layer != "" {
+			res.Properties["layer"] = f.Layer
+		}
+		if f.CVSS != nil {
+			res.Properties["cvss_vector"] = f.CVSS.VectorString
+		}
+		if s := f.Suppressed; s != nil {
+			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: s.Reason + " (" + s.Source + ")"}}
+		}
+		run.Results = append(run.Results, res)
+	}
+	for i := range active {
+		add(&active[i])
+	}
+	for i := range suppressed {
+		add(&suppressed[i])
+	}
+	if len(d.Warnings) > 0 {
+		inv := sarifInvocErr{ExecutionSuccessful: true}
+		for _, w := range d.Warnings {
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{Level: "warning", Message: sarifMessage{Text: w}})
+		}
+		run.Invocation = []sarifInvocErr{inv}
+	}
+	if d.Report != nil {
+		run.Properties = map[string]any{"manifest_hash": d.Report.ManifestHash, "image": img}
+	}
+	return writeJSON(w, "sarif", sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+}
+
+func sarifRank(level string) int {
+	switch level {
+	case "error":
+		return 2
+	case "warning":
+		return 1
+	}
+	return 0
+}
+
+func atof(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// writeJSON encodes v indented; a failure names the format.
+func writeJSON(w io.Writer, format string, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("report: %s: %w", format, err)
+	}
+	return nil
+}
