@@ -108,11 +108,11 @@ func pairs(vr *vuln.VulnerabilityReport) map[string]bool {
 }
 
 var schemaFiles = map[string]string{
-	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json": "sarif-schema-2.1.0.json",
-	"http://cyclonedx.org/schema/bom-1.6.schema.json":                                           "bom-1.6.schema.json",
-	"http://cyclonedx.org/schema/spdx.schema.json":                                              "spdx.schema.json",
-	"http://cyclonedx.org/schema/jsf-0.82.schema.json":                                          "jsf-0.82.schema.json",
-	"http://spdx.org/rdf/terms/2.3":                                                             "spdx-2.3-schema.json",
+	"https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json":   "sarif-schema-2.1.0.json",
+	"http://cyclonedx.org/schema/bom-1.6.schema.json":                                              "bom-1.6.schema.json",
+	"http://cyclonedx.org/schema/spdx.schema.json":                                                 "spdx.schema.json",
+	"http://cyclonedx.org/schema/jsf-0.82.schema.json":                                             "jsf-0.82.schema.json",
+	"http://spdx.org/rdf/terms/2.3":                                                                "spdx-2.3-schema.json",
 	"https://github.com/openclair/clair/report/testdata/schemas/cosign-vuln-predicate.schema.json": "cosign-vuln-predicate.schema.json",
 }
 
@@ -399,7 +399,7 @@ func TestCosignVuln(t *testing.T) {
 			URI    string `json:"uri"`
 			Result struct {
 				Report     *vuln.VulnerabilityReport `json:"vulnerability_report"`
-				Suppressed []report.Suppressed        `json:"suppressed"`
+				Suppressed []report.Suppressed       `json:"suppressed"`
 			} `json:"result"`
 		} `json:"scanner"`
 		Metadata struct{ ScanStartedOn, ScanFinishedOn string } `json:"metadata"`

@@ -50,7 +50,7 @@ type htmlBar struct {
 
 type htmlFinding struct {
 	Severity, Package, Version, Vuln, Link, FixedIn, Layer, LayerShort, CVSS, Score, Reason, Source string
-	Rank                                                                                          int
+	Rank                                                                                            int
 }
 
 type htmlLayer struct {
