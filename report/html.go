@@ -25,7 +25,7 @@ var SeverityColors = map[vuln.Severity]string{
 	vuln.Medium:     "#fb8c00",
 	vuln.Low:        "#fdd835",
 	vuln.Negligible: "#43a047",
-	vuln.Unknown:    "#757575",
+	vuln.Unknown:    "#78909c",
 }
 
 // ChartWidth is the width in pixels of the longest severity bar.
