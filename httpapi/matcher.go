@@ -41,6 +41,9 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
 		return
 	}
+	if s.serveReportFormat(w, r, d) {
+		return
+	}
 	e, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)

@@ -45,6 +45,9 @@ type Server struct {
 	Metrics *Metrics
 	MaxBody int64
 	Log     *slog.Logger
+
+	// UI serves the web page at /ui/ behind Auth; nil leaves it out.
+	UI *UI
 }
 
 func (s *Server) log() *slog.Logger {
@@ -76,6 +79,9 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	routes = append(routes, route{"/openapi/v1", map[string]http.HandlerFunc{http.MethodGet: s.openAPI}})
+	if s.UI != nil {
+		routes = append(routes, s.UI.routes()...)
+	}
 	for _, rt := range routes {
 		var h http.Handler = methods(rt.methods)
 		if s.Auth != nil {
