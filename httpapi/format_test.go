@@ -121,15 +121,19 @@ func TestVulnReportFormats(t *testing.T) {
 
 	for _, tc := range []struct {
 		query, accept, ctype string
-		check               func(body []byte) int
+		check                func(body []byte) int
 	}{
 		{"sarif", "", "application/sarif+json", func(b []byte) int {
-			var l struct{ Runs []struct{ Results []json.RawMessage } }
+			var l struct {
+				Runs []struct{ Results []json.RawMessage }
+			}
 			json.Unmarshal(b, &l)
 			return len(l.Runs[0].Results)
 		}},
 		{"", "application/sarif+json", "application/sarif+json", func(b []byte) int {
-			var l struct{ Runs []struct{ Results []json.RawMessage } }
+			var l struct {
+				Runs []struct{ Results []json.RawMessage }
+			}
 			json.Unmarshal(b, &l)
 			return len(l.Runs[0].Results)
 		}},
