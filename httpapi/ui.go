@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +23,17 @@ import (
 //go:embed ui/index.html.tmpl
 var uiFS embed.FS
 
-var uiIndex = template.Must(template.ParseFS(uiFS, "ui/index.html.tmpl"))
+var uiIndex = template.Must(template.New("index.html.tmpl").Funcs(template.FuncMap{"shortDigest": shortDigest}).ParseFS(uiFS, "ui/index.html.tmpl"))
+
+// shortDigest is a digest cut for a table cell: the algorithm and 16 hex
+// digits, unique enough among one server's manifests (the full digest is
+// the cell's title and link).
+func shortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 16 {
+		return alg + ":" + hex[:16] + "…"
+	}
+	return d
+}
 
 // UI is the web page at /ui/: the indexed manifests with their findings
 // counted by severity, each manifest's HTML report, the feeds' state and
@@ -107,9 +118,9 @@ func (u *UI) routes() []route {
 }
 
 type uiManifest struct {
-	Digest, Indexed, Err string
-	Packages, Total      int
-	Counts               []int
+	Digest, Short, Indexed, Err string
+	Packages, Total             int
+	Counts                      []int
 }
 
 type uiFeed struct {
@@ -205,7 +216,7 @@ func (u *UI) index(w http.ResponseWriter, r *http.Request) {
 // count matches one manifest and counts its findings by severity, as the
 // report formats do (one per package and vulnerability).
 func (u *UI) count(ctx context.Context, m store.ManifestInfo) uiManifest {
-	out := uiManifest{Digest: m.Manifest, Indexed: stamp(m.UpdatedAt), Counts: make([]int, len(severityOrder))}
+	out := uiManifest{Digest: m.Manifest, Short: shortDigest(m.Manifest), Indexed: stamp(m.UpdatedAt), Counts: make([]int, len(severityOrder))}
 	if u.Matcher == nil {
 		out.Err = "no matcher"
 		return out
