@@ -176,3 +176,15 @@ func outDir(t *testing.T) string {
 	}
 	return t.TempDir()
 }
+
+// TestHTMLShowsCVSS: the CVSS column reads Clair's CVSS enrichment.
+func TestHTMLShowsCVSS(t *testing.T) {
+	d := gated(t, 0)
+	if fixture.cvss == 0 {
+		t.Skip("the NVD sample of ../shared/testdata is absent (set CLAIR_SHARED)")
+	}
+	page := string(render(t, "html", d))
+	if !regexp.MustCompile(`data-cvss="6.5">.*CVE-2016-2781</a></td><td>6.5</td>`).MatchString(page) {
+		t.Error("CVE-2016-2781's row lacks NVD's 6.5")
+	}
+}

@@ -6,12 +6,17 @@
 package reporttest
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/openclair/clair/feed/debian"
 	"github.com/openclair/clair/image"
@@ -157,4 +162,137 @@ func NVDSample() string {
 		return ""
 	}
 	return p
+}
+
+// debianStatusFiles are the shared test data's real dpkg status files
+// (as match's BenchmarkMatchFullDebian reads them).
+var debianStatusFiles = []string{
+	"pkgdb/rootfs/debian-12-python3.12-slim-langflow/var/lib/dpkg/status",
+	"pkgdb/rootfs/debian-11-nginx/var/lib/dpkg/status",
+	"pkgdb/dpkg/claircore-texlive.status",
+	"pkgdb/dpkg/claircore-postgresql.status",
+	"pkgdb/dpkg/claircore-vcpkg.status",
+	"pkgdb/dpkg/claircore-debian-only.status",
+	"pkgdb/dpkg/trivy-ubuntu-status",
+	"pkgdb/rootfs/ubuntu-20.04-base-industio/var/lib/dpkg/status",
+}
+
+// FullDebian is the 700-package Debian report of the benchmarks: n
+// distinct real package records from the shared dpkg status files, in two
+// layers, matched against the full-size Debian tracker JSON (loaded into
+// st), with every vulnerability carrying a real NVD CVSS object (the NVD
+// sample's, assigned in turn: the shared data has no full NVD feed) so
+// the formats pay the enrichment's full cost. It needs ../shared/testdata.
+func FullDebian(ctx context.Context, st store.Store, n int) (*vuln.VulnerabilityReport, error) {
+	dir := sharedtest.Dir()
+	seen := map[string]bool{}
+	pkgs := map[string]*vuln.Package{}
+	var s dpkg.Scanner
+	for _, f := range debianStatusFiles {
+		fh, err := os.Open(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.Scan(ctx, scanner.File{Path: "var/lib/dpkg/status", R: fh})
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reporttest: %s: %w", f, err)
+		}
+		for _, p := range res.Packages {
+			k := p.Name + " " + p.Version
+			if seen[k] || len(pkgs) >= n {
+				continue
+			}
+			seen[k] = true
+			p.ID = strconv.Itoa(len(pkgs) + 1)
+			pkgs[p.ID] = p
+		}
+	}
+	if len(pkgs) < n {
+		return nil, fmt.Errorf("reporttest: only %d real packages", len(pkgs))
+	}
+	tracker := filepath.Join(dir, "feeds/debian/tracker-json-from-osv.json.gz")
+	snap := filepath.Join(os.TempDir(), fmt.Sprintf("reporttest-tracker-%d.json", os.Getpid()))
+	if err := gunzip(tracker, snap); err != nil {
+		return nil, err
+	}
+	defer os.Remove(snap)
+	if err := LoadDebianFeed(ctx, st, snap); err != nil {
+		return nil, err
+	}
+	ir := &vuln.IndexReport{
+		ManifestHash:  "sha256:" + strings.Repeat("ab", 32),
+		Packages:      pkgs,
+		Distributions: map[string]*vuln.Distribution{"1": {ID: "1", DID: "debian", VersionID: "12", VersionCodeName: "bookworm", PrettyName: "Debian GNU/Linux 12 (bookworm)"}},
+		Environments:  map[string][]*vuln.Environment{},
+	}
+	layers := []string{"sha256:" + strings.Repeat("1", 64), "sha256:" + strings.Repeat("2", 64)}
+	for id := range pkgs {
+		i, _ := strconv.Atoi(id)
+		ir.Environments[id] = []*vuln.Environment{{PackageDB: "var/lib/dpkg/status", IntroducedIn: layers[i%2], DistributionID: "1"}}
+	}
+	vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
+	if err != nil {
+		return nil, err
+	}
+	sample := NVDSample()
+	if sample == "" {
+		return vr, nil
+	}
+	b, err := os.ReadFile(sample)
+	if err != nil {
+		return nil, err
+	}
+	var page nvdPage
+	if err := json.Unmarshal(b, &page); err != nil {
+		return nil, err
+	}
+	var objs []json.RawMessage
+	for _, v := range page.Vulnerabilities {
+		for _, m := range append(v.CVE.Metrics.V31, v.CVE.Metrics.V30...) {
+			if m.Type == "Primary" {
+				objs = append(objs, m.CVSS)
+				break
+			}
+		}
+	}
+	ids := make([]string, 0, len(vr.Vulnerabilities))
+	for id := range vr.Vulnerabilities {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	m := map[string][]json.RawMessage{}
+	for i, id := range ids {
+		m[id] = []json.RawMessage{objs[i%len(objs)]}
+	}
+	enc, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if vr.Enrichments == nil {
+		vr.Enrichments = map[string][]any{}
+	}
+	vr.Enrichments[CVSSKey] = []any{json.RawMessage(enc)}
+	return vr, nil
+}
+
+func gunzip(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("reporttest: %s: %w", src, err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		return fmt.Errorf("reporttest: %s: %w", src, err)
+	}
+	return out.Close()
 }
