@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sort"
@@ -135,7 +136,9 @@ func cdxBOM(ir *vuln.IndexReport, image string, when time.Time) (*cdx.BOM, map[s
 		deps = append(deps, ref)
 	}
 	bom.Components = &comps
-	bom.Dependencies = &[]cdx.Dependency{{Ref: "image", Dependencies: &deps}}
+	if len(deps) > 0 {
+		bom.Dependencies = &[]cdx.Dependency{{Ref: "image", Dependencies: &deps}}
+	}
 	return bom, refs
 }
 
@@ -282,9 +285,19 @@ func cdxAnalysis(s *Suppressed) *cdx.VulnerabilityAnalysis {
 }
 
 func cdxEncode(w io.Writer, bom *cdx.BOM) error {
-	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	if err := enc.EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := cdx.NewBOMEncoder(bw, cdx.BOMFileFormatJSON)
+	enc.SetPretty(false).SetEscapeHTML(false)
+	// The BOM uses 1.6's fields only (the schema test holds it to that),
+	// so it is encoded as 1.6 as it stands: EncodeVersion would first
+	// copy the whole BOM to convert it.
+	bom.SpecVersion = cdx.SpecVersion1_6
+	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+	bom.XMLNS = "http://cyclonedx.org/schema/bom/1.6"
+	if err := enc.Encode(bom); err != nil {
+		return fmt.Errorf("report: cyclonedx: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: cyclonedx: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/openclair/clair/vuln"
 )
@@ -41,6 +42,11 @@ type htmlPage struct {
 	Findings                 []htmlFinding
 	Layers                   []htmlLayer
 	Suppressed               []htmlFinding
+	// Rows and Groups are the findings table's rows and the layer and
+	// package groups, escaped here rather than by html/template: the
+	// template engine's reflection costs several times the page's bytes
+	// on a report of ten thousand findings.
+	Rows, Groups template.HTML
 }
 
 type htmlBar struct {
@@ -170,6 +176,8 @@ func HTML(w io.Writer, d *Document) error {
 	}
 	p.ChartHeight = 4 + len(p.Bars)*24
 
+	p.Rows, p.Groups = htmlRows(p.Findings), htmlGroups(p.Layers)
+
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := htmlTmpl.Execute(bw, &p); err != nil {
 		return fmt.Errorf("report: html: %w", err)
@@ -191,4 +199,90 @@ func BarWidth(count, max int) int {
 		w = 2
 	}
 	return w
+}
+
+// esc escapes s for HTML text and quoted attribute values.
+var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").WriteString
+
+func htmlRows(fs []htmlFinding) template.HTML {
+	var b strings.Builder
+	b.Grow(len(fs) * 400)
+	for i := range fs {
+		f := &fs[i]
+		b.WriteString("\n<tr data-sev=\"")
+		b.WriteString(strconv.Itoa(f.Rank))
+		b.WriteString(`" data-sevname="`)
+		b.WriteString(f.Severity)
+		b.WriteString(`" data-cvss="`)
+		b.WriteString(f.Score)
+		b.WriteString(`"><td><span class="sev sev-`)
+		b.WriteString(f.Severity)
+		b.WriteString(`">`)
+		b.WriteString(f.Severity)
+		b.WriteString("</span></td><td>")
+		esc(&b, f.Package)
+		b.WriteString("</td><td>")
+		esc(&b, f.Version)
+		b.WriteString("</td><td>")
+		if f.Link != "" { // firstLink keeps http and https URLs only
+			b.WriteString(`<a href="`)
+			esc(&b, f.Link)
+			b.WriteString(`" rel="noreferrer">`)
+			esc(&b, f.Vuln)
+			b.WriteString("</a>")
+		} else {
+			esc(&b, f.Vuln)
+		}
+		b.WriteString("</td><td>")
+		b.WriteString(f.CVSS)
+		b.WriteString("</td><td>")
+		esc(&b, f.FixedIn)
+		b.WriteString(`</td><td title="`)
+		esc(&b, f.Layer)
+		b.WriteString(`">`)
+		esc(&b, f.LayerShort)
+		b.WriteString("</td></tr>")
+	}
+	return template.HTML(b.String())
+}
+
+func htmlGroups(ls []htmlLayer) template.HTML {
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString("\n<details class=\"layer\" open><summary>Layer <code title=\"")
+		esc(&b, l.Digest)
+		b.WriteString(`">`)
+		esc(&b, l.Short)
+		b.WriteString(`</code> — <span class="n">`)
+		b.WriteString(strconv.Itoa(l.Count))
+		b.WriteString("</span> findings in ")
+		b.WriteString(strconv.Itoa(len(l.Packages)))
+		b.WriteString(" packages</summary>")
+		for _, p := range l.Packages {
+			b.WriteString("\n<details class=\"pkg\"><summary>")
+			esc(&b, p.Name)
+			b.WriteString(" ")
+			esc(&b, p.Version)
+			b.WriteString(` — <span class="n">`)
+			b.WriteString(strconv.Itoa(len(p.Findings)))
+			b.WriteString("</span></summary>\n<ul class=\"f\">")
+			for i := range p.Findings {
+				f := &p.Findings[i]
+				b.WriteString(`<li data-sevname="`)
+				b.WriteString(f.Severity)
+				b.WriteString(`"><span class="sev sev-`)
+				b.WriteString(f.Severity)
+				b.WriteString(`">`)
+				b.WriteString(f.Severity)
+				b.WriteString("</span> ")
+				esc(&b, f.Vuln)
+				b.WriteString(" · fixed in ")
+				esc(&b, f.FixedIn)
+				b.WriteString("</li>")
+			}
+			b.WriteString("</ul>\n</details>")
+		}
+		b.WriteString("\n</details>")
+	}
+	return template.HTML(b.String())
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,9 +76,24 @@ type sarifResult struct {
 	Level               string             `json:"level"`
 	Message             sarifMessage       `json:"message"`
 	Locations           []sarifLocation    `json:"locations"`
-	PartialFingerprints map[string]string  `json:"partialFingerprints,omitempty"`
+	PartialFingerprints sarifFingerprints  `json:"partialFingerprints"`
 	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
-	Properties          map[string]any     `json:"properties,omitempty"`
+	Properties          sarifResultProps   `json:"properties"`
+}
+
+type sarifFingerprints struct {
+	Clair string `json:"clair/v1"`
+}
+
+// sarifResultProps are the finding's facts as properties, for tools that
+// read more than the message.
+type sarifResultProps struct {
+	Package   string `json:"package"`
+	Installed string `json:"installed_version"`
+	FixedIn   string `json:"fixed_in"`
+	Severity  string `json:"severity"`
+	Layer     string `json:"layer,omitempty"`
+	CVSS      string `json:"cvss_vector,omitempty"`
 }
 
 type sarifLocation struct {
@@ -198,19 +214,12 @@ func SARIF(w io.Writer, d *Document) error {
 				LogicalLocations: []sarifLogicalPlace{{Name: p.Name, FullyQualifiedName: Purl(d.Report, p), Kind: "package"}},
 			}},
 			// One alert per image, package and vulnerability across runs.
-			PartialFingerprints: map[string]string{"clair/v1": img + "|" + p.Name + "|" + p.Version + "|" + v.Name},
-			Properties: map[string]any{
-				"package":           p.Name,
-				"installed_version": p.Version,
-				"fixed_in":          f.FixedIn,
-				"severity":          v.NormalizedSeverity.String(),
-			},
-		}
-		if f.Layer != "" {
-			res.Properties["layer"] = f.Layer
+			PartialFingerprints: sarifFingerprints{Clair: img + "|" + p.Name + "|" + p.Version + "|" + v.Name},
+			Properties: sarifResultProps{Package: p.Name, Installed: p.Version, FixedIn: f.FixedIn,
+				Severity: v.NormalizedSeverity.String(), Layer: f.Layer},
 		}
 		if f.CVSS != nil {
-			res.Properties["cvss_vector"] = f.CVSS.VectorString
+			res.Properties.CVSS = f.CVSS.VectorString
 		}
 		if s := f.Suppressed; s != nil {
 			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: s.Reason + " (" + s.Source + ")"}}
@@ -251,11 +260,17 @@ func atof(s string) float64 {
 	return f
 }
 
-// writeJSON encodes v indented; a failure names the format.
+// writeJSON encodes v compactly (the machine formats are read by
+// programs, and indenting a large report costs as much again as encoding
+// it; `jq .` indents); a failure names the format.
 func writeJSON(w io.Writer, format string, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("report: %s: %w", format, err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: %s: %w", format, err)
 	}
 	return nil

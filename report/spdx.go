@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -127,7 +128,11 @@ func spdxIDPart(s string) string {
 }
 
 func spdxWrite(w io.Writer, doc *v2_3.Document) error {
-	if err := spdxjson.Write(doc, w, spdxjson.Indent("  ")); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := spdxjson.Write(doc, bw); err != nil {
+		return fmt.Errorf("report: spdx: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: spdx: %w", err)
 	}
 	return nil
