@@ -57,7 +57,6 @@ type sarifRule struct {
 	ShortDescription sarifMessage   `json:"shortDescription"`
 	FullDescription  *sarifMessage  `json:"fullDescription,omitempty"`
 	HelpURI          string         `json:"helpUri,omitempty"`
-	Help             *sarifMessage  `json:"help,omitempty"`
 	Default          sarifRuleConf  `json:"defaultConfiguration"`
 	Properties       map[string]any `json:"properties,omitempty"`
 }
@@ -181,8 +180,9 @@ func SARIF(w io.Writer, d *Document) error {
 				Properties:       map[string]any{"tags": []string{"vulnerability", "security", v.NormalizedSeverity.String()}},
 			}
 			if v.Description != "" {
+				// Not repeated as help: descriptions are most of a
+				// large log's bytes.
 				r.FullDescription = &sarifMessage{Text: v.Description}
-				r.Help = &sarifMessage{Text: v.Description}
 			}
 			if sec != "" {
 				r.Properties["security-severity"] = sec
