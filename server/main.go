@@ -228,6 +228,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Updates = st
+		// The web page, behind the same auth as the API.
+		hs.UI = &httpapi.UI{Matcher: hs.Matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
+		if l, ok := st.(httpapi.ManifestLister); ok {
+			hs.UI.Manifests = l
+		}
 		if mode == httpapi.ModeCombo {
 			ix.Store = st
 			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
@@ -249,6 +254,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				GC:        st.GC,
 				Log:       log,
 				OnResult: func(r updater.Result) {
+					hs.UI.Errors.Observe(r.Feed, r.Err)
 					switch {
 					case r.Err != nil:
 						metrics.UpdaterRuns.WithLabelValues(r.Feed, "error").Inc()
