@@ -25,10 +25,9 @@ func SPDX(w io.Writer, d *Document) error {
 		ir = indexOf(d.Report)
 	}
 	doc := spdxDoc(ir, subject(d), d.Started)
-	active, suppressed := Findings(d)
 	doc.DocumentComment = fmt.Sprintf("SPDX 2.3 has no vulnerability records: this document lists the image's packages only. "+
 		"The scan found %d vulnerabilities (%d suppressed); the sarif, cyclonedx and cosign-vuln formats carry them.",
-		len(active), len(suppressed))
+		countFindings(d.Report), len(d.Suppressed))
 	for _, w := range d.Warnings {
 		doc.DocumentComment += " Warning: " + w
 	}
@@ -136,4 +135,24 @@ func spdxWrite(w io.Writer, doc *v2_3.Document) error {
 		return fmt.Errorf("report: spdx: %w", err)
 	}
 	return nil
+}
+
+// countFindings counts the (package, vulnerability) pairs Rows would list,
+// without building them.
+func countFindings(vr *vuln.VulnerabilityReport) int {
+	if vr == nil {
+		return 0
+	}
+	n := 0
+	for pid, vids := range vr.PackageVulnerabilities {
+		if vr.Packages[pid] == nil {
+			continue
+		}
+		for _, vid := range vids {
+			if vr.Vulnerabilities[vid] != nil {
+				n++
+			}
+		}
+	}
+	return n
 }
