@@ -188,3 +188,10 @@ func TestHTMLShowsCVSS(t *testing.T) {
 		t.Error("CVE-2016-2781's row lacks NVD's 6.5")
 	}
 }
+
+func TestHTMLEmpty(t *testing.T) {
+	page := string(render(t, "html", &report.Document{}))
+	if !strings.Contains(page, `<p id="none">No vulnerabilities found.</p>`) || !strings.Contains(page, `<p id="no-suppressed" class="muted">None.</p>`) {
+		t.Errorf("empty report page:\n%s", page)
+	}
+}
