@@ -43,20 +43,7 @@ func cvssScores(vr *vuln.VulnerabilityReport) map[string]CVSS {
 					continue
 				}
 			}
-			var m map[string][]CVSS
-			if err := json.Unmarshal(b, &m); err != nil {
-				continue
-			}
-			for id, scores := range m {
-				for _, s := range scores {
-					if s.BaseScore <= 0 || s.BaseScore > 10 {
-						continue
-					}
-					if old, ok := out[id]; !ok || s.BaseScore > old.BaseScore {
-						out[id] = s
-					}
-				}
-			}
+			decodeCVSS(b, out)
 		}
 	}
 	return out
