@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,15 +19,9 @@ import (
 
 const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
+// sarifRun is a run but its results, which SARIF streams ahead of it.
 type sarifRun struct {
 	Tool       sarifTool       `json:"tool"`
-	Results    []sarifResult   `json:"results"`
 	Properties map[string]any  `json:"properties,omitempty"`
 	Invocation []sarifInvocErr `json:"invocations,omitempty"`
 }
@@ -154,13 +149,20 @@ func securitySeverity(f *Finding) string {
 	return ""
 }
 
-// SARIF writes d as a SARIF 2.1.0 log.
+// SARIF writes d as a SARIF 2.1.0 log. The results are encoded one by one
+// as they are made, ahead of the run's tool and rules (JSON objects are
+// unordered): a large report's log is never held whole in memory.
 func SARIF(w io.Writer, d *Document) error {
 	active, suppressed := Findings(d)
 	run := sarifRun{
-		Tool:    sarifTool{Driver: sarifDriver{Name: "clair", InformationURI: "https://github.com/openclair/clair", Rules: []sarifRule{}}},
-		Results: []sarifResult{},
+		Tool: sarifTool{Driver: sarifDriver{Name: "clair", InformationURI: "https://github.com/openclair/clair", Rules: []sarifRule{}}},
 	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	bw.WriteString(`{"$schema":"` + sarifSchema + `","version":"2.1.0","runs":[{"results":[`)
+	var encErr error
+	n := 0
 	ruleIndex := map[string]int{}
 	img := subject(d)
 	add := func(f *Finding) {
@@ -224,7 +226,13 @@ func SARIF(w io.Writer, d *Document) error {
 		if s := f.Suppressed; s != nil {
 			res.Suppressions = []sarifSuppression{{Kind: "external", Status: "accepted", Justification: s.Reason + " (" + s.Source + ")"}}
 		}
-		run.Results = append(run.Results, res)
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		if err := enc.Encode(&res); err != nil && encErr == nil {
+			encErr = err
+		}
 	}
 	for i := range active {
 		add(&active[i])
@@ -242,7 +250,17 @@ func SARIF(w io.Writer, d *Document) error {
 	if d.Report != nil {
 		run.Properties = map[string]any{"manifest_hash": d.Report.ManifestHash, "image": img}
 	}
-	return writeJSON(w, "sarif", sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+	rest, err := json.Marshal(&run)
+	if err != nil || encErr != nil {
+		return fmt.Errorf("report: sarif: %w", errors.Join(err, encErr))
+	}
+	bw.WriteString("],")
+	bw.Write(rest[1:]) // the run's other members, and its closing brace
+	bw.WriteString("]}\n")
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: sarif: %w", err)
+	}
+	return nil
 }
 
 func sarifRank(level string) int {
