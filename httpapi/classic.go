@@ -358,7 +358,7 @@ func (c *Classic) getNamespaces(w http.ResponseWriter, r *http.Request) {
 			out = append(out, v1Namespace{Name: n, VersionFormat: f})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return naturalLess(out[i].Name, out[j].Name) })
 	writeJSON(w, http.StatusOK, map[string][]v1Namespace{"Namespaces": out})
 }
 

@@ -9,10 +9,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/openclair/clair/internal/pep503"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -27,6 +29,11 @@ type Store interface {
 type Matcher struct {
 	Store Store
 	cache cache
+
+	// Logger receives the warnings of a match (a Maven artifact found
+	// without a group that several groups publish); nil: slog.Default().
+	Logger *slog.Logger
+	groups groupIndex
 }
 
 // ecosystemFormat is the version format of the advisories that may apply
@@ -39,25 +46,13 @@ func ecosystemFormat(eco string) (format string, ok bool) {
 }
 
 // feedName is the name a feed keys a package on: PyPI names compare after
-// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
+// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy"), the
+// same function feed/osv keys advisories with.
 func feedName(eco, name string) string {
-	if eco != vuln.EcosystemPyPI {
+	if eco != "pypi" {
 		return name
 	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r == '-' || r == '_' || r == '.' {
-			dash = true
-			continue
-		}
-		if dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = false
-		b.WriteRune(r)
-	}
-	return b.String()
+	return pep503.Normalize(name)
 }
 
 // candidate is one package to match, with the keys the feeds use.
@@ -123,6 +118,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d, ns, csCPEs)...)
 	}
 
+	if err := m.recoverGroups(ctx, byNS[vuln.EcosystemMaven], vr); err != nil {
+		return nil, err
+	}
 	var hits []hit
 	for _, ns := range sortedKeys(byNS) {
 		h, err := m.matchNamespace(ctx, ns, byNS[ns])

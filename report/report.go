@@ -75,9 +75,12 @@ func Write(w io.Writer, format string, vr *vuln.VulnerabilityReport) error {
 func WriteDocument(w io.Writer, format string, d *Document) error {
 	switch format {
 	case "json":
-		return JSON(w, d.Report)
+		return DocumentJSON(w, d)
 	case "table", "":
-		return Table(w, d.Report)
+		if err := Table(w, d.Report); err != nil {
+			return err
+		}
+		return Notes(w, d)
 	case "html":
 		return HTML(w, d)
 	case "sarif":
@@ -259,6 +262,6 @@ func Summary(vr *vuln.VulnerabilityReport, rows []Row) string {
 	if len(dists) > 0 {
 		on = ", " + strings.Join(dists, ", ")
 	}
-	return fmt.Sprintf("Total: %d vulnerabilities%s in %d of %d packages, %d unfixed%s",
-		len(rows), by, len(pkgs), len(vr.Packages), unfixed, on)
+	return fmt.Sprintf("Total: %d %s%s in %d of %d %s, %d unfixed%s",
+		len(rows), pluralWord(len(rows), "vulnerability"), by, len(pkgs), len(vr.Packages), pluralWord(len(vr.Packages), "package"), unfixed, on)
 }

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -48,15 +49,20 @@ import (
 	"github.com/openclair/clair/updater"
 )
 
-// Main runs the server with os.Args (-config, -mode) until SIGINT or
-// SIGTERM, and exits non-zero with one line on stderr when it cannot start
-// or stops on an error.
+// Main runs the server with os.Args (-config, -mode, -version, -h) until
+// SIGINT or SIGTERM, and exits non-zero with one slog JSON line on stderr
+// when it cannot start or stops on an error; -h and -version exit 0.
 func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage was asked for, and printed
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clair:", err)
+		// In slog's JSON like every other line the server writes, so that
+		// log collectors parse the reason it stopped too.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("clair stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
@@ -114,8 +120,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, i
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("CLAIR_CONF"), "configuration file (env CLAIR_CONF)")
 	modeFlag := fs.String("mode", envOr("CLAIR_MODE", "combo"), "what to run: combo, indexer, matcher or notifier (env CLAIR_MODE)")
+	showVersion := fs.Bool("version", false, "print the version (on stderr) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "clair", buildVersion())
+		return nil
 	}
 	mode := httpapi.Mode(strings.ToLower(*modeFlag))
 	switch mode {
@@ -221,7 +232,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			return nil, cleanup, err
 		}
 		readyStores = append(readyStores, st)
-		m := &match.Matcher{Store: st}
+		m := &match.Matcher{Store: st, Logger: log}
 		var reports service.ReportSource = st
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
@@ -370,4 +381,12 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 	cancelBG()
 	_ = intro.Shutdown(sd)
 	return api.Shutdown(sd)
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
