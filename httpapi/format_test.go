@@ -118,6 +118,9 @@ func TestVulnReportFormats(t *testing.T) {
 	if got := len(report.Rows(&vr)); got != len(rows) {
 		t.Fatalf("JSON has %d findings, the report %d", got, len(rows))
 	}
+	if v := res.Header.Get("Vary"); v != "Accept, Accept-Encoding" {
+		t.Errorf("Vary %q: caches must key on Accept too", v)
+	}
 
 	for _, tc := range []struct {
 		query, accept, ctype string

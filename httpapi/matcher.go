@@ -50,7 +50,7 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := e.JSON
-	w.Header().Set("Vary", "Accept-Encoding")
+	w.Header().Set("Vary", "Accept, Accept-Encoding") // Accept picks the format (format.go)
 	if acceptsGzip(r) {
 		b = e.Gzip()
 		w.Header().Set("Content-Encoding", "gzip")
