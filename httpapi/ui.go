@@ -40,7 +40,7 @@ func shortDigest(d string) string {
 // the latest notifications. It sits behind the same auth as the API.
 type UI struct {
 	// Matcher computes the reports (and caches them, as for the API).
-	Matcher *service.Matcher
+	Matcher MatcherService
 	// Manifests lists the stored index reports; nil says the store
 	// cannot.
 	Manifests ManifestLister

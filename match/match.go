@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/openclair/clair/internal/pep503"
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -84,8 +85,28 @@ func (h hit) fixedIn() (fixed string, ok bool) {
 	return a.Ranges[h.rng].Fixed, true
 }
 
+// MatchStates is Match with the feeds' states the caller has already read
+// (for its own cache key): the matcher's cache keys on the same
+// generation, so the store is not asked again for each namespace.
+func (m *Matcher) MatchStates(ctx context.Context, ir *vuln.IndexReport, states []store.FeedState) (*vuln.VulnerabilityReport, error) {
+	if _, ok := m.Store.(Generationer); ok && states != nil {
+		ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+	}
+	return m.Match(ctx, ir)
+}
+
 // Match computes the vulnerability report of ir.
 func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error) {
+	if _, ok := ctx.Value(generationKey{}).(string); !ok {
+		if g, ok := m.Store.(Generationer); ok {
+			// Once for every namespace of the report.
+			states, err := g.FeedStates(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("match: %w", err)
+			}
+			ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+		}
+	}
 	vr := &vuln.VulnerabilityReport{
 		ManifestHash:           ir.ManifestHash,
 		Packages:               orEmpty(ir.Packages),

@@ -42,6 +42,7 @@ import (
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/layerfetch"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/netlimit"
 	"github.com/openclair/clair/plugins/registered"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
@@ -166,6 +167,7 @@ type server struct {
 
 func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog.Logger) (*server, func(), error) {
 	metrics := httpapi.NewMetrics()
+	metrics.Pprof = cfg.IntrospectionPprof
 	stores := map[string]store.Store{}
 	cleanup := func() {
 		for _, s := range stores {
@@ -190,14 +192,23 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("auth.psk.key: %w", err)
 		}
-		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer}).Middleware
+		psk := &auth.PSK{Key: key, Issuers: p.Issuer, MaxLifetime: time.Duration(p.MaxLifetime)}
+		hs.Authenticate, hs.Reason = psk.Authenticate, auth.Reason
 	}
 	s := &server{}
 	var readyStores []store.Store
+	var indexer *service.Indexer
+	// ready also waits for these feeds to have data (the updaters run
+	// here), in feedStore.
+	var readyFeeds []string
+	var feedStore service.FeedStater
+	var roundNow func(context.Context) []updater.Result
 
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
 		MaxSize:      cfg.Indexer.MaxLayerSize,
+		MinRate:      cfg.Indexer.LayerMinRate,
+		RateWindow:   time.Duration(cfg.Indexer.LayerRateWindow),
 		Stats: layerfetch.StatsFunc(func(n int64, err error) {
 			res := "ok"
 			if err != nil {
@@ -223,8 +234,12 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		readyStores = append(readyStores, st)
 		ix.Store = st
-		hs.Indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
-			Observe: httpapi.Observer(metrics.IndexSeconds)}
+		ix.Gate = (&service.LayerGate{Locks: st, Max: cfg.Indexer.LayerReadConcurrency}).Run
+		indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
+			Observe:     httpapi.Observer(metrics.IndexSeconds),
+			Concurrency: cfg.Indexer.IndexReportRequestConcurrency,
+			Timeout:     time.Duration(cfg.Indexer.ManifestTimeout)}
+		hs.Indexer = indexer
 	}
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeMatcher {
 		st, err := open(cfg.Matcher.ConnString)
@@ -237,16 +252,21 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
 		}
-		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
-		hs.Updates = st
+		matcher := &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		hs.Matcher = matcher
+		hs.Updates = &service.Updates{Store: st}
 		// The web page, behind the same auth as the API.
-		hs.UI = &httpapi.UI{Matcher: hs.Matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
+		hs.UI = &httpapi.UI{Matcher: matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
 		if l, ok := st.(httpapi.ManifestLister); ok {
 			hs.UI.Manifests = l
 		}
+		// Clair's default for cache_age is the update period.
+		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
+		if hs.CacheAge <= 0 {
+			hs.CacheAge = time.Duration(cfg.Matcher.Period)
+		}
 		if mode == httpapi.ModeCombo {
-			ix.Store = st
-			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: matcher, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
@@ -256,6 +276,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			for _, w := range warnings {
 				log.Warn("config: " + w)
 			}
+			for _, f := range feeds {
+				readyFeeds = append(readyFeeds, f.Name())
+			}
+			feedStore = st
 			sch := &updater.Scheduler{
 				Updater:   &updater.Updater{Store: st, URLs: urls, Log: log},
 				Locks:     st,
@@ -279,6 +303,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				},
 			}
 			s.background = append(s.background, sch.Run)
+			roundNow = sch.Round
+		}
+		if hs.Classic != nil {
+			hs.Classic.Database = &service.Database{States: st, Feeds: readyFeeds, Round: roundNow}
 		}
 	}
 	if mode == httpapi.ModeNotifier {
@@ -304,9 +332,37 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				}
 			}
 		}
+		if feedStore != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			return service.FeedsReady(ctx, feedStore, readyFeeds)
+		}
 		return nil
 	})
 	return s, cleanup, nil
+}
+
+// Defaults for config.HTTP's zero fields.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = time.Minute
+	DefaultWriteTimeout      = 2 * time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxConnections    = 1024
+)
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orDur(v config.Duration, def time.Duration) time.Duration {
+	if v > 0 {
+		return time.Duration(v)
+	}
+	return def
 }
 
 func signer(cfg *config.Config) func() (string, error) {
@@ -344,9 +400,16 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 		apiLn.Close()
 		return fmt.Errorf("introspection_addr: %w", err)
 	}
-	api := &http.Server{Handler: s.api, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second}
+	h := cfg.HTTP
+	apiLn = netlimit.Listener(apiLn, or(h.MaxConnections, DefaultMaxConnections), h.MaxConnectionsPerIP)
+	api := &http.Server{Handler: s.api,
+		ReadHeaderTimeout: orDur(h.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       orDur(h.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      orDur(h.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       orDur(h.IdleTimeout, DefaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	if t := cfg.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
