@@ -270,18 +270,45 @@ var vexJustifications = map[string]cdx.ImpactAnalysisJustification{
 	"inline_mitigations_already_exist":                  cdx.IAJProtectedByMitigatingControl,
 }
 
-// cdxAnalysis states a suppression: "not_affected", with the VEX
-// justification where it names one of VEX's, and the reason and source
-// in the detail either way.
+// cdxAnalysis states a suppression. A VEX statement's reason reads
+// "STATUS[: JUSTIFICATION][: DETAIL]" (package suppress): "fixed" is
+// resolved, "not_affected" carries the justification mapped to
+// CycloneDX's (OpenVEX's names, or CycloneDX's own); an ignore-file entry
+// is not_affected by the user's word, its reason in the detail.
 func cdxAnalysis(s *Suppressed) *cdx.VulnerabilityAnalysis {
 	a := &cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Detail: "suppressed by " + s.Source}
 	if s.Reason != "" {
 		a.Detail += ": " + s.Reason
 	}
-	if j, ok := vexJustifications[strings.TrimSpace(s.Reason)]; ok {
-		a.Justification = j
+	if !strings.HasPrefix(s.Source, "vex ") {
+		return a
+	}
+	parts := strings.SplitN(s.Reason, ": ", 3)
+	switch strings.TrimSpace(parts[0]) {
+	case "fixed", "resolved":
+		a.State = cdx.IASResolved
+	case "not_affected":
+		if len(parts) > 1 {
+			j := strings.TrimSpace(parts[1])
+			if m, ok := vexJustifications[j]; ok {
+				a.Justification = m
+			} else if cdxJustification(j) {
+				a.Justification = cdx.ImpactAnalysisJustification(j)
+			}
+		}
 	}
 	return a
+}
+
+// cdxJustification reports whether j is one of CycloneDX's justifications.
+func cdxJustification(j string) bool {
+	switch cdx.ImpactAnalysisJustification(j) {
+	case cdx.IAJCodeNotPresent, cdx.IAJCodeNotReachable, cdx.IAJRequiresConfiguration, cdx.IAJRequiresDependency,
+		cdx.IAJRequiresEnvironment, cdx.IAJProtectedByCompiler, cdx.IAJProtectedAtRuntime, cdx.IAJProtectedAtPerimeter,
+		cdx.IAJProtectedByMitigatingControl:
+		return true
+	}
+	return false
 }
 
 func cdxEncode(w io.Writer, bom *cdx.BOM) error {

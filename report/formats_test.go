@@ -80,8 +80,11 @@ func gated(t testing.TB, n int) *report.Document {
 	rows := report.Rows(vr)
 	for i, r := range rows[len(rows)-n:] {
 		s := report.Suppressed{Package: r.Package, Vulnerability: r.Vuln, Reason: "accepted risk: not reachable", Source: "ignore-file .clairignore"}
-		if i%2 == 1 {
-			s.Reason, s.Source = "vulnerable_code_not_in_execute_path", "vex openvex.json"
+		switch i % 4 {
+		case 1: // as package suppress words an OpenVEX statement
+			s.Reason, s.Source = "not_affected: vulnerable_code_not_in_execute_path: the parser is never called", "vex openvex.json"
+		case 3:
+			s.Reason, s.Source = "fixed: backported", "vex vex.cdx.json"
 		}
 		d.Suppressed = append(d.Suppressed, s)
 		ids := vr.PackageVulnerabilities[r.Package.ID]
