@@ -134,12 +134,7 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
 		return r
 	}
-	op, err := u.Store.ReplaceFeed(ctx, f.Name(), fp, func(emit func(*vuln.Advisory) error) error {
-		return f.Parse(ctx, tmp, fi.Size(), func(a *vuln.Advisory) error {
-			a.Feed = f.Name()
-			return emit(a)
-		})
-	})
+	op, err := u.replace(ctx, f, fp, tmp, fi.Size())
 	if err != nil {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
 		return r

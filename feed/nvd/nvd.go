@@ -1,0 +1,384 @@
+// Package nvd holds the enrichment feeds of CVSS scores: NVD's CVE JSON 2.0
+// data feeds (feed "nvd") and the CVE List V5 records with their CNA and
+// CISA-ADP scores (feed "cvelist"), which cover the CVEs NVD's backlog
+// leaves unscored. Which score a report shows is vuln.CVSSRank's choice:
+// NVD's own, then CISA-ADP's, then the CNA's.
+package nvd
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/vuln"
+)
+
+// Name is the NVD feed's name.
+const Name = "nvd"
+
+// DefaultURL is NVD's folder of data feeds: nvdcve-2.0-YYYY.json.gz for
+// each year since 2002, and nvdcve-2.0-modified.json.gz (the last eight
+// days' changes).
+const DefaultURL = "https://nvd.nist.gov/feeds/json/cve/2.0/"
+
+// FirstYear is the first yearly feed (older CVEs are filed under 2002).
+const FirstYear = 2002
+
+const modifiedFile = "nvdcve-2.0-modified.json.gz"
+
+func init() {
+	feed.Register(New())
+	feed.Register(NewCVEList())
+}
+
+// Feed is NVD's CVE JSON 2.0 data feeds.
+type Feed struct {
+	// Now gives the current year's feed; nil is time.Now.
+	Now func() time.Time
+}
+
+var _ feed.Enricher = (*Feed)(nil)
+
+// New returns the feed.
+func New() *Feed { return &Feed{} }
+
+// Name implements feed.Feed.
+func (*Feed) Name() string { return Name }
+
+// DefaultURL implements feed.Feed.
+func (*Feed) DefaultURL() string { return DefaultURL }
+
+// fingerprint is the modified feed's: NVD regenerates every file together,
+// and any change to a CVE of any year is in the modified feed for eight
+// days, so an unchanged modified feed means unchanged feeds, and checking
+// costs one conditional request.
+type fingerprint struct {
+	Modified string `json:"modified"`
+}
+
+// Fetch implements feed.Feed. The snapshot is a tar of the files as named
+// upstream, the modified feed first. rawURL is the folder holding them; a
+// file:// folder may hold only some years (a partial mirror), a web folder
+// must hold every year up to last year.
+func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst io.Writer) (string, error) {
+	var pfp fingerprint
+	if prev != "" {
+		_ = json.Unmarshal([]byte(prev), &pfp) // an unreadable one is "none": one full download
+	}
+	dir := strings.TrimSuffix(rawURL, "/") + "/"
+	local, isLocal := feed.FilePath(rawURL)
+	tmp, err := os.CreateTemp("", "clair-nvd-*")
+	if err != nil {
+		return "", fmt.Errorf("nvd: %w", err)
+	}
+	defer func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}()
+	get := func(name, prev string) (string, error) {
+		if err := tmp.Truncate(0); err != nil {
+			return "", err
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return "", err
+		}
+		src := dir + url.PathEscape(name)
+		if isLocal {
+			src = filepath.Join(local, name)
+		}
+		return feed.Get(ctx, c, src, prev, tmp)
+	}
+	mfp, err := get(modifiedFile, pfp.Modified)
+	if errors.Is(err, feed.ErrUnchanged) {
+		return "", feed.ErrUnchanged
+	}
+	if err != nil {
+		return "", fmt.Errorf("nvd: %w", err)
+	}
+	tw := tar.NewWriter(dst)
+	if err := addFile(tw, modifiedFile, tmp); err != nil {
+		return "", err
+	}
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	cur := now().UTC().Year()
+	years := 0
+	for y := cur; y >= FirstYear; y-- {
+		name := "nvdcve-2.0-" + strconv.Itoa(y) + ".json.gz"
+		_, err := get(name, "")
+		if feed.IsNotExist(err) && (isLocal || y == cur) {
+			// A partial local mirror; or early January, before NVD
+			// publishes the new year's file.
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("nvd: %w", err)
+		}
+		if err := addFile(tw, name, tmp); err != nil {
+			return "", err
+		}
+		years++
+	}
+	if years == 0 {
+		return "", fmt.Errorf("nvd: %s: no yearly feed files (nvdcve-2.0-YYYY.json.gz)", redact(rawURL))
+	}
+	if err := tw.Close(); err != nil {
+		return "", fmt.Errorf("nvd: writing snapshot: %w", err)
+	}
+	b, _ := json.Marshal(fingerprint{Modified: mfp})
+	return string(b), nil
+}
+
+func addFile(tw *tar.Writer, name string, f *os.File) error {
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("nvd: %s: %w", name, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("nvd: %s: %w", name, err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size,
+		ModTime: time.Unix(0, 0), Format: tar.FormatPAX}); err != nil {
+		return fmt.Errorf("nvd: writing snapshot: %w", err)
+	}
+	if _, err := io.CopyN(tw, f, size); err != nil {
+		return fmt.Errorf("nvd: writing snapshot: %s: %w", name, err)
+	}
+	return nil
+}
+
+func redact(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.Redacted()
+	}
+	return rawURL
+}
+
+// Parse implements feed.Feed: NVD holds no advisories here; the snapshot
+// is read through so that a broken one is an error whichever way it is
+// read.
+func (f *Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, _ func(*vuln.Advisory) error) error {
+	return f.ParseEnrichments(ctx, snap, size, func(*vuln.Enrichment) error { return nil })
+}
+
+// ParseEnrichments implements feed.Enricher. Files are read in the
+// snapshot's order, the modified feed first: a CVE in several files keeps
+// the first (the modified feed's copy is the newest).
+func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
+	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
+	seen := make(map[string]struct{}, 1<<18)
+	files := 0
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("nvd: snapshot: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := ParseFile(ctx, hdr.Name, tr, seen, emit); err != nil {
+			return err
+		}
+		files++
+	}
+	if files == 0 {
+		return errors.New("nvd: snapshot holds no feed files")
+	}
+	return nil
+}
+
+// item is one element of "vulnerabilities": only what enrichment needs is
+// decoded; the rest (configurations, references, descriptions) is skipped.
+type item struct {
+	CVE struct {
+		ID         string `json:"id"`
+		VulnStatus string `json:"vulnStatus"`
+		Metrics    struct {
+			V40 []metric `json:"cvssMetricV40"`
+			V31 []metric `json:"cvssMetricV31"`
+			V30 []metric `json:"cvssMetricV30"`
+		} `json:"metrics"`
+	} `json:"cve"`
+}
+
+type metric struct {
+	Source string          `json:"source"`
+	Type   string          `json:"type"`
+	Data   json.RawMessage `json:"cvssData"`
+}
+
+// cisaADP is the source identifier of CISA's ADP (Vulnrichment) in NVD's
+// data and in CVE records.
+const cisaADP = "134c704f-9b21-4f2e-91b3-4a467353bcc0"
+
+// ParseFile reads one NVD JSON 2.0 document (a data feed file, gzipped or
+// not, or an API 2.0 response: the same shape) token by token, one
+// vulnerability at a time, and emits the CVSS scores of each CVE not in
+// seen (then added to it). Rejected CVEs are skipped. name is for errors.
+func ParseFile(ctx context.Context, name string, r io.Reader, seen map[string]struct{}, emit func(*vuln.Enrichment) error) error {
+	r, err := feed.MaybeGunzip(r)
+	if err != nil {
+		return fmt.Errorf("nvd: %s: %w", name, err)
+	}
+	dec := json.NewDecoder(r)
+	fail := func(what string, err error) error {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("nvd: %s: %s (near byte %d): %w", name, what, dec.InputOffset(), err)
+	}
+	if err := expectDelim(dec, '{'); err != nil {
+		return fail("top level", err)
+	}
+	sawList := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fail("top level", err)
+		}
+		key, _ := tok.(string)
+		if key != "vulnerabilities" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fail("field "+key, err)
+			}
+			continue
+		}
+		sawList = true
+		if err := expectDelim(dec, '['); err != nil {
+			return fail("field vulnerabilities", err)
+		}
+		for i := 0; dec.More(); i++ {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			var it item
+			if err := dec.Decode(&it); err != nil {
+				return fail(fmt.Sprintf("vulnerabilities[%d]", i), err)
+			}
+			id := it.CVE.ID
+			if !vuln.IsCVE(id) {
+				return fail(fmt.Sprintf("vulnerabilities[%d]", i), fmt.Errorf("field cve.id %q is not a CVE id", id))
+			}
+			if strings.EqualFold(it.CVE.VulnStatus, "Rejected") {
+				continue
+			}
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			e := &vuln.Enrichment{CVE: id}
+			for _, ms := range [][]metric{it.CVE.Metrics.V31, it.CVE.Metrics.V30, it.CVE.Metrics.V40} {
+				for _, m := range ms {
+					src := vuln.CVSSSourceCNA
+					switch {
+					case m.Type == "Primary":
+						src = vuln.CVSSSourceNVD
+					case m.Source == cisaADP:
+						src = vuln.CVSSSourceCISAADP
+					}
+					c, err := ReadCVSS(src, m.Data)
+					if err != nil {
+						return fail(fmt.Sprintf("vulnerabilities[%d] (%s) metrics", i, id), err)
+					}
+					e.CVSS = append(e.CVSS, c)
+				}
+			}
+			e.CVSS = Best(e.CVSS)
+			if len(e.CVSS) == 0 {
+				continue // nothing to add: the CVE is not scored yet
+			}
+			if err := emit(e); err != nil {
+				return err
+			}
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return fail("field vulnerabilities", err)
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return fail("top level", err)
+	}
+	if !sawList {
+		return fmt.Errorf("nvd: %s: no field vulnerabilities: not an NVD CVE JSON 2.0 document", name)
+	}
+	return nil
+}
+
+// cvssData is the part of a CVSS object (NVD's cvssData, a CVE record's
+// cvssV3_1) enrichment reads.
+type cvssData struct {
+	Version      string   `json:"version"`
+	Vector       string   `json:"vectorString"`
+	BaseScore    *float64 `json:"baseScore"`
+	BaseSeverity string   `json:"baseSeverity"`
+}
+
+// maxCVSSObject bounds one CVSS object kept in a record (real ones are
+// about 500 bytes).
+const maxCVSSObject = 8 << 10
+
+// ReadCVSS checks one CVSS object and returns it as a score of source src.
+func ReadCVSS(src string, data json.RawMessage) (vuln.CVSS, error) {
+	var d cvssData
+	if err := json.Unmarshal(data, &d); err != nil {
+		return vuln.CVSS{}, fmt.Errorf("cvssData: %w", err)
+	}
+	switch d.Version {
+	case "3.0", "3.1", "4.0":
+	default:
+		return vuln.CVSS{}, fmt.Errorf("cvssData: field version %q, want 3.0, 3.1 or 4.0", d.Version)
+	}
+	if d.BaseScore == nil || *d.BaseScore < 0 || *d.BaseScore > 10 {
+		return vuln.CVSS{}, fmt.Errorf("cvssData %s: field baseScore missing or out of 0..10", d.Vector)
+	}
+	if vuln.SeverityOfCVSS(d.BaseSeverity) == vuln.Unknown {
+		return vuln.CVSS{}, fmt.Errorf("cvssData %s: field baseSeverity %q", d.Vector, d.BaseSeverity)
+	}
+	if !strings.HasPrefix(d.Vector, "CVSS:"+d.Version+"/") {
+		return vuln.CVSS{}, fmt.Errorf("cvssData: field vectorString %q is not a CVSS %s vector", d.Vector, d.Version)
+	}
+	if len(data) > maxCVSSObject {
+		return vuln.CVSS{}, fmt.Errorf("cvssData %s: %d bytes, over %d", d.Vector, len(data), maxCVSSObject)
+	}
+	return vuln.CVSS{Source: src, Version: d.Version, Vector: d.Vector, Score: *d.BaseScore,
+		Severity: strings.ToUpper(d.BaseSeverity), Data: slices.Clone(data)}, nil
+}
+
+// Best sorts scores by vuln.CVSSRank and keeps the first of each source and
+// version, so that a record stays small and its first score is the one a
+// report shows.
+func Best(cs []vuln.CVSS) []vuln.CVSS {
+	slices.SortStableFunc(cs, func(a, b vuln.CVSS) int { return vuln.CVSSRank(a) - vuln.CVSSRank(b) })
+	return slices.CompactFunc(cs, func(a, b vuln.CVSS) bool { return a.Source == b.Source && a.Version == b.Version })
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		return fmt.Errorf("got %v, want %q", tok, string(d))
+	}
+	return nil
+}
