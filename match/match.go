@@ -25,8 +25,9 @@ type Store interface {
 
 // Matcher computes vulnerability reports. It is safe for concurrent use.
 type Matcher struct {
-	Store Store
-	cache cache
+	Store  Store
+	cache  cache
+	ecache enrichCache
 }
 
 // ecosystemFormat maps a package's ecosystem to the version format of the
@@ -172,6 +173,11 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			vr.Vulnerabilities[v.ID] = v
 		}
 		perPkg[h.c.id] = append(perPkg[h.c.id], v)
+	}
+	// Before the per-package order below, which is by severity: a
+	// severity may come from CVSS here.
+	if err := m.enrich(ctx, vr); err != nil {
+		return nil, err
 	}
 	for id, vs := range perPkg {
 		slices.SortFunc(vs, func(a, b *vuln.Vulnerability) int {
