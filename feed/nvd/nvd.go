@@ -220,13 +220,15 @@ type item struct {
 
 type metric struct {
 	Source string          `json:"source"`
-	Type   string          `json:"type"`
 	Data   json.RawMessage `json:"cvssData"`
 }
 
 // cisaADP is the source identifier of CISA's ADP (Vulnrichment) in NVD's
 // data and in CVE records.
 const cisaADP = "134c704f-9b21-4f2e-91b3-4a467353bcc0"
+
+// nvdSource is NVD's own source identifier.
+const nvdSource = "nvd@nist.gov"
 
 // ParseFile reads one NVD JSON 2.0 document (a data feed file, gzipped or
 // not, or an API 2.0 response: the same shape) token by token, one
@@ -279,21 +281,17 @@ func ParseFile(ctx context.Context, name string, r io.Reader, seen map[string]st
 			if !vuln.IsCVE(id) {
 				return fail(fmt.Sprintf("vulnerabilities[%d]", i), fmt.Errorf("field cve.id %q is not a CVE id", id))
 			}
-			if strings.EqualFold(it.CVE.VulnStatus, "Rejected") {
-				continue
-			}
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
 			e := &vuln.Enrichment{CVE: id}
 			for _, ms := range [][]metric{it.CVE.Metrics.V31, it.CVE.Metrics.V30, it.CVE.Metrics.V40} {
 				for _, m := range ms {
+					// By who scored, not by NVD's "Primary": NVD marks a
+					// CNA's score Primary where it has none of its own
+					// (Oracle's, for one).
 					src := vuln.CVSSSourceCNA
-					switch {
-					case m.Type == "Primary":
+					switch m.Source {
+					case nvdSource:
 						src = vuln.CVSSSourceNVD
-					case m.Source == cisaADP:
+					case cisaADP:
 						src = vuln.CVSSSourceCISAADP
 					}
 					c, err := ReadCVSS(src, m.Data)
@@ -302,6 +300,15 @@ func ParseFile(ctx context.Context, name string, r io.Reader, seen map[string]st
 					}
 					e.CVSS = append(e.CVSS, c)
 				}
+			}
+			// Checked whole before the duplicate test: a broken file
+			// is an error even where an earlier file has its CVEs.
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			if strings.EqualFold(it.CVE.VulnStatus, "Rejected") {
+				continue // and an older copy in a later file stays out
 			}
 			e.CVSS = Best(e.CVSS)
 			if len(e.CVSS) == 0 {

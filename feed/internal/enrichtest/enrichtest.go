@@ -6,6 +6,8 @@ package enrichtest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -53,8 +55,9 @@ func Records(t testing.TB, s *sqlite.Store, cves ...string) map[string]*vuln.Enr
 	return m
 }
 
-// Server serves files (path → content) with a fixed Last-Modified, so that
-// a conditional request is answered 304, and counts the requests.
+// Server serves files (path → content) with an ETag of their content, so
+// that a conditional request for an unchanged file is answered 304, and
+// counts the requests.
 type Server struct {
 	URL   string
 	mu    sync.Mutex
@@ -63,10 +66,10 @@ type Server struct {
 	paths []string
 }
 
-// Serve starts a server for files.
+// Serve starts a server for files. The map may be changed between
+// requests (not during one).
 func Serve(t testing.TB, files map[string][]byte) *Server {
 	s := &Server{files: files}
-	mod := time.Date(2025, 8, 25, 17, 0, 0, 0, time.UTC)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.n++
@@ -77,7 +80,9 @@ func Serve(t testing.TB, files map[string][]byte) *Server {
 			http.NotFound(w, r)
 			return
 		}
-		http.ServeContent(w, r, r.URL.Path, mod, bytes.NewReader(b))
+		sum := sha256.Sum256(b)
+		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+		http.ServeContent(w, r, r.URL.Path, time.Time{}, bytes.NewReader(b))
 	}))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL + "/"
