@@ -31,16 +31,6 @@ type Package struct {
 	Path string `json:"path,omitempty"`
 }
 
-// languageEcosystems are the ecosystems of application packages, matched in
-// a namespace named after the ecosystem (served by the osv feed) whatever
-// the distribution.
-var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
-	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
-
-// IsLanguage reports whether eco is a language ecosystem, not a
-// distribution's package database.
-func IsLanguage(eco string) bool { return languageEcosystems[eco] }
-
 // Package kinds.
 const (
 	KindBinary = "binary"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"archive/zip"
@@ -12,7 +12,7 @@ import (
 	"github.com/openclair/clair/internal/imagetest"
 )
 
-const shared = "../../../shared/testdata"
+const shared = "../../shared/testdata"
 
 // TestScanLanguagePackages scans an image holding a real Debian 12 Python
 // rootfs (pip, setuptools and wheel dist-info folders) and, in a second

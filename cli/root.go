@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
 	"github.com/openclair/clair/feed"
@@ -48,6 +49,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newUpdate(g), newScan(g))
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
+	root.AddCommand(newPlugins(g))
 	return root
 }
 
@@ -217,7 +219,7 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 				return err
 			}
 			defer st.Close()
-			img, err := image.Open(ctx, args[0], image.Options{Platform: platform})
+			img, err := image.Open(ctx, args[0], image.Options{Platform: platform, Keychain: authn.DefaultKeychain})
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 // The repository's own small real images and feed excerpts (testdata/ at the
 // root; see testdata/SOURCES.md): these tests pass on a clone alone and never
 // touch the network.
-const root = "../.."
+const root = ".."
 
 func clairctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -79,7 +79,7 @@ func serverBinary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "clair")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, "../cmd/clair").CombinedOutput()
 		if err != nil {
 			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-const root = "../.."
+const root = ".."
 
 // blobServer serves the layer blobs of a real image (the repo's
 // alpine:3.18.9 archive) as a registry would, behind a bearer token.
