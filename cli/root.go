@@ -318,6 +318,16 @@ func feedsFor(ir *vuln.IndexReport) []string {
 			set["osv"] = true
 		}
 	}
+	if len(set) > 0 {
+		// The enrichment feeds (nvd, cvelist, epss, kev) serve every
+		// image that has vulnerability data: scores, and a severity
+		// where the distribution gives none.
+		for _, f := range feed.All() {
+			if _, ok := f.(feed.Enricher); ok {
+				set[f.Name()] = true
+			}
+		}
+	}
 	out := make([]string, 0, len(set))
 	for f := range set {
 		out = append(out, f)
