@@ -20,16 +20,27 @@ type EnrichmentReader interface {
 	Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error)
 }
 
-// maxEnrichCached bounds the enrichment cache (in CVEs).
-const maxEnrichCached = 200_000
+// maxEnrichCached bounds the enrichment cache (in vulnerabilities).
+const maxEnrichCached = 500_000
 
-// enrichCache keeps the records read per CVE (none too: most CVEs of a
-// report have no KEV entry) until a feed changes, as cache does for
-// advisories: a warm report's enrichment is then map look-ups.
+// enrichCache keeps what enrichment attaches to each report vulnerability
+// (by its id, which names the advisory, and so its CVE ids) until a feed
+// changes, as cache does for advisories: a warm report's enrichment is then
+// one map look-up per vulnerability and the output maps.
 type enrichCache struct {
-	mu   sync.RWMutex
-	gen  string
-	recs map[string][]*vuln.Enrichment
+	mu     sync.RWMutex
+	gen    string
+	byVuln map[string]*enriched
+}
+
+// enriched is what one vulnerability gets. Its slices are shared between
+// reports: read-only.
+type enriched struct {
+	cvss []json.RawMessage // the preferred score's CVSS object, or nil
+	sev  vuln.Severity     // its base severity, Unknown for none
+	src  string            // "cvss:<source> <version>"
+	epss []vuln.EPSS
+	kev  []vuln.KEV
 }
 
 // cveIDs are the CVE ids a vulnerability goes by: its name, and its
@@ -64,56 +75,40 @@ func (m *Matcher) enrich(ctx context.Context, vr *vuln.VulnerabilityReport) erro
 	if !ok || len(vr.Vulnerabilities) == 0 {
 		return nil
 	}
-	idsOf := make(map[string][]string, len(vr.Vulnerabilities))
-	var all []string
-	for id, v := range vr.Vulnerabilities {
-		ids := cveIDs(v)
-		if len(ids) > 0 {
-			idsOf[id] = ids
-			all = append(all, ids...)
-		}
-	}
-	if len(all) == 0 {
-		return nil
-	}
-	slices.Sort(all)
-	recs, err := m.enrichments(ctx, er, slices.Compact(all))
+	got, err := m.enrichments(ctx, er, vr.Vulnerabilities)
 	if err != nil {
 		return fmt.Errorf("match: enrichments: %w", err)
 	}
-	cvssOut := map[string][]json.RawMessage{}
-	epssOut := map[string][]vuln.EPSS{}
-	kevOut := map[string][]vuln.KEV{}
-	for _, id := range sortedKeys(idsOf) {
-		v := vr.Vulnerabilities[id]
-		var best *vuln.CVSS
-		for _, cve := range idsOf[id] {
-			for _, e := range recs[cve] {
-				for i := range e.CVSS {
-					c := &e.CVSS[i]
-					if best == nil || preferredCVSS(c, best) {
-						best = c
-					}
-				}
-				if e.EPSS != nil {
-					epssOut[id] = append(epssOut[id], *e.EPSS)
-				}
-				if e.KEV != nil {
-					kevOut[id] = append(kevOut[id], *e.KEV)
-				}
-			}
+	var nc, ne, nk int
+	for _, g := range got {
+		if g.e.cvss != nil {
+			nc++
 		}
-		if best == nil {
-			continue
+		if g.e.epss != nil {
+			ne++
 		}
-		if len(best.Data) > 0 {
-			cvssOut[id] = []json.RawMessage{best.Data}
+		if g.e.kev != nil {
+			nk++
 		}
-		if v.NormalizedSeverity == vuln.Unknown {
-			if s := vuln.SeverityOfCVSS(best.Severity); s != vuln.Unknown {
-				v.NormalizedSeverity = s
-				v.SeveritySource = "cvss:" + best.Source + " " + best.Version
-			}
+	}
+	var (
+		cvssOut = make(map[string][]json.RawMessage, nc)
+		epssOut = make(map[string][]vuln.EPSS, ne)
+		kevOut  = make(map[string][]vuln.KEV, nk)
+	)
+	for _, g := range got {
+		id, v, e := g.id, g.v, g.e
+		if e.cvss != nil {
+			cvssOut[id] = e.cvss
+		}
+		if e.epss != nil {
+			epssOut[id] = e.epss
+		}
+		if e.kev != nil {
+			kevOut[id] = e.kev
+		}
+		if v.NormalizedSeverity == vuln.Unknown && e.sev != vuln.Unknown {
+			v.NormalizedSeverity, v.SeveritySource = e.sev, e.src
 		}
 	}
 	if len(cvssOut) > 0 {
@@ -128,9 +123,9 @@ func (m *Matcher) enrich(ctx context.Context, vr *vuln.VulnerabilityReport) erro
 	return nil
 }
 
-// preferredCVSS says whether score a is preferred to b: by source and version
-// (vuln.CVSSRank), then the higher score (a vulnerability known by two CVEs
-// is as severe as the worse).
+// preferredCVSS says whether score a is preferred to b: by source and
+// version (vuln.CVSSRank), then the higher score (a vulnerability known by
+// two CVEs is as severe as the worse).
 func preferredCVSS(a, b *vuln.CVSS) bool {
 	if c := cmp.Compare(vuln.CVSSRank(*a), vuln.CVSSRank(*b)); c != 0 {
 		return c < 0
@@ -138,9 +133,20 @@ func preferredCVSS(a, b *vuln.CVSS) bool {
 	return a.Score > b.Score
 }
 
-// enrichments returns the records of these CVEs, from the cache where it
-// is current.
-func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, cves []string) (map[string][]*vuln.Enrichment, error) {
+// enrichedVuln is one report vulnerability and what it gets.
+type enrichedVuln struct {
+	id string
+	v  *vuln.Vulnerability
+	e  *enriched
+}
+
+// none is the cached "nothing to attach".
+var none = &enriched{}
+
+// enrichments returns what each vulnerability gets (those that get nothing
+// are left out), from the cache where it is current and from the store for
+// the rest.
+func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, vulns map[string]*vuln.Vulnerability) ([]enrichedVuln, error) {
 	gen, cacheable := "", false
 	if g, ok := m.Store.(Generationer); ok {
 		states, err := g.FeedStates(ctx)
@@ -150,49 +156,87 @@ func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, cves []s
 		gen, cacheable = store.Generation(states), true
 	}
 	c := &m.ecache
-	out := make(map[string][]*vuln.Enrichment, len(cves))
-	missing := cves
-	if cacheable {
-		missing = nil
-		c.mu.RLock()
-		current := c.gen == gen && c.recs != nil
-		for _, id := range cves {
-			if rs, ok := c.recs[id]; ok && current {
-				out[id] = rs
-			} else {
-				missing = append(missing, id)
-			}
+	out := make([]enrichedVuln, 0, len(vulns))
+	var missing []string
+	c.mu.RLock()
+	current := cacheable && c.gen == gen && c.byVuln != nil
+	for id, v := range vulns {
+		e, ok := c.byVuln[id]
+		switch {
+		case !ok || !current:
+			missing = append(missing, id)
+		case e != none:
+			out = append(out, enrichedVuln{id, v, e})
 		}
-		c.mu.RUnlock()
 	}
+	c.mu.RUnlock()
 	if len(missing) == 0 {
 		return out, nil
 	}
-	got, err := er.Enrichments(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	fetched := make(map[string][]*vuln.Enrichment, len(missing))
+
+	idsOf := make(map[string][]string, len(missing))
+	var all []string
 	for _, id := range missing {
-		fetched[id] = nil
+		ids := cveIDs(vulns[id])
+		idsOf[id] = ids
+		all = append(all, ids...)
 	}
-	for _, e := range got {
-		id := strings.ToUpper(e.CVE)
-		fetched[id] = append(fetched[id], e)
-	}
-	for id, rs := range fetched {
+	byCVE := map[string][]*vuln.Enrichment{}
+	if len(all) > 0 {
+		slices.Sort(all)
+		recs, err := er.Enrichments(ctx, slices.Compact(all))
+		if err != nil {
+			return nil, err
+		}
 		// Feed order, so that a report lists EPSS and KEV the same way
 		// every time.
-		slices.SortFunc(rs, func(a, b *vuln.Enrichment) int { return cmp.Compare(a.Feed, b.Feed) })
-		out[id] = rs
+		slices.SortFunc(recs, func(a, b *vuln.Enrichment) int { return cmp.Compare(a.Feed, b.Feed) })
+		for _, e := range recs {
+			id := strings.ToUpper(e.CVE)
+			byCVE[id] = append(byCVE[id], e)
+		}
+	}
+	fetched := make(map[string]*enriched, len(missing))
+	for _, id := range missing {
+		e := &enriched{}
+		var best *vuln.CVSS
+		for _, cve := range idsOf[id] {
+			for _, r := range byCVE[cve] {
+				for i := range r.CVSS {
+					if best == nil || preferredCVSS(&r.CVSS[i], best) {
+						best = &r.CVSS[i]
+					}
+				}
+				if r.EPSS != nil {
+					e.epss = append(e.epss, *r.EPSS)
+				}
+				if r.KEV != nil {
+					e.kev = append(e.kev, *r.KEV)
+				}
+			}
+		}
+		if best != nil {
+			if len(best.Data) > 0 {
+				e.cvss = []json.RawMessage{best.Data}
+			}
+			if e.sev = vuln.SeverityOfCVSS(best.Severity); e.sev != vuln.Unknown {
+				e.src = "cvss:" + best.Source + " " + best.Version
+			}
+		}
+		if e.cvss == nil && e.epss == nil && e.kev == nil && e.sev == vuln.Unknown {
+			e = none
+		} else {
+			out = append(out, enrichedVuln{id, vulns[id], e})
+		}
+		fetched[id] = e
 	}
 	if cacheable {
 		c.mu.Lock()
-		if c.gen != gen || c.recs == nil || len(c.recs) > maxEnrichCached {
-			c.gen, c.recs = gen, map[string][]*vuln.Enrichment{}
+		if c.gen != gen || c.byVuln == nil || len(c.byVuln) > maxEnrichCached {
+			c.gen, c.byVuln = gen, make(map[string]*enriched, len(fetched))
 		}
-		for id, rs := range fetched {
-			c.recs[id] = rs
+		for id, e := range fetched {
+			c.byVuln[id] = e
 		}
 		c.mu.Unlock()
 	}
