@@ -107,7 +107,7 @@ func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64,
 	if model == "" {
 		return fmt.Errorf("epss: line 1: no #model_version/score_date line before the header")
 	}
-	seen := make(map[string]bool, 1<<18)
+	seen := make(map[string]bool, 1<<12)
 	for n := 0; ; n++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {

@@ -60,6 +60,8 @@ func TestCVEList(t *testing.T) {
 		{"foreign.tar.gz", tarGz(t, "cves/2023/0xxx/CVE-2023-0001.json", `{"dataType":"CVE_RECORD_V4"}`), `CVE-2023-0001.json: field dataType`},
 		{"broken.tar.gz", tarGz(t, "cves/2023/0xxx/CVE-2023-0001.json", `{"dataType":"CVE_RECORD","cveMetadata":{`), "CVE-2023-0001.json: unexpected end"},
 		{"empty.tar.gz", tarGz(t, "README.md", "# no records"), "no CVE records"},
+		// A record past the 16 MiB bound (a few kilobytes gzipped).
+		{"huge.tar.gz", tarGz(t, "cves/2023/0xxx/CVE-2023-0001.json", `{"dataType":"CVE_RECORD","x":"`+strings.Repeat("a", 17<<20)+`"}`), "too large"},
 	} {
 		p := filepath.Join(dir, tc.name)
 		os.WriteFile(p, tc.content, 0o644)

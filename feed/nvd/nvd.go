@@ -180,7 +180,7 @@ func (f *Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, _ func(*
 // the first (the modified feed's copy is the newest).
 func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
 	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
-	seen := make(map[string]struct{}, 1<<18)
+	seen := make(map[string]struct{}, 1<<12)
 	files := 0
 	for {
 		hdr, err := tr.Next()
