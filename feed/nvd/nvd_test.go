@@ -223,3 +223,24 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// TestBest pins which score wins: NVD's, then CISA-ADP's, then the CNA's;
+// within a source v3.1, v3.0, then v4.0; one per source and version.
+func TestBest(t *testing.T) {
+	in := []vuln.CVSS{
+		{Source: vuln.CVSSSourceCNA, Version: "3.1"},
+		{Source: vuln.CVSSSourceNVD, Version: "4.0"},
+		{Source: vuln.CVSSSourceCISAADP, Version: "3.0"},
+		{Source: vuln.CVSSSourceNVD, Version: "3.0"},
+		{Source: vuln.CVSSSourceNVD, Version: "3.1"},
+		{Source: vuln.CVSSSourceCNA, Version: "3.1", Score: 1},
+	}
+	var got []string
+	for _, c := range nvd.Best(in) {
+		got = append(got, c.Source+" "+c.Version)
+	}
+	want := []string{"nvd 3.1", "nvd 3.0", "nvd 4.0", "cisa-adp 3.0", "cna 3.1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
