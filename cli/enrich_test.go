@@ -84,3 +84,43 @@ func TestScanEnrichedAlpine(t *testing.T) {
 		t.Errorf("table lacks CVE-2024-9143:\n%s", table)
 	}
 }
+
+// TestScanEnrichedDebian: in the real Debian 11 nginx image, CVE-2024-9143
+// (openssl) is "not yet assigned" in Debian's tracker: the report takes
+// CISA-ADP's CVSS severity for it, and keeps Debian's own for the others.
+func TestScanEnrichedDebian(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clair.db")
+	en := mustAbs(t, filepath.Join(root, "testdata/feeds/enrich"))
+	out, errOut, code := clairctl(t, "--db", db, "scan", "--format", "json",
+		"--feed", "debian=file://"+mustAbs(t, filepath.Join(root, "testdata/feeds/debian-bullseye-nginx.json")),
+		"--feed", "nvd=file://"+filepath.Join(en, "nvd"),
+		"--feed", "cvelist=file://"+filepath.Join(en, "cvelist/cvelistV5-main.tar.gz"),
+		"--feed", "epss=file://"+filepath.Join(en, "epss/epss_scores-current.csv.gz"),
+		"--feed", "kev=file://"+filepath.Join(en, "kev/known_exploited_vulnerabilities.json"),
+		"docker-archive:"+filepath.Join(root, "testdata/images/debian-11-nginx.tar"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "nvd      updated: 3 CVE records") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	var vr vuln.VulnerabilityReport
+	if err := json.Unmarshal([]byte(out), &vr); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range vr.Vulnerabilities {
+		switch {
+		case v.Name == "CVE-2024-9143":
+			n++
+			if v.Severity != "not yet assigned" || v.NormalizedSeverity != vuln.Medium || v.SeveritySource != "cvss:cisa-adp 3.1" {
+				t.Errorf("CVE-2024-9143: %q → %v from %q", v.Severity, v.NormalizedSeverity, v.SeveritySource)
+			}
+		case v.NormalizedSeverity != vuln.Unknown && v.SeveritySource != "debian":
+			t.Errorf("%s: %v from %q, want Debian's", v.Name, v.NormalizedSeverity, v.SeveritySource)
+		}
+	}
+	if n == 0 {
+		t.Error("CVE-2024-9143 not reported")
+	}
+}

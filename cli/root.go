@@ -158,13 +158,19 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger()}
 	res, err := u.Run(ctx, feeds)
 	for _, r := range res {
+		what := "advisories"
+		if f, ok := feed.Lookup(r.Feed); ok {
+			if _, ok := f.(feed.Enricher); ok {
+				what = "CVE records"
+			}
+		}
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(g.stderr, "  %-8s failed: %v\n", r.Feed, r.Err)
 		case r.Changed:
-			fmt.Fprintf(g.stderr, "  %-8s updated: %d advisories in %s\n", r.Feed, r.Advisories, r.Duration.Round(time.Millisecond))
+			fmt.Fprintf(g.stderr, "  %-8s updated: %d %s in %s\n", r.Feed, r.Advisories, what, r.Duration.Round(time.Millisecond))
 		default:
-			fmt.Fprintf(g.stderr, "  %-8s unchanged: %d advisories\n", r.Feed, r.Advisories)
+			fmt.Fprintf(g.stderr, "  %-8s unchanged: %d %s\n", r.Feed, r.Advisories, what)
 		}
 	}
 	return err
