@@ -58,6 +58,9 @@ type Result struct {
 	Distribution *vuln.Distribution `json:"distribution,omitempty"`
 	Repositories []*vuln.Repository `json:"repositories,omitempty"`
 	Warnings     []string           `json:"warnings,omitempty"`
+	// Facts are what a file told that is not a package, for the scanner's
+	// own Combine (a go.mod's go version, a requirements file's includes).
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Combiner is implemented by scanners whose per-file results describe one

@@ -29,6 +29,10 @@ type Package struct {
 	Purl string `json:"purl,omitempty"`
 	// Path is the file the package was found in (language packages).
 	Path string `json:"path,omitempty"`
+	// Dev marks a development dependency of a lock file (npm "dev",
+	// Pipfile "develop", composer "packages-dev", poetry's dev group):
+	// what the build runs, not necessarily what it ships.
+	Dev bool `json:"dev,omitempty"`
 }
 
 // Package kinds.
