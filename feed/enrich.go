@@ -46,3 +46,15 @@ func MaybeGunzip(r io.Reader) (io.Reader, error) {
 	}
 	return limit.Reader(zr, MaxDecompressed), nil
 }
+
+// Incremental is an Enricher whose Fetch may write only what changed since
+// the stored snapshot (NVD's modified feed instead of every year): the
+// updater then parses with the stored records at hand.
+type Incremental interface {
+	Enricher
+	// ParseIncremental is ParseEnrichments given prev, which calls its
+	// argument with each record of the stored snapshot (nil when the store
+	// cannot list them: an increment is then an error, and the next
+	// update is a full one).
+	ParseIncremental(ctx context.Context, snap io.ReaderAt, size int64, prev func(func(*vuln.Enrichment) error) error, emit func(*vuln.Enrichment) error) error
+}

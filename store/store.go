@@ -169,4 +169,9 @@ type EnrichmentStore interface {
 	// Enrichments returns every feed's records for these CVE ids, with
 	// Feed set.
 	Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error)
+	// EnrichmentRecords calls fn with each stored record of the feed, in
+	// no particular order, from the committed snapshot: called from the
+	// load of the feed's ReplaceEnrichments, it reads the snapshot being
+	// replaced (an increment carries the unchanged records over).
+	EnrichmentRecords(ctx context.Context, feed string, fn func(*vuln.Enrichment) error) error
 }

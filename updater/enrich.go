@@ -17,6 +17,12 @@ type EnrichmentStore interface {
 	ReplaceEnrichments(ctx context.Context, feed, fingerprint string, load func(emit func(*vuln.Enrichment) error) error) (store.UpdateOperation, error)
 }
 
+// EnrichmentLister is what an incremental feed (feed.Incremental) needs
+// besides: the stored records, which an increment carries over.
+type EnrichmentLister interface {
+	EnrichmentRecords(ctx context.Context, feed string, fn func(*vuln.Enrichment) error) error
+}
+
 // replace stores the snapshot: an advisory feed's advisories, or an
 // enrichment feed's records. Parse errors name the snapshot's URL, since the
 // feeds' own errors name only the record or line.
@@ -27,10 +33,18 @@ func (u *Updater) replace(ctx context.Context, f feed.Feed, fp string, snap io.R
 			return store.UpdateOperation{}, fmt.Errorf("store %T keeps no enrichment records", u.Store)
 		}
 		op, err := es.ReplaceEnrichments(ctx, f.Name(), fp, func(emit func(*vuln.Enrichment) error) error {
-			return ef.ParseEnrichments(ctx, snap, size, func(e *vuln.Enrichment) error {
+			own := func(e *vuln.Enrichment) error {
 				e.Feed = f.Name()
 				return emit(e)
-			})
+			}
+			if inc, ok := f.(feed.Incremental); ok {
+				var prev func(func(*vuln.Enrichment) error) error
+				if l, ok := u.Store.(EnrichmentLister); ok {
+					prev = func(fn func(*vuln.Enrichment) error) error { return l.EnrichmentRecords(ctx, f.Name(), fn) }
+				}
+				return inc.ParseIncremental(ctx, snap, size, prev, own)
+			}
+			return ef.ParseEnrichments(ctx, snap, size, own)
 		})
 		if err != nil {
 			return op, fmt.Errorf("%s: %w", feedURL(u.url(f)), err)

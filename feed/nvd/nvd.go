@@ -49,7 +49,7 @@ type Feed struct {
 	Now func() time.Time
 }
 
-var _ feed.Enricher = (*Feed)(nil)
+var _ feed.Incremental = (*Feed)(nil)
 
 // New returns the feed.
 func New() *Feed { return &Feed{} }
@@ -63,10 +63,22 @@ func (*Feed) DefaultURL() string { return DefaultURL }
 // fingerprint is the modified feed's: NVD regenerates every file together,
 // and any change to a CVE of any year is in the modified feed for eight
 // days, so an unchanged modified feed means unchanged feeds, and checking
-// costs one conditional request.
+// costs one conditional request. Full is when every year was last
+// downloaded: within IncrementWindow of it, an update downloads the
+// modified feed alone and carries the stored records of the CVEs it does
+// not list over.
 type fingerprint struct {
 	Modified string `json:"modified"`
+	Full     string `json:"full,omitempty"` // RFC 3339
 }
+
+// IncrementWindow is how long after a full download updates are increments:
+// NVD's modified feed lists the CVEs changed in the last eight days, and a
+// day is kept in hand.
+const IncrementWindow = 7 * 24 * time.Hour
+
+// incrementMarker is the snapshot entry that makes it an increment.
+const incrementMarker = "INCREMENT"
 
 // Fetch implements feed.Feed. The snapshot is a tar of the files as named
 // upstream, the modified feed first. rawURL is the folder holding them; a
@@ -107,13 +119,29 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if err != nil {
 		return "", fmt.Errorf("nvd: %w", err)
 	}
-	tw := tar.NewWriter(dst)
-	if err := addFile(tw, modifiedFile, tmp); err != nil {
-		return "", err
-	}
 	now := time.Now
 	if f.Now != nil {
 		now = f.Now
+	}
+	tw := tar.NewWriter(dst)
+	if last, err := time.Parse(time.RFC3339, pfp.Full); err == nil && pfp.Full != "" {
+		if age := now().Sub(last); age >= 0 && age < IncrementWindow {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: incrementMarker, Mode: 0o644,
+				ModTime: time.Unix(0, 0), Format: tar.FormatPAX}); err != nil {
+				return "", fmt.Errorf("nvd: writing snapshot: %w", err)
+			}
+			if err := addFile(tw, modifiedFile, tmp); err != nil {
+				return "", err
+			}
+			if err := tw.Close(); err != nil {
+				return "", fmt.Errorf("nvd: writing snapshot: %w", err)
+			}
+			b, _ := json.Marshal(fingerprint{Modified: mfp, Full: pfp.Full})
+			return string(b), nil
+		}
+	}
+	if err := addFile(tw, modifiedFile, tmp); err != nil {
+		return "", err
 	}
 	cur := now().UTC().Year()
 	years := 0
@@ -139,7 +167,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if err := tw.Close(); err != nil {
 		return "", fmt.Errorf("nvd: writing snapshot: %w", err)
 	}
-	b, _ := json.Marshal(fingerprint{Modified: mfp})
+	b, _ := json.Marshal(fingerprint{Modified: mfp, Full: now().UTC().Format(time.RFC3339)})
 	return string(b), nil
 }
 
@@ -177,31 +205,68 @@ func (f *Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, _ func(*
 
 // ParseEnrichments implements feed.Enricher. Files are read in the
 // snapshot's order, the modified feed first: a CVE in several files keeps
-// the first (the modified feed's copy is the newest).
+// the first (the modified feed's copy is the newest). Of an increment it
+// emits the modified feed's records only.
 func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
+	_, err := parseSnapshot(ctx, snap, size, emit)
+	return err
+}
+
+// ParseIncremental implements feed.Incremental: of an increment (the
+// modified feed alone), it emits the modified feed's records, then the
+// stored records of every CVE the modified feed does not list.
+func (*Feed) ParseIncremental(ctx context.Context, snap io.ReaderAt, size int64, prev func(func(*vuln.Enrichment) error) error, emit func(*vuln.Enrichment) error) error {
+	seen, err := parseSnapshot(ctx, snap, size, emit)
+	if err != nil || seen == nil {
+		return err
+	}
+	if prev == nil {
+		return errors.New("nvd: the snapshot is an increment, and the stored records cannot be listed")
+	}
+	return prev(func(e *vuln.Enrichment) error {
+		if _, ok := seen[e.CVE]; ok {
+			return nil
+		}
+		cp := *e
+		cp.Feed = ""
+		return emit(&cp)
+	})
+}
+
+// parseSnapshot emits the records of the snapshot's files; for an
+// increment it returns the CVEs the files list (scored or not, rejected
+// too: their stored records are out of date).
+func parseSnapshot(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) (increment map[string]struct{}, err error) {
 	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
 	seen := make(map[string]struct{}, 1<<12)
-	files := 0
+	files, isIncrement := 0, false
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("nvd: snapshot: %w", err)
+			return nil, fmt.Errorf("nvd: snapshot: %w", err)
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
+		if hdr.Name == incrementMarker {
+			isIncrement = true
+			continue
+		}
 		if err := ParseFile(ctx, hdr.Name, tr, seen, emit); err != nil {
-			return err
+			return nil, err
 		}
 		files++
 	}
 	if files == 0 {
-		return errors.New("nvd: snapshot holds no feed files")
+		return nil, errors.New("nvd: snapshot holds no feed files")
 	}
-	return nil
+	if isIncrement {
+		return seen, nil
+	}
+	return nil, nil
 }
 
 // item is one element of "vulnerabilities": only what enrichment needs is

@@ -111,8 +111,11 @@ func mirror(t *testing.T) map[string][]byte {
 	return files
 }
 
-func feed2025() *nvd.Feed {
-	return &nvd.Feed{Now: func() time.Time { return time.Date(2025, 6, 25, 0, 0, 0, 0, time.UTC) }}
+func feed2025() *nvd.Feed { return feedAt(25) }
+
+// feedAt is the feed on a day of June 2025.
+func feedAt(day int) *nvd.Feed {
+	return &nvd.Feed{Now: func() time.Time { return time.Date(2025, 6, day, 0, 0, 0, 0, time.UTC) }}
 }
 
 // TestUpdate: a full update fetches the modified feed and every year; an
@@ -141,10 +144,11 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("stored: %v", m)
 	}
 
-	// The modified feed changes and 2010 is gone.
+	// The modified feed changes and 2010 is gone; eight days after the
+	// full download, the update is a full one again.
 	files["nvdcve-2.0-modified.json.gz"] = read(t, "feeds/nvd/nvdcve-2.0-2021-sample.json.gz")
 	delete(files, "nvdcve-2.0-2010.json.gz")
-	r = enrichtest.Update(t, s, feed2025(), srv.URL)
+	r = enrichtest.Update(t, s, &nvd.Feed{Now: func() time.Time { return time.Date(2025, 7, 3, 0, 0, 0, 0, time.UTC) }}, srv.URL)
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "nvdcve-2.0-2010.json.gz") || !strings.Contains(r.Err.Error(), "404") {
 		t.Errorf("missing year: %v", r.Err)
 	}
@@ -174,6 +178,8 @@ func TestLocalMirror(t *testing.T) {
 		t.Fatalf("second update: %+v", r)
 	}
 	st, _ := s.FeedState(t.Context(), nvd.Name)
+	// Past the increment window: full updates, which read every year.
+	later := &nvd.Feed{Now: func() time.Time { return time.Date(2025, 7, 3, 0, 0, 0, 0, time.UTC) }}
 	plain, _ := gzip.NewReader(bytes.NewReader(y2021))
 	var buf bytes.Buffer
 	buf.ReadFrom(plain)
@@ -191,7 +197,7 @@ func TestLocalMirror(t *testing.T) {
 		// The modified feed differs from the stored one's: a full update.
 		write("nvdcve-2.0-modified.json.gz", y2021)
 		write("nvdcve-2.0-2021.json.gz", tc.content)
-		r := enrichtest.Update(t, s, feed2025(), "file://"+dir)
+		r := enrichtest.Update(t, s, later, "file://"+dir)
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "nvdcve-2.0-2021.json.gz") || !strings.Contains(r.Err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming the file and %q", tc.name, r.Err, tc.want)
 		}
@@ -242,5 +248,46 @@ func TestBest(t *testing.T) {
 	want := []string{"nvd 3.1", "nvd 3.0", "nvd 4.0", "cisa-adp 3.0", "cna 3.1"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
+// TestIncrement: within a week of the full download, a changed modified
+// feed is the only file fetched; its CVEs are added or replaced and the
+// stored records of the others carried over. A week later the update is a
+// full one again.
+func TestIncrement(t *testing.T) {
+	files := mirror(t)
+	srv := enrichtest.Serve(t, files)
+	s := enrichtest.Store(t)
+	if r := enrichtest.Update(t, s, feedAt(20), srv.URL); r.Err != nil || r.Advisories != 3 {
+		t.Fatalf("full update: %+v", r)
+	}
+	srv.Requests()
+	// NVD's API answer of three 2016 CVEs (one rejected) as the new
+	// modified feed.
+	files["nvdcve-2.0-modified.json.gz"] = read(t, "feeds/nvd/claircore-nvd-api2-sample.json")
+	r := enrichtest.Update(t, s, feedAt(21), srv.URL)
+	if r.Err != nil || !r.Changed || r.Advisories != 5 {
+		t.Fatalf("increment: %+v", r)
+	}
+	if n, paths := srv.Requests(); n != 1 || paths[0] != "/nvdcve-2.0-modified.json.gz" {
+		t.Errorf("increment: %d requests %v, want the modified feed alone", n, paths)
+	}
+	m := enrichtest.Records(t, s, "CVE-2021-3002", "CVE-2021-23814", "CVE-2021-44228", "CVE-2016-2781", "CVE-2016-3674", "CVE-2016-3197")
+	for _, cve := range []string{"CVE-2021-3002", "CVE-2021-23814", "CVE-2021-44228", "CVE-2016-2781", "CVE-2016-3674"} {
+		if m["nvd "+cve] == nil {
+			t.Errorf("%s missing after the increment", cve)
+		}
+	}
+	if m["nvd CVE-2016-3197"] != nil {
+		t.Error("rejected CVE-2016-3197 stored")
+	}
+	// The modified feed changes again a week after the full download.
+	files["nvdcve-2.0-modified.json.gz"] = read(t, "feeds/nvd/nvd-api2-CVE-2021-44228.json.gz")
+	if r := enrichtest.Update(t, s, feedAt(28), srv.URL); r.Err != nil || r.Advisories != 3 {
+		t.Fatalf("full update: %+v", r)
+	}
+	if n, _ := srv.Requests(); n != 25 {
+		t.Errorf("full update: %d requests, want 25", n)
 	}
 }

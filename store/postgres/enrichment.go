@@ -174,3 +174,35 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 	}
 	return out, nil
 }
+
+// EnrichmentRecords implements store.EnrichmentStore. It reads through its
+// own connection, so from inside ReplaceEnrichments' load it sees the
+// committed snapshot, not the transaction's.
+func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vuln.Enrichment) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT cve, rec FROM enrichment WHERE feed = $1`, feed)
+	if err != nil {
+		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			cve string
+			rec []byte
+		)
+		if err := rows.Scan(&cve, &rec); err != nil {
+			return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+		}
+		e := &vuln.Enrichment{}
+		if err := json.Unmarshal(rec, e); err != nil {
+			return fmt.Errorf("postgres: enrichment records %s: %s: %w", feed, cve, err)
+		}
+		e.Feed = feed
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+	}
+	return nil
+}

@@ -20,6 +20,7 @@ func RunEnrichment(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReplaceAndQuery", testEnrichReplaceAndQuery},
 		{"LoadErrorKeepsPrevious", testEnrichLoadErrorKeepsPrevious},
 		{"BadRecordsRejected", testEnrichBadRecords},
+		{"IncrementCarriesOver", testEnrichIncrement},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,5 +160,57 @@ func testEnrichBadRecords(t *testing.T, s store.Store, es store.EnrichmentStore)
 	}
 	if _, err := s.FeedState(ctx, "nvd"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("FeedState after only failed replaces: %v, want ErrNotFound", err)
+	}
+}
+
+// testEnrichIncrement: a load that reads the stored records while it
+// replaces them (an increment) sees the committed snapshot, and carries
+// what it does not replace over.
+func testEnrichIncrement(t *testing.T, s store.Store, es store.EnrichmentStore) {
+	ctx := t.Context()
+	if _, err := es.ReplaceEnrichments(ctx, "nvd", "full", emitAll(
+		&vuln.Enrichment{CVE: "CVE-2020-0001", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 5, Severity: "MEDIUM"}}},
+		&vuln.Enrichment{CVE: "CVE-2020-0002", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 7, Severity: "HIGH"}}},
+	)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.ReplaceEnrichments(ctx, "kev", "k", emitAll(&vuln.Enrichment{CVE: "CVE-2020-0002", KEV: &vuln.KEV{CVE: "CVE-2020-0002"}})); err != nil {
+		t.Fatal(err)
+	}
+	op, err := es.ReplaceEnrichments(ctx, "nvd", "increment", func(emit func(*vuln.Enrichment) error) error {
+		if err := emit(&vuln.Enrichment{CVE: "CVE-2020-0001", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 9.8, Severity: "CRITICAL"}}}); err != nil {
+			return err
+		}
+		n := 0
+		err := es.EnrichmentRecords(ctx, "nvd", func(e *vuln.Enrichment) error {
+			n++
+			if e.Feed != "nvd" {
+				t.Errorf("record of feed %q", e.Feed)
+			}
+			if e.CVE == "CVE-2020-0001" {
+				return nil // replaced
+			}
+			return emit(e)
+		})
+		if n != 2 {
+			t.Errorf("EnrichmentRecords read %d records of the committed snapshot, want 2", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Advisories != 2 {
+		t.Errorf("increment stored %d records, want 2", op.Advisories)
+	}
+	m := byFeed(t, es, "CVE-2020-0001", "CVE-2020-0002")
+	if e := m["nvd CVE-2020-0001"]; e == nil || e.CVSS[0].Score != 9.8 {
+		t.Errorf("replaced record %+v", e)
+	}
+	if e := m["nvd CVE-2020-0002"]; e == nil || e.CVSS[0].Score != 7 {
+		t.Errorf("carried-over record %+v", e)
+	}
+	if m["kev CVE-2020-0002"] == nil {
+		t.Error("another feed's record lost")
 	}
 }
