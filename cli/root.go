@@ -325,11 +325,14 @@ func feedsFor(ir *vuln.IndexReport) []string {
 		}
 	}
 	if len(set) > 0 {
-		// The enrichment feeds (nvd, cvelist, epss, kev) serve every
-		// image that has vulnerability data: scores, and a severity
-		// where the distribution gives none.
+		// The enrichment feeds (nvd, epss, kev) serve every image that
+		// has vulnerability data: scores, and a severity where the
+		// distribution gives none. A bulky one (cvelist) is updated only
+		// when named; what is stored of it is used.
 		for _, f := range feed.All() {
-			if _, ok := f.(feed.Enricher); ok {
+			_, enricher := f.(feed.Enricher)
+			_, bulky := f.(feed.Bulky)
+			if enricher && !bulky {
 				set[f.Name()] = true
 			}
 		}

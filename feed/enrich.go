@@ -58,3 +58,10 @@ type Incremental interface {
 	// update is a full one).
 	ParseIncremental(ctx context.Context, snap io.ReaderAt, size int64, prev func(func(*vuln.Enrichment) error) error, emit func(*vuln.Enrichment) error) error
 }
+
+// Bulky is implemented by feeds whose download is large and changes many
+// times a day (the CVE List's archive, about half a gigabyte): clairctl
+// scan updates them only when named (--only), using what is stored
+// otherwise; servers, which update in the background, run them like any
+// other.
+type Bulky interface{ Bulky() }

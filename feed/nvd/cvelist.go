@@ -33,6 +33,10 @@ type CVEList struct{}
 
 var _ feed.Enricher = (*CVEList)(nil)
 
+// Bulky implements feed.Bulky: the archive is about half a gigabyte and
+// the repository takes commits every few minutes.
+func (*CVEList) Bulky() {}
+
 // NewCVEList returns the feed.
 func NewCVEList() *CVEList { return &CVEList{} }
 
