@@ -103,8 +103,21 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentS
 	}
 
 	// A new snapshot replaces the feed's records, and only that feed's.
-	if _, err := es.ReplaceEnrichments(ctx, "nvd", "fp2", emitAll(&vuln.Enrichment{CVE: "CVE-2022-0001"})); err != nil {
+	first, err := s.FeedState(ctx, "nvd")
+	if err != nil {
 		t.Fatal(err)
+	}
+	second, err := es.ReplaceEnrichments(ctx, "nvd", "fp2", emitAll(&vuln.Enrichment{CVE: "CVE-2022-0001"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its operations are in the history, with empty advisory diffs: the
+	// notifier finds nothing to announce in an enrichment feed.
+	if d, err := s.UpdateDiff(ctx, first.Operation, second.ID); err != nil || len(d.Added)+len(d.Removed) != 0 {
+		t.Errorf("UpdateDiff of two enrichment snapshots: %+v, %v", d, err)
+	}
+	if ops, err := s.UpdateOperations(ctx, "nvd"); err != nil || len(ops["nvd"]) != 2 || ops["nvd"][0].ID != second.ID {
+		t.Errorf("UpdateOperations(nvd) = %+v, %v", ops, err)
 	}
 	m = byFeed(t, es, "CVE-2021-44228", "CVE-2014-0160", "CVE-2022-0001")
 	keys := make([]string, 0, len(m))
