@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,6 +51,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
 	root.AddCommand(newPlugins(g))
+	root.AddCommand(newExportUpdaters(g), newImportUpdaters(g))
 	return root
 }
 
@@ -78,6 +80,7 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 type feedFlags struct {
 	only  []string
 	feeds []string
+	force bool // update only: accept a snapshot that loses most of a feed
 }
 
 func (f *feedFlags) register(c *cobra.Command) {
@@ -155,7 +158,7 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 	if err != nil {
 		return err
 	}
-	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger()}
+	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger(), Force: ff.force}
 	res, err := u.Run(ctx, feeds)
 	for _, r := range res {
 		what := "advisories"
@@ -194,6 +197,7 @@ func newUpdate(g *globals) *cobra.Command {
 		},
 	}
 	ff.register(c)
+	c.Flags().BoolVar(&ff.force, "force", false, "accept a snapshot that loses most of a feed (refused otherwise: none left, or under half of a feed of 1000 or more advisories)")
 	return c
 }
 
@@ -217,6 +221,7 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
+			updateFailed := false
 			if format != "table" && format != "json" {
 				return fmt.Errorf("--format %q: want table or json", format)
 			}
@@ -253,10 +258,17 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
 						// Stale data is better than no scan; missing data is
 						// caught below, per namespace the image needs.
 						fmt.Fprintln(g.stderr, "  warning: some feeds could not be updated; using the data already stored")
+						updateFailed = true
 					}
 				}
 			}
 			if err := checkFeedData(ctx, st, ir); err != nil {
+				var md *missingDataError
+				if updateFailed && errors.As(err, &md) {
+					// The advice to update or give --feed does not help
+					// when that is what just failed (above).
+					return fmt.Errorf("no vulnerability data for %s: its update failed (see above)", strings.Join(md.feeds, ", "))
+				}
 				return err
 			}
 			if n := languagePackages(ir); n > 0 {
@@ -362,7 +374,14 @@ func checkFeedData(ctx context.Context, st store.Store, ir *vuln.IndexReport) er
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("no vulnerability data for %s: run 'clairctl update --only %s' (or give --feed NAME=URL)", strings.Join(missing, ", "), strings.Join(missing, ","))
+		return &missingDataError{feeds: missing}
 	}
 	return nil
+}
+
+// missingDataError names the feeds an image needs that have no data.
+type missingDataError struct{ feeds []string }
+
+func (e *missingDataError) Error() string {
+	return fmt.Sprintf("no vulnerability data for %s: run 'clairctl update --only %s' (or give --feed NAME=URL)", strings.Join(e.feeds, ", "), strings.Join(e.feeds, ","))
 }

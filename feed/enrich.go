@@ -1,13 +1,9 @@
 package feed
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 
-	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -23,29 +19,10 @@ type Enricher interface {
 	ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error
 }
 
-// MaxDecompressed bounds what MaybeGunzip lets a compressed file expand to:
-// NVD's largest yearly file is a few hundred megabytes, and a gzip bomb
-// must not run for ever.
+// MaxDecompressed bounds what an enrichment feed's file may expand to
+// (Decompress's max): NVD's largest yearly file is a few hundred
+// megabytes, and a compression bomb must not run for ever.
 var MaxDecompressed int64 = 4 << 30
-
-// MaybeGunzip returns r decompressed when it starts with the gzip magic, r
-// itself (buffered) otherwise: mirrors and file:// copies are served either
-// way. The decompressed stream fails past MaxDecompressed bytes.
-func MaybeGunzip(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, err := br.Peek(2)
-	if err == io.EOF || (err == nil && (magic[0] != 0x1f || magic[1] != 0x8b)) {
-		return br, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	return limit.Reader(zr, MaxDecompressed), nil
-}
 
 // Incremental is an Enricher whose Fetch may write only what changed since
 // the stored snapshot (NVD's modified feed instead of every year): the

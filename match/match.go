@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/openclair/clair/internal/pep503"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -40,25 +41,13 @@ func ecosystemFormat(eco string) (format string, ok bool) {
 }
 
 // feedName is the name a feed keys a package on: PyPI names compare after
-// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
+// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy"), the
+// same function feed/osv keys advisories with.
 func feedName(eco, name string) string {
-	if eco != vuln.EcosystemPyPI {
+	if eco != "pypi" {
 		return name
 	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r == '-' || r == '_' || r == '.' {
-			dash = true
-			continue
-		}
-		if dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = false
-		b.WriteRune(r)
-	}
-	return b.String()
+	return pep503.Normalize(name)
 }
 
 // candidate is one package to match, with the keys the feeds use.

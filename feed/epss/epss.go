@@ -71,10 +71,11 @@ const maxRows = 10_000_000
 // truncated or foreign file never replaces good scores. A CVE listed twice
 // keeps its first row.
 func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
-	r, err := feed.MaybeGunzip(io.NewSectionReader(snap, 0, size))
+	r, _, err := feed.Decompress(io.NewSectionReader(snap, 0, size), feed.MaxDecompressed)
 	if err != nil {
 		return fmt.Errorf("epss: %w", err)
 	}
+	defer r.Close()
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true

@@ -77,10 +77,11 @@ const maxEntries = 1_000_000
 // from "catalogVersion", which CISA writes before the list; a CVE listed
 // twice keeps its first entry.
 func (*Feed) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
-	r, err := feed.MaybeGunzip(io.NewSectionReader(snap, 0, size))
+	r, _, err := feed.Decompress(io.NewSectionReader(snap, 0, size), feed.MaxDecompressed)
 	if err != nil {
 		return fmt.Errorf("kev: %w", err)
 	}
+	defer r.Close()
 	dec := json.NewDecoder(r)
 	fail := func(what string, err error) error {
 		if errors.Is(err, io.EOF) {

@@ -92,10 +92,11 @@ type cveMetric struct {
 // cves/YYYY/NNxxx/CVE-*.json records one at a time and emits the CNA's and
 // CISA-ADP's scores of each published CVE (other ADPs carry none).
 func (*CVEList) ParseEnrichments(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Enrichment) error) error {
-	r, err := feed.MaybeGunzip(io.NewSectionReader(snap, 0, size))
+	r, _, err := feed.Decompress(io.NewSectionReader(snap, 0, size), feed.MaxDecompressed)
 	if err != nil {
 		return fmt.Errorf("cvelist: %w", err)
 	}
+	defer r.Close()
 	tr := tar.NewReader(r)
 	records := 0
 	seen := map[string]struct{}{}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/internal/redact"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -162,7 +163,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		years++
 	}
 	if years == 0 {
-		return "", fmt.Errorf("nvd: %s: no yearly feed files (nvdcve-2.0-YYYY.json.gz)", redact(rawURL))
+		return "", fmt.Errorf("nvd: %s: no yearly feed files (nvdcve-2.0-YYYY.json.gz)", redact.URL(rawURL))
 	}
 	if err := tw.Close(); err != nil {
 		return "", fmt.Errorf("nvd: writing snapshot: %w", err)
@@ -187,13 +188,6 @@ func addFile(tw *tar.Writer, name string, f *os.File) error {
 		return fmt.Errorf("nvd: writing snapshot: %s: %w", name, err)
 	}
 	return nil
-}
-
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
 }
 
 // Parse implements feed.Feed: NVD holds no advisories here; the snapshot
@@ -300,10 +294,12 @@ const nvdSource = "nvd@nist.gov"
 // vulnerability at a time, and emits the CVSS scores of each CVE not in
 // seen (then added to it). Rejected CVEs are skipped. name is for errors.
 func ParseFile(ctx context.Context, name string, r io.Reader, seen map[string]struct{}, emit func(*vuln.Enrichment) error) error {
-	r, err := feed.MaybeGunzip(r)
+	rc, _, err := feed.Decompress(r, feed.MaxDecompressed)
 	if err != nil {
 		return fmt.Errorf("nvd: %s: %w", name, err)
 	}
+	defer rc.Close()
+	r = rc
 	dec := json.NewDecoder(r)
 	fail := func(what string, err error) error {
 		if errors.Is(err, io.EOF) {
