@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,8 +16,8 @@ import (
 
 // TestEnrichmentBundleAndGuard: enrichment feeds travel in offline bundles
 // (their records stored on import, not an empty advisory snapshot), and the
-// shrink guard keeps their stored records from a file cut at a line
-// boundary, which parses: EPSS's real CSV, and its first rows only.
+// shrink guard keeps their stored records from a well-formed file that
+// lost most of them.
 func TestEnrichmentBundleAndGuard(t *testing.T) {
 	ctx := context.Background()
 	root := "../testdata/feeds/enrich/"
@@ -48,24 +47,20 @@ func TestEnrichmentBundleAndGuard(t *testing.T) {
 		t.Fatalf("records after import: %v %v", recs, err)
 	}
 
-	// EPSS's first three rows: a well-formed file that would drop 26 of 29.
-	plain, err := os.ReadFile(sharedtest.Path(t, "feeds/epss/claircore-sample-epss.csv"))
-	if err != nil {
-		t.Fatal(err)
+	// CISA's whole catalog (1,404 entries), then the two-entry excerpt: a
+	// well-formed catalog that would drop 1,402 of them.
+	u.URLs = map[string]string{"kev": sharedtest.Path(t, "feeds/kev/known_exploited_vulnerabilities.json")}
+	if res, err := u.Run(ctx, []feed.Feed{kev.New()}); err != nil || res[0].Advisories != 1404 {
+		t.Fatalf("full catalog: %+v %v", res, err)
 	}
-	head := bytes.Join(bytes.SplitAfter(plain, []byte("\n"))[:5], nil)
-	p := filepath.Join(t.TempDir(), "epss.csv")
-	if err := os.WriteFile(p, head, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	u.URLs = map[string]string{"epss": p}
-	res, _ = u.Run(ctx, []feed.Feed{epss.New()})
+	u.URLs = urls
+	res, _ = u.Run(ctx, []feed.Feed{kev.New()})
 	var se *ShrinkError
-	if !errors.As(res[0].Err, &se) || se.Stored != 29 || se.Parsed != 3 {
-		t.Fatalf("cut file: %+v", res[0])
+	if !errors.As(res[0].Err, &se) || se.Stored != 1404 || se.Parsed != 2 {
+		t.Fatalf("excerpt over the full catalog: %+v", res[0])
 	}
-	if st, _ := st.FeedState(ctx, "epss"); st.Advisories != 29 {
-		t.Errorf("stored EPSS records: %d, want 29", st.Advisories)
+	if st, _ := st.FeedState(ctx, "kev"); st.Advisories != 1404 {
+		t.Errorf("stored KEV records: %d, want 1404", st.Advisories)
 	}
 }
 
