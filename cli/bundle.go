@@ -129,6 +129,7 @@ unless --force.`,
 	}
 	c.Flags().StringVarP(&cfgPath, "config", "c", "", "server config file whose matcher connstring names the database (instead of --db)")
 	c.Flags().BoolVar(&force, "force", false, "accept a snapshot that loses most of a stored feed")
+	g.dbFlag(c)
 	return c
 }
 

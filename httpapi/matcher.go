@@ -2,14 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
@@ -37,10 +35,6 @@ func (s *Server) matcherRoutes() []route {
 // nothing is cached but the compiled advisories, which follow the feeds.
 func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
-		return
-	}
 	e, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)
@@ -53,6 +47,8 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// Clair's hint (matcher.cache_age): reports change only with the feeds.
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(s.CacheAge.Seconds())))
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
@@ -127,10 +123,6 @@ func (s *Server) getUpdateDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.Updates.UpdateDiff(r.Context(), prev, cur)
-	if errors.Is(err, store.ErrInvalid) {
-		apiFail(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -9,11 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/openclair/clair/internal/pep503"
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -26,8 +28,13 @@ type Store interface {
 
 // Matcher computes vulnerability reports. It is safe for concurrent use.
 type Matcher struct {
-	Store  Store
-	cache  cache
+	Store Store
+	cache cache
+
+	// Logger receives the warnings of a match (a Maven artifact found
+	// without a group that several groups publish); nil: slog.Default().
+	Logger *slog.Logger
+	groups groupIndex
 	ecache enrichCache
 }
 
@@ -79,8 +86,28 @@ func (h hit) fixedIn() (fixed string, ok bool) {
 	return a.Ranges[h.rng].Fixed, true
 }
 
+// MatchStates is Match with the feeds' states the caller has already read
+// (for its own cache key): the matcher's cache keys on the same
+// generation, so the store is not asked again for each namespace.
+func (m *Matcher) MatchStates(ctx context.Context, ir *vuln.IndexReport, states []store.FeedState) (*vuln.VulnerabilityReport, error) {
+	if _, ok := m.Store.(Generationer); ok && states != nil {
+		ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+	}
+	return m.Match(ctx, ir)
+}
+
 // Match computes the vulnerability report of ir.
 func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error) {
+	if _, ok := ctx.Value(generationKey{}).(string); !ok {
+		if g, ok := m.Store.(Generationer); ok {
+			// Once for every namespace of the report.
+			states, err := g.FeedStates(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("match: %w", err)
+			}
+			ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+		}
+	}
 	vr := &vuln.VulnerabilityReport{
 		ManifestHash:           ir.ManifestHash,
 		Packages:               orEmpty(ir.Packages),
@@ -113,6 +140,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d, ns, csCPEs)...)
 	}
 
+	if err := m.recoverGroups(ctx, byNS[vuln.EcosystemMaven], vr); err != nil {
+		return nil, err
+	}
 	var hits []hit
 	for _, ns := range sortedKeys(byNS) {
 		h, err := m.matchNamespace(ctx, ns, byNS[ns])

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/openclair/clair/vuln"
 )
@@ -31,6 +32,12 @@ type Document struct {
 	// Warnings are what the reader must know to trust the result (a
 	// distribution without a feed, a feed that could not be updated).
 	Warnings []string
+	// Template is the text/template file the "template" format renders
+	// (--template FILE).
+	Template string
+	// Started is when the scan began (SBOM timestamps, the cosign
+	// predicate's scanStartedOn); zero means the time of rendering.
+	Started time.Time
 }
 
 // Suppressed is one (package, vulnerability) finding taken out of a report.
@@ -53,9 +60,12 @@ func Write(w io.Writer, format string, vr *vuln.VulnerabilityReport) error {
 func WriteDocument(w io.Writer, format string, d *Document) error {
 	switch format {
 	case "json":
-		return JSON(w, d.Report)
+		return DocumentJSON(w, d)
 	case "table", "":
-		return Table(w, d.Report)
+		if err := Table(w, d.Report); err != nil {
+			return err
+		}
+		return Notes(w, d)
 	}
 	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -265,6 +275,6 @@ func Summary(vr *vuln.VulnerabilityReport, rows []Row) string {
 	if len(dists) > 0 {
 		on = ", " + strings.Join(dists, ", ")
 	}
-	return fmt.Sprintf("Total: %d vulnerabilities%s in %d of %d packages, %d unfixed%s",
-		len(rows), by, len(pkgs), len(vr.Packages), unfixed, on)
+	return fmt.Sprintf("Total: %d %s%s in %d of %d %s, %d unfixed%s",
+		len(rows), pluralWord(len(rows), "vulnerability"), by, len(pkgs), len(vr.Packages), pluralWord(len(vr.Packages), "package"), unfixed, on)
 }

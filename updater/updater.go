@@ -199,6 +199,6 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 	}
 	r.Changed = true
 	r.Advisories = op.Advisories
-	u.log().Info("feed updated", "feed", f.Name(), "url", r.URL, "advisories", op.Advisories, "took", time.Since(start).Round(time.Millisecond))
+	u.log().Info("feed updated", "feed", f.Name(), "url", r.URL, "advisories", op.Advisories, "seconds", time.Since(start).Seconds())
 	return r
 }
