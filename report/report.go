@@ -125,7 +125,7 @@ type Row struct {
 // Rows flattens the report into (package, vulnerability) pairs, distribution
 // and language packages together, in one order: most severe first, then
 // those in CISA's KEV catalog, then by EPSS percentile (highest first), then
-// by package and vulnerability name.
+// by package and vulnerability name, version, path and package id.
 func Rows(vr *vuln.VulnerabilityReport) []Row {
 	en := readEnrichments(vr)
 	var rows []Row
@@ -168,7 +168,15 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 		if a.Vuln.Name != b.Vuln.Name {
 			return a.Vuln.Name < b.Vuln.Name
 		}
-		return a.Installed < b.Installed
+		if a.Installed != b.Installed {
+			return a.Installed < b.Installed
+		}
+		// The same package found twice (one jar under two names) would
+		// otherwise come out in map order.
+		if a.Package.Path != b.Package.Path {
+			return a.Package.Path < b.Package.Path
+		}
+		return a.Package.ID < b.Package.ID
 	})
 	return rows
 }
