@@ -32,7 +32,7 @@ func sameJarTwice() *vuln.VulnerabilityReport {
 		PackageVulnerabilities: map[string][]string{"p1": {"v1"}, "p2": {"v1"}},
 		Enrichments: map[string][]any{
 			report.CVSSKeyPrefix + " schema=https://csrc.nist.gov/schema/nvd/api/2.0/cve_api_json_2.0.schema": cvss("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-			report.CVSSKeyPrefix + " schema=https://csrc.nist.gov/schema/nvd/feed/1.1/cvss-v3.x.json":        cvss("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+			report.CVSSKeyPrefix + " schema=https://csrc.nist.gov/schema/nvd/feed/1.1/cvss-v3.x.json":         cvss("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
 		},
 	}
 }
