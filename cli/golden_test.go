@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,7 +73,9 @@ func TestGolden(t *testing.T) {
 					}
 					first, second := normalise(t, f.name, scan()), normalise(t, f.name, scan())
 					if first != second {
-						t.Errorf("two scans of the same image differ:\n%s", unifiedDiff("first", "second", first, second))
+						// Not written with -update either: a golden of
+						// an unstable output would fail at random.
+						t.Fatalf("two scans of the same image differ:\n%s", unifiedDiff("first", "second", first, second))
 					}
 					if f.ext != "" {
 						checkGolden(t, filepath.Join(root, "testdata/golden", im.name+"."+f.ext), first)
@@ -139,52 +142,138 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 }
 
-// unifiedDiff renders the first differing region of a and b as a unified
-// diff hunk with three lines of context, and says how many lines differ in
-// all. A minimal diff is not needed: the hunk only has to point at the
-// first change and show it readably.
+// unifiedDiff renders the first hunk in which a and b differ as a unified
+// diff with three lines of context: goldens are large, and the first
+// change is what tells what broke. Lines are matched by a longest common
+// subsequence over a window of 400 lines from the first difference,
+// which keeps the work bounded on files of thousands of lines.
 func unifiedDiff(nameA, nameB, a, b string) string {
-	al, bl := strings.SplitAfter(a, "\n"), strings.SplitAfter(b, "\n")
-	// Common prefix and suffix bound the changed region.
+	const ctx, window, maxLines, maxWidth = 3, 400, 60, 200
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
 	p := 0
 	for p < len(al) && p < len(bl) && al[p] == bl[p] {
 		p++
 	}
-	s := 0
-	for s < len(al)-p && s < len(bl)-p && al[len(al)-1-s] == bl[len(bl)-1-s] {
-		s++
+	if p == len(al) && p == len(bl) {
+		return "(no difference)\n"
 	}
-	const ctx, maxLines, maxWidth = 3, 40, 200
-	start := max(p-ctx, 0)
-	aEnd, bEnd := min(len(al)-s+ctx, len(al)), min(len(bl)-s+ctx, len(bl))
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "--- %s\n+++ %s\n@@ -%d,%d +%d,%d @@\n", nameA, nameB, start+1, aEnd-start, start+1, bEnd-start)
-	n := 0
-	emit := func(prefix, line string) {
-		n++
-		if n > maxLines {
-			return
+	aw, bw := al[p:min(len(al), p+window)], bl[p:min(len(bl), p+window)]
+	// lcs[i][j] is the length of the longest common subsequence of aw[i:]
+	// and bw[j:].
+	lcs := make([][]int, len(aw)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(bw)+1)
+	}
+	for i := len(aw) - 1; i >= 0; i-- {
+		for j := len(bw) - 1; j >= 0; j-- {
+			if aw[i] == bw[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
 		}
-		line = strings.TrimSuffix(line, "\n")
+	}
+	type op struct {
+		kind byte // ' ', '-' or '+'
+		line string
+	}
+	var ops []op
+	start := max(p-ctx, 0)
+	for _, l := range al[start:p] {
+		ops = append(ops, op{' ', l})
+	}
+	// Walk the window, ending the hunk after ctx equal lines past the last
+	// change when 2*ctx equal lines separate it from the next one.
+	i, j, equal, more := 0, 0, 0, false
+	for i < len(aw) || j < len(bw) {
+		switch {
+		case i < len(aw) && j < len(bw) && aw[i] == bw[j]:
+			if equal == ctx {
+				// Look ahead: is another change near?
+				k := 0
+				for i+k < len(aw) && j+k < len(bw) && aw[i+k] == bw[j+k] && k < ctx {
+					k++
+				}
+				if k == ctx {
+					more = !slices.Equal(al[p+i:], bl[p+j:])
+					i, j = len(aw), len(bw)
+					continue
+				}
+			}
+			ops = append(ops, op{' ', aw[i]})
+			i, j, equal = i+1, j+1, equal+1
+		case i < len(aw) && (j == len(bw) || lcs[i+1][j] >= lcs[i][j+1]):
+			ops = append(ops, op{'-', aw[i]})
+			i, equal = i+1, 0
+		default:
+			ops = append(ops, op{'+', bw[j]})
+			j, equal = j+1, 0
+		}
+	}
+	if len(ops) > maxLines {
+		ops, more = ops[:maxLines], true
+	}
+	na, nb := 0, 0
+	for _, o := range ops {
+		if o.kind != '+' {
+			na++
+		}
+		if o.kind != '-' {
+			nb++
+		}
+	}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "--- %s\n+++ %s\n@@ -%d,%d +%d,%d @@\n", nameA, nameB, start+1, na, start+1, nb)
+	for _, o := range ops {
+		line := o.line
 		if len(line) > maxWidth {
 			line = line[:maxWidth] + "…"
 		}
-		buf.WriteString(prefix + line + "\n")
+		buf.WriteString(string(o.kind) + line + "\n")
 	}
-	for _, l := range al[start:p] {
-		emit(" ", l)
-	}
-	for _, l := range al[p : len(al)-s] {
-		emit("-", l)
-	}
-	for _, l := range bl[p : len(bl)-s] {
-		emit("+", l)
-	}
-	for _, l := range al[len(al)-s : aEnd] {
-		emit(" ", l)
-	}
-	if n > maxLines {
-		fmt.Fprintf(&buf, "... %d more lines of the hunk not shown\n", n-maxLines)
+	if more {
+		buf.WriteString("(more differences follow)\n")
 	}
 	return buf.String()
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	a := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n"
+	b := "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11\n12\n13\n14\n"
+	// The hunk shows the change of line 5 with its context; the added line
+	// 14 is further than 2*3 lines away: a later hunk, only announced.
+	want := `--- a
++++ b
+@@ -2,7 +2,7 @@
+ 2
+ 3
+ 4
+-5
++five
+ 6
+ 7
+ 8
+(more differences follow)
+`
+	if got := unifiedDiff("a", "b", a, b); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// Inserted lines inside the window are matched, not shown as a
+	// replacement of everything after them.
+	want = `--- a
++++ b
+@@ -1,4 +1,5 @@
+ x
++new
+ y
+ z
+ w
+`
+	if got := unifiedDiff("a", "b", "x\ny\nz\nw", "x\nnew\ny\nz\nw"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	long := strings.Repeat("x", 300)
+	if got := unifiedDiff("a", "b", "y\n", long+"\n"); !strings.Contains(got, "+"+strings.Repeat("x", 200)+"…\n") || strings.Contains(got, strings.Repeat("x", 201)) {
+		t.Errorf("a long line is not cut at 200 bytes:\n%s", got)
+	}
 }
