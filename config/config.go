@@ -383,37 +383,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// Validate checks what the decoder cannot.
-func (c *Config) Validate() error {
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "debug-color", "info", "warn", "warning", "error", "fatal", "panic":
-	default:
-		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
-	}
-	if c.Auth.Keyserver != nil {
-		return errors.New("auth.keyserver: not supported (Clair removed it too); use auth.psk")
-	}
-	if p := c.Auth.PSK; p != nil && strings.TrimSpace(p.Key) == "" {
-		return errors.New("auth.psk.key: empty (give a base64 key, or " + EnvPSKKey + ")")
-	}
-	if t := c.TLS; t != nil && (t.Cert == "" || t.Key == "") {
-		return errors.New("tls: both cert and key are needed")
-	}
-	if c.Matcher.Period < Duration(time.Minute) {
-		return fmt.Errorf("matcher.period: %s is too short (at least 1m)", time.Duration(c.Matcher.Period))
-	}
-	if c.Indexer.MaxLayerSize < 0 {
-		return errors.New("indexer.max_layer_size: negative")
-	}
-	if err := c.validateLimits(); err != nil {
-		return err
-	}
-	if err := c.validateDelivery(); err != nil {
-		return err
-	}
-	return nil
-}
-
 // SlogLevel maps Clair's level names onto slog's levels.
 func (c *Config) SlogLevel() (lvl int) {
 	switch strings.ToLower(c.LogLevel) {
@@ -425,39 +394,4 @@ func (c *Config) SlogLevel() (lvl int) {
 		return 8
 	}
 	return 0
-}
-
-// validateLimits refuses negative bounds, which would read as "none".
-func (c *Config) validateLimits() error {
-	for _, d := range []struct {
-		key string
-		v   Duration
-	}{
-		{"indexer.manifest_timeout", c.Indexer.ManifestTimeout},
-		{"indexer.layer_rate_window", c.Indexer.LayerRateWindow},
-		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
-		{"http.read_timeout", c.HTTP.ReadTimeout},
-		{"http.write_timeout", c.HTTP.WriteTimeout},
-		{"http.idle_timeout", c.HTTP.IdleTimeout},
-	} {
-		if d.v < 0 {
-			return fmt.Errorf("%s: %s is negative", d.key, time.Duration(d.v))
-		}
-	}
-	if p := c.Auth.PSK; p != nil && p.MaxLifetime < 0 {
-		return fmt.Errorf("auth.psk.max_lifetime: %s is negative", time.Duration(p.MaxLifetime))
-	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{
-		{"indexer.layer_read_concurrency", c.Indexer.LayerReadConcurrency},
-		{"http.max_connections", c.HTTP.MaxConnections},
-		{"http.max_connections_per_ip", c.HTTP.MaxConnectionsPerIP},
-	} {
-		if n.v < 0 {
-			return fmt.Errorf("%s: %d is negative", n.key, n.v)
-		}
-	}
-	return nil
 }
