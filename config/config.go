@@ -179,9 +179,14 @@ type Duration time.Duration
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// Complaints are yaml.TypeErrors, so that the decoder goes on and
+	// reports the rest of the file too.
 	var s string
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a duration is a scalar (e.g. 6h, 30m, 90s)", n.Line)}}
+	}
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: duration: %w", n.Line, err)
+		return err
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -197,7 +202,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		*d = Duration(time.Duration(secs) * time.Second)
 		return nil
 	}
-	return fmt.Errorf("line %d: %q is not a duration (e.g. 6h, 30m, 90s)", n.Line, s)
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (e.g. 6h, 30m, 90s)", n.Line, s)}}
 }
 
 // Defaults as Clair has them.
@@ -236,78 +241,21 @@ func Parse(r io.Reader) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{}
+	var decodeErr error
 	if len(bytes.TrimSpace(b)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, cleanYAMLError(err)
+		var partial bool
+		if partial, decodeErr = decodeStrict(b, c, "", true); decodeErr != nil && !partial {
+			return nil, decodeErr
 		}
 	}
 	c.applyEnv(os.LookupEnv)
 	c.defaults()
-	if err := c.Validate(); err != nil {
+	// The decoder's complaints and the sections' together: every problem
+	// of the file at once.
+	if err := errors.Join(decodeErr, c.Validate()); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// cleanYAMLError turns "field foo not found in type config.Indexer" into
-// words about the file.
-func cleanYAMLError(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
-	var out []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if i := strings.Index(l, "field "); i >= 0 && strings.Contains(l, " not found in type ") {
-			key := strings.TrimSuffix(l[i+len("field "):], l[strings.Index(l, " not found in type "):])
-			typ := l[strings.Index(l, " not found in type ")+len(" not found in type "):]
-			l = l[:i] + fmt.Sprintf("unknown key %q in %s", key, section(typ))
-		}
-		out = append(out, l)
-	}
-	return errors.New(strings.Join(out, "; "))
-}
-
-func section(typ string) string {
-	switch strings.TrimPrefix(typ, "config.") {
-	case "Config":
-		return "the top level"
-	case "Indexer":
-		return "indexer"
-	case "Matcher":
-		return "matcher"
-	case "Matchers":
-		return "matchers"
-	case "Updaters":
-		return "updaters"
-	case "Notifier":
-		return "notifier"
-	case "Webhook":
-		return "notifier.webhook"
-	case "AMQP":
-		return "notifier.amqp"
-	case "Exchange":
-		return "notifier.amqp.exchange"
-	case "STOMP":
-		return "notifier.stomp"
-	case "Login":
-		return "notifier.stomp.user"
-	case "Auth":
-		return "auth"
-	case "PSK":
-		return "auth.psk"
-	case "TLS":
-		return "tls"
-	case "Metrics":
-		return "metrics"
-	case "HTTP":
-		return "http"
-	}
-	return typ
 }
 
 // Environment overrides, so that secrets need not sit in the file.
