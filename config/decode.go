@@ -35,12 +35,21 @@ func decodeStrict(b []byte, v any, at string, lines bool) (partial bool, err err
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(b, &root) // it decoded once; the nodes are there
-	errs := make([]error, 0, len(te.Errors))
-	for _, msg := range te.Errors {
-		errs = append(errs, errors.New(describe(&root, msg, at, lines)))
+	idx := index(&root, at)
+	n := min(len(te.Errors), maxComplaints)
+	errs := make([]error, 0, n+1)
+	for _, msg := range te.Errors[:n] {
+		errs = append(errs, errors.New(idx.describe(msg, at, lines)))
+	}
+	if more := len(te.Errors) - n; more > 0 {
+		errs = append(errs, fmt.Errorf("and %d more", more))
 	}
 	return true, errors.Join(errs...)
 }
+
+// maxComplaints bounds the decoder's complaints reported: a 4 MiB file of
+// mistakes makes a message nobody reads past the first screen.
+const maxComplaints = 100
 
 var (
 	lineMsg    = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -50,9 +59,8 @@ var (
 	unmarshalMsg = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.*)$")
 )
 
-// describe rewrites one of the decoder's messages about the document at
-// root to name the key path.
-func describe(root *yaml.Node, msg, at string, lines bool) string {
+// describe rewrites one of the decoder's messages to name the key path.
+func (idx *docIndex) describe(msg, at string, lines bool) string {
 	m := lineMsg.FindStringSubmatch(msg)
 	if m == nil {
 		return prefixed(at, msg)
@@ -64,7 +72,11 @@ func describe(root *yaml.Node, msg, at string, lines bool) string {
 		where = "line " + m[1] + ": "
 	}
 	if k := unknownMsg.FindStringSubmatch(rest); k != nil {
-		path, ok := keyPath(root, line, k[1], at)
+		pl, ok := idx.keys[lineKey{line, k[1]}]
+		var path string
+		if ok {
+			path = pl.path()
+		}
 		switch {
 		case !ok:
 			return where + fmt.Sprintf("unknown key %q", k[1])
@@ -73,7 +85,7 @@ func describe(root *yaml.Node, msg, at string, lines bool) string {
 		}
 		return where + fmt.Sprintf("unknown key %q in %s", k[1], path)
 	}
-	path, ok := valuePath(root, line, rest, at)
+	path, ok := idx.valuePath(line, rest)
 	rest = plainWords(rest)
 	if ok && path != "" {
 		return where + path + ": " + rest
@@ -88,55 +100,68 @@ func prefixed(at, msg string) string {
 	return at + ": " + msg
 }
 
-func child(at, key string) string {
-	if at == "" {
-		return key
-	}
-	return at + "." + key
+type lineKey struct {
+	line int
+	key  string
 }
 
-// keyPath finds the mapping that has key on line and returns the mapping's
-// path under at. Aliases are not followed: the decoder reports a key in an
-// anchored mapping at the anchor, and that is where the walk finds it.
-func keyPath(n *yaml.Node, line int, key, at string) (string, bool) {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			if p, ok := keyPath(c, line, key, at); ok {
-				return p, true
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if k.Line == line && k.Value == key {
-				return at, true
-			}
-			if p, ok := keyPath(v, line, key, child(at, k.Value)); ok {
-				return p, true
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if p, ok := keyPath(c, line, key, fmt.Sprintf("%s[%d]", at, i)); ok {
-				return p, true
-			}
-		}
-	}
-	return "", false
+// place is where a node sits: its parent's place and its own key or
+// [index]. Paths are spelled only for the nodes a complaint is about, so a
+// deeply nested file costs memory in its nodes, not in its depth squared.
+type place struct {
+	parent *place
+	seg    string // "key" or "[i]"; "" for the document's root
 }
 
-// valuePath finds the value a message about line is about: the one on that
-// line, when only one is, else the one whose tag and text the message
-// shows ("cannot unmarshal !!str `many` into int").
-func valuePath(root *yaml.Node, line int, msg, at string) (string, bool) {
-	type cand struct {
-		path string
-		n    *yaml.Node
+func (p *place) path() string {
+	var segs []string
+	for ; p != nil; p = p.parent {
+		if p.seg != "" {
+			segs = append(segs, p.seg)
+		}
 	}
-	var all []cand
-	var walk func(n *yaml.Node, at string)
-	walk = func(n *yaml.Node, at string) {
+	var b strings.Builder
+	for i := len(segs) - 1; i >= 0; i-- {
+		if b.Len() > 0 && !strings.HasPrefix(segs[i], "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(segs[i])
+	}
+	return b.String()
+}
+
+// holds says whether q is inside p.
+func (p *place) holds(q *place) bool {
+	for ; q != nil; q = q.parent {
+		if q.parent == p {
+			return true
+		}
+	}
+	return false
+}
+
+type value struct {
+	at *place
+	n  *yaml.Node
+}
+
+// docIndex is a document's keys and values by line, walked once, so that
+// naming a hundred complaints does not walk the document a hundred times.
+type docIndex struct {
+	// keys is the place of the mapping holding a key on a line (the first
+	// such, in document order).
+	keys map[lineKey]*place
+	// values are the values starting on a line, with their places.
+	values map[int][]value
+}
+
+// index walks the document under root, which sits at the path at. Aliases
+// are not followed: the decoder reports a key in an anchored mapping at
+// the anchor, and that is where the walk finds it.
+func index(root *yaml.Node, at string) *docIndex {
+	idx := &docIndex{keys: map[lineKey]*place{}, values: map[int][]value{}}
+	var walk func(n *yaml.Node, at *place)
+	walk = func(n *yaml.Node, at *place) {
 		switch n.Kind {
 		case yaml.DocumentNode:
 			for _, c := range n.Content {
@@ -145,27 +170,36 @@ func valuePath(root *yaml.Node, line int, msg, at string) (string, bool) {
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
-				if v.Line == line {
-					all = append(all, cand{child(at, k.Value), v})
+				lk := lineKey{k.Line, k.Value}
+				if _, seen := idx.keys[lk]; !seen {
+					idx.keys[lk] = at
 				}
-				walk(v, child(at, k.Value))
+				p := &place{at, k.Value}
+				idx.values[v.Line] = append(idx.values[v.Line], value{p, v})
+				walk(v, p)
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", at, i)
-				if c.Line == line {
-					all = append(all, cand{p, c})
-				}
+				p := &place{at, "[" + strconv.Itoa(i) + "]"}
+				idx.values[c.Line] = append(idx.values[c.Line], value{p, c})
 				walk(c, p)
 			}
 		}
 	}
-	walk(root, at)
+	walk(root, &place{seg: at})
+	return idx
+}
+
+// valuePath finds the value a message about line is about: the one on that
+// line, when only one is, else the one whose tag and text the message
+// shows ("cannot unmarshal !!str `many` into int").
+func (idx *docIndex) valuePath(line int, msg string) (string, bool) {
+	all := idx.values[line]
 	if len(all) == 1 {
-		return all[0].path, true
+		return all[0].at.path(), true
 	}
 	u := unmarshalMsg.FindStringSubmatch(msg)
-	var found []cand
+	var found []value
 	for _, c := range all {
 		switch {
 		case u != nil:
@@ -180,10 +214,24 @@ func valuePath(root *yaml.Node, line int, msg, at string) (string, bool) {
 		}
 		found = append(found, c)
 	}
-	if len(found) == 1 {
-		return found[0].path, true
+	if len(found) == 0 {
+		return "", false
 	}
-	return "", false
+	// Several, nested in one another ({a: {a: 1}} where a string is
+	// wanted): the decoder complains at the outermost and goes no deeper.
+	// A block mapping's line is its first key's, so one holding a flow
+	// value on that line is not what a complaint about the line means.
+	for i := 1; i < len(found); i++ {
+		if !found[i-1].at.holds(found[i].at) {
+			return "", false
+		}
+	}
+	for _, c := range found {
+		if c.n.Kind == yaml.ScalarNode || c.n.Style&yaml.FlowStyle != 0 {
+			return c.at.path(), true
+		}
+	}
+	return found[0].at.path(), true
 }
 
 // shown says whether yaml's rendering of a value in a message is v.

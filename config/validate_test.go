@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -122,13 +123,13 @@ func TestValidateKeyErrors(t *testing.T) {
 // flow mapping or in a list's item is named too.
 func TestUnknownKeyPaths(t *testing.T) {
 	for in, want := range map[string]string{
-		"notifier:\n  amqp:\n    tls:\n      kye: x\n":                  `line 4: unknown key "kye" in notifier.amqp.tls`,
-		"notifier:\n  stomp:\n    tls: {cert: a, kye: b}\n":             `line 3: unknown key "kye" in notifier.stomp.tls`,
-		"tls:\n  cert: a\n  key: b\n  rootca: c\n":                       `line 4: unknown key "rootca" in tls`,
-		"http: {read_timeout: 1s, max_conns: 3}\n":                       `line 1: unknown key "max_conns" in http`,
-		"metrics:\n  name: prometheus\n  prom: {}\n":                     `line 3: unknown key "prom" in metrics`,
-		"matchers:\n  names: [a]\n  nmes: [b]\n":                         `line 3: unknown key "nmes" in matchers`,
-		"base: &b\n  period: 1h\n  nope: 1\nmatcher:\n  <<: *b\n":        `line 1: unknown key "base" in the top level`,
+		"notifier:\n  amqp:\n    tls:\n      kye: x\n":                     `line 4: unknown key "kye" in notifier.amqp.tls`,
+		"notifier:\n  stomp:\n    tls: {cert: a, kye: b}\n":                `line 3: unknown key "kye" in notifier.stomp.tls`,
+		"tls:\n  cert: a\n  key: b\n  rootca: c\n":                         `line 4: unknown key "rootca" in tls`,
+		"http: {read_timeout: 1s, max_conns: 3}\n":                         `line 1: unknown key "max_conns" in http`,
+		"metrics:\n  name: prometheus\n  prom: {}\n":                       `line 3: unknown key "prom" in metrics`,
+		"matchers:\n  names: [a]\n  nmes: [b]\n":                           `line 3: unknown key "nmes" in matchers`,
+		"base: &b\n  period: 1h\n  nope: 1\nmatcher:\n  <<: *b\n":          `line 1: unknown key "base" in the top level`,
 		"indexer:\n  connstring: x\n  scanner:\n    package: {}\n  x: 1\n": `line 5: unknown key "x" in indexer`,
 	} {
 		_, err := Parse(strings.NewReader(in))
@@ -170,5 +171,37 @@ func TestNestedPluginSectionNamed(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "line ") || strings.Contains(err.Error(), "struct") {
 		t.Errorf("error %q names re-encoded lines or Go types", err)
+	}
+}
+
+// A file of nothing but mistakes (hostile, or a wrong file given) is
+// answered with the first maxComplaints of them and a count of the rest,
+// not a message as large as the file.
+func TestComplaintsBounded(t *testing.T) {
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, "key%d: %d\n", i, i)
+	}
+	_, err := Parse(strings.NewReader(b.String()))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != maxComplaints+1 || lines[len(lines)-1] != fmt.Sprintf("and %d more", 2000-maxComplaints) ||
+		lines[0] != `line 1: unknown key "key0" in the top level` {
+		t.Errorf("%d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+}
+
+// A deeply nested document with a mistake at the bottom is named by its
+// whole path.
+func TestDeepPathNamed(t *testing.T) {
+	const depth = 2000
+	in := "updaters:\n  config:\n    deep:\n      url: " + strings.Repeat("{a: ", depth) + "1" + strings.Repeat("}", depth) + "\n"
+	_, err := Parse(strings.NewReader(in))
+	// url is a string: the nested mapping is a type error, at the top of
+	// it.
+	if err == nil || !strings.Contains(err.Error(), "line 4: updaters.config.deep.url: a mapping where a string is wanted") {
+		t.Errorf("err = %.300v", err)
 	}
 }
