@@ -205,3 +205,27 @@ func TestDeepPathNamed(t *testing.T) {
 		t.Errorf("err = %.300v", err)
 	}
 }
+
+// A section type added to the file tomorrow is named with its line the
+// same way, by the decoder the file goes through: nothing to edit but the
+// struct.
+func TestNewSectionTypeNamed(t *testing.T) {
+	type retry struct {
+		Max int `yaml:"max"`
+	}
+	type newSection struct {
+		Cache struct {
+			Dir   string `yaml:"dir"`
+			Retry retry  `yaml:"retry"`
+		} `yaml:"cache"`
+	}
+	var v struct {
+		Indexer struct {
+			Extra newSection `yaml:"extra"`
+		} `yaml:"indexer"`
+	}
+	_, err := decodeStrict([]byte("indexer:\n  extra:\n    cache:\n      dir: /x\n      retry:\n        max: 3\n        backoff: 1s\n"), &v, "", true)
+	if err == nil || err.Error() != `line 7: unknown key "backoff" in indexer.extra.cache.retry` {
+		t.Errorf("err = %v", err)
+	}
+}
