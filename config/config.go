@@ -228,6 +228,10 @@ func Load(path string) (*Config, error) {
 	defer f.Close()
 	c, err := Parse(f)
 	if err != nil {
+		if strings.Contains(err.Error(), "\n") {
+			// One problem a line, the file named once above them.
+			return nil, fmt.Errorf("config: %s:\n%w", path, err)
+		}
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -227,5 +229,22 @@ func TestNewSectionTypeNamed(t *testing.T) {
 	_, err := decodeStrict([]byte("indexer:\n  extra:\n    cache:\n      dir: /x\n      retry:\n        max: 3\n        backoff: 1s\n"), &v, "", true)
 	if err == nil || err.Error() != `line 7: unknown key "backoff" in indexer.extra.cache.retry` {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Load names the file once, above its problems, one a line.
+func TestLoadNamesFileAboveProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("indexer:\n  max_layer_size: -1\nhttp:\n  max_connections: -2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	want := "config: " + path + ":\nindexer.max_layer_size: -1 is negative\nhttp.max_connections: -2 is negative"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "indexer.max_layer_size" {
+		t.Errorf("KeyError lost: %v", ke)
 	}
 }
