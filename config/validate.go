@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/openclair/clair/auth"
+	"github.com/openclair/clair/feed"
 )
 
 // Validation is one method per section, each given the key path it sits at
@@ -80,6 +82,7 @@ func (c *Config) Validate() error {
 	p.wrap("introspection_addr", listenAddr(c.IntrospectionAddr))
 	p.join(c.Indexer.validate("indexer"))
 	p.join(c.Matcher.validate("matcher"))
+	p.join(c.Updaters.validate("updaters"))
 	p.join(c.Notifier.validate("notifier", c.Auth.PSK != nil))
 	p.join(c.Auth.validate("auth"))
 	if c.TLS != nil {
@@ -109,6 +112,40 @@ func (m *Matcher) validate(at string) error {
 		p.wrap(at+".indexer_addr", httpURL(m.IndexerAddr))
 	}
 	return p.err()
+}
+
+// validate checks the feeds' URL overrides; which feeds updaters.sets
+// names is checked by Feeds, against the feeds the binary registered.
+func (u *Updaters) validate(at string) error {
+	var p problems
+	names := make([]string, 0, len(u.Config))
+	for name := range u.Config {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if s := u.Config[name].URL; s != "" {
+			p.wrap(at+".config."+name+".url", feedURL(s))
+		}
+	}
+	return p.err()
+}
+
+// feedURL accepts what the feeds fetch from: http(s) URLs, file:// URLs
+// and absolute paths.
+func feedURL(s string) error {
+	if _, ok := feed.FilePath(s); ok {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Redacted: a mirror's URL may carry its password.
+		return fmt.Errorf("%q is not an http(s) or file:// URL or an absolute path", u.Redacted())
+	}
+	return nil
 }
 
 // validate checks the notifier's section: its intervals, and its delivery

@@ -46,6 +46,12 @@ http:
   max_connections: -1
   read_timeout: -1s
 indexr: {}
+updaters:
+  config:
+    debian:
+      url: ftp://u:s3cret@mirror/x
+    alpine:
+      url: /srv/mirror/alpine
 `
 	_, err := Parse(strings.NewReader(in))
 	if err == nil {
@@ -77,6 +83,7 @@ indexr: {}
 		`http.max_connections: -1 is negative`,
 		`http.read_timeout: -1s is negative`,
 		`line 33: unknown key "indexr" in the top level`,
+		`updaters.config.debian.url: "ftp://u:xxxxx@mirror/x" is not an http(s) or file:// URL or an absolute path`,
 	}
 	msg := err.Error()
 	for _, w := range want {
@@ -86,6 +93,9 @@ indexr: {}
 	}
 	if n := len(strings.Split(msg, "\n")); n != len(want) {
 		t.Errorf("%d problems reported, want %d:\n%s", n, len(want), msg)
+	}
+	if strings.Contains(msg, "s3cret") {
+		t.Error("a mirror's password is in the error")
 	}
 	if t.Failed() {
 		t.Logf("error:\n%s", msg)
