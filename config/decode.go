@@ -15,8 +15,8 @@ import (
 // decodeStrict decodes the YAML document b into v, refusing unknown keys.
 // The decoder's complaints name Go types ("field foo not found in type
 // config.Indexer"); these are rewritten to name the key's path in the
-// document, found by walking the document's nodes to the line the decoder
-// gives, so that no list of types has to follow the structs. at is where
+// document, found among the document's nodes (walked once) by the line the
+// decoder gives, so that no list of types has to follow the structs. at is where
 // the document sits in the file ("" for the file itself); lines says
 // whether the decoder's line numbers are the file's (a plugin's settings
 // are re-encoded, and theirs are not). Every complaint is returned, joined;
@@ -79,7 +79,7 @@ func (idx *docIndex) describe(msg, at string, lines bool) string {
 		}
 		switch {
 		case !ok:
-			return where + fmt.Sprintf("unknown key %q", k[1])
+			return prefixed(at, where+fmt.Sprintf("unknown key %q", k[1]))
 		case path == "":
 			return where + fmt.Sprintf("unknown key %q in the top level", k[1])
 		}
