@@ -34,6 +34,9 @@ type Indexer struct {
 	Store       LayerStore // nil = no cache
 	Scanners    []scanner.Scanner
 	Concurrency int // layers indexed at once; <=0 means runtime.GOMAXPROCS(0)
+	// Options bound what one layer and one image may cost; the zero
+	// value means the documented defaults.
+	Options Options
 }
 
 // Index reads the image's layers (those not already cached) and returns what
@@ -59,9 +62,10 @@ func (ix *Indexer) Index(ctx context.Context, img *image.Image) (*vuln.IndexRepo
 		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(n)
+		imgBudget := scanner.NewBudget("image", ix.Options.maxImageBytes(), nil)
 		for i, l := range img.Layers {
 			g.Go(func() error {
-				v, err := ix.indexLayer(gctx, l)
+				v, err := ix.indexLayer(gctx, l, imgBudget)
 				if err != nil {
 					return layerError(l, err)
 				}
@@ -74,10 +78,10 @@ func (ix *Indexer) Index(ctx context.Context, img *image.Image) (*vuln.IndexRepo
 		}
 	} else {
 		for i, l := range img.Layers {
-			views[i] = &layerView{digest: l.Digest}
+			views[i] = &layerView{digest: l.Digest, name: layerName(l)}
 		}
 	}
-	return buildReport(img, ix.Scanners, views)
+	return buildReport(img, ix.Scanners, views, ix.Options)
 }
 
 func checkScanners(ss []scanner.Scanner) error {
@@ -121,13 +125,15 @@ func layerError(l *image.Layer, err error) error {
 // indexLayer gets what every scanner found in the layer: from the cache
 // where it can, and otherwise by reading the layer once for all the
 // scanners the cache lacks.
-func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, error) {
-	v := &layerView{digest: l.Digest, scans: make(map[string]*scanRecord, len(ix.Scanners))}
+func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer, imgBudget *scanner.Budget) (*layerView, error) {
+	v := &layerView{digest: l.Digest, name: layerName(l), scans: make(map[string]*scanRecord, len(ix.Scanners))}
+	budget := scanner.NewBudget("layer", ix.Options.maxLayerBytes(), imgBudget)
 	if l.Dir != "" {
-		w := newWalker(ix.Scanners)
+		w := newWalker(ix.Scanners, layerName(l), ix.Options, budget)
 		if err := walkDir(ctx, l.Dir, w); err != nil {
 			return nil, err
 		}
+		w.finish()
 		v.fill(w, ix.Scanners)
 		return v, nil
 	}
@@ -169,7 +175,7 @@ func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, 
 	if err != nil {
 		return nil, err
 	}
-	w := newWalker(missing)
+	w := newWalker(missing, layerName(l), ix.Options, budget)
 	err = walkTar(ctx, rc, w)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -177,8 +183,11 @@ func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, 
 	if err != nil {
 		return nil, err
 	}
+	w.finish()
 	v.fill(w, missing)
-	if !cache {
+	// What the image's budget refused depends on the other layers of
+	// this image: not a result to share with other images.
+	if !cache || budget.RefusedByParent() {
 		return v, nil
 	}
 	for i, s := range missing {

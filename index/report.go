@@ -3,12 +3,14 @@ package index
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/openclair/clair/image"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -30,7 +32,7 @@ type pkgFound struct {
 	key   string // the package as JSON, without its id: identical ones merge
 }
 
-func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerView) (*vuln.IndexReport, error) {
+func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerView, opts Options) (*vuln.IndexReport, error) {
 	r := &vuln.IndexReport{
 		ManifestHash:  img.ManifestDigest,
 		State:         vuln.IndexFinished,
@@ -153,7 +155,9 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 
 	distIDs := numberDistributions(r, dists)
 	repoIDs := numberRepositories(r, repos)
-	numberPackages(r, pkgs, distIDs, repoIDs)
+	if left := numberPackages(r, pkgs, distIDs, repoIDs, opts.maxReportBytes()); left > 0 {
+		warnings = append(warnings, fmt.Sprintf("index: the report's packages passed %s (index option MaxReportBytes): %d packages left out", limit.Bytes(opts.maxReportBytes()), left))
+	}
 	r.Warnings = dedupeStrings(warnings)
 	return r, nil
 }
@@ -177,18 +181,37 @@ func (u *union) visible() ([]found, []string, error) {
 		sorted = append(sorted, p)
 	}
 	sort.Strings(sorted)
+	// Links to directories lead to no file, and are no mistake either.
+	dirs := map[string]bool{}
+	for l := range u.views {
+		if r := u.rec(l); r != nil {
+			for _, d := range r.Dirs {
+				dirs[d] = true
+			}
+		}
+	}
 	var (
 		out      []found
 		warns    []string
 		dangling []string
+		loops    int
 	)
 	for _, p := range sorted {
 		e, missing, ok, err := u.resolve(p)
+		if errors.Is(err, errLoop) {
+			// A loop is the image's mistake, not a reason to index
+			// none of it.
+			if loops++; loops <= maxLoopWarnings {
+				l, _, _, _, _ := u.lookup(p)
+				warns = append(warns, fmt.Sprintf("index: layer %s: %s: symlink loop (more than %d links to follow); not indexed", u.views[l].name, p, maxLinkHops))
+			}
+			continue
+		}
 		if err != nil {
 			return nil, nil, err
 		}
 		if !ok {
-			if missing != p {
+			if missing != p && !dirs[missing] {
 				dangling = append(dangling, fmt.Sprintf("%s: symlink to %s", p, missing))
 			}
 			continue
@@ -198,6 +221,9 @@ func (u *union) visible() ([]found, []string, error) {
 			res = &scanner.Result{}
 		}
 		out = append(out, found{path: p, src: e.path, layer: e.layer, res: res})
+	}
+	if loops > maxLoopWarnings {
+		warns = append(warns, fmt.Sprintf("index: %s: %d more symlink loops; not indexed", u.scanner, loops-maxLoopWarnings))
 	}
 	// One line per scanner: a pnpm tree or a "lib -> usr/lib" link makes
 	// hundreds of links to directories, which are not worth a line each.
@@ -210,6 +236,9 @@ func (u *union) visible() ([]found, []string, error) {
 	}
 	return out, warns, nil
 }
+
+// maxLoopWarnings bounds the symlink loops named one by one.
+const maxLoopWarnings = 5
 
 // dedupeLinks drops a link whose target is itself visible at its own path:
 // the same content would otherwise count twice. Combiners see both, since
@@ -298,8 +327,9 @@ func numberRepositories(r *vuln.IndexReport, rs []*vuln.Repository) map[vuln.Rep
 }
 
 // numberPackages sorts the packages (package_db, name, version, arch, then
-// the rest), merges identical ones, and numbers them from "1".
-func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, repoIDs map[vuln.Repository]string) {
+// the rest), merges identical ones, and numbers them from "1". Packages
+// past maxBytes of JSON (estimated) are left out; it returns their number.
+func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, repoIDs map[vuln.Repository]string, maxBytes int64) (leftOut int) {
 	for _, pf := range pkgs {
 		b, _ := json.Marshal(pf.pkg)
 		pf.key = string(b)
@@ -323,7 +353,17 @@ func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, rep
 	}
 	byKey := map[string]string{}
 	n := 0
+	var size int64
 	for _, pf := range pkgs {
+		// The package once, its environment each time, and the keys.
+		size += envSize + int64(len(pf.env.PackageDB)+len(pf.env.IntroducedIn))
+		if _, ok := byKey[pf.key]; !ok {
+			size += int64(len(pf.key)) + 16
+		}
+		if size > maxBytes {
+			leftOut++
+			continue
+		}
 		pf.env.DistributionID = distID
 		for _, rp := range pf.repos {
 			if id, ok := repoIDs[repoKey(rp)]; ok && !slices.Contains(pf.env.RepositoryIDs, id) {
@@ -359,7 +399,11 @@ func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, rep
 		}
 		src.ID = id
 	}
+	return leftOut
 }
+
+// envSize is the JSON of an environment without its strings, and its key.
+const envSize = 100
 
 func sameEnv(a, b *vuln.Environment) bool {
 	return a.PackageDB == b.PackageDB && a.IntroducedIn == b.IntroducedIn && a.DistributionID == b.DistributionID && slices.Equal(a.RepositoryIDs, b.RepositoryIDs)
