@@ -61,13 +61,18 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 		u   *union  // the scanner's view, to trace a package down the layers
 	}
 	var results []resultAt
+	// Links to what no layer has, whichever scanners wanted them.
+	dangling := map[string]bool{}
 	for _, s := range scanners {
 		u := &union{views: views, scanner: s.Name()}
-		vis, warns, err := u.visible()
+		vis, warns, dl, err := u.visible()
 		if err != nil {
 			return nil, err
 		}
 		warnings = append(warnings, warns...)
+		for _, d := range dl {
+			dangling[d] = true
+		}
 		if c, ok := s.(scanner.Combiner); ok {
 			in := make(map[string]*scanner.Result, len(vis))
 			for _, f := range vis {
@@ -86,6 +91,7 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 			results = append(results, resultAt{res: f.res, fs: []found{f}, u: u})
 		}
 	}
+	warnings = append(warnings, danglingWarning(dangling)...)
 	memo := map[*scanner.Result]map[string]bool{}
 	// Repositories a repository scanner found (Red Hat's content
 	// manifests) describe the packages installed in the same layer.
@@ -164,7 +170,7 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 
 // visible resolves every path the scanner recorded in any layer to what the
 // final image shows there, in path order.
-func (u *union) visible() ([]found, []string, error) {
+func (u *union) visible() (out []found, warns, dangling []string, err error) {
 	paths := map[string]bool{}
 	for l := range u.views {
 		if r := u.rec(l); r != nil {
@@ -190,12 +196,7 @@ func (u *union) visible() ([]found, []string, error) {
 			}
 		}
 	}
-	var (
-		out      []found
-		warns    []string
-		dangling []string
-		loops    int
-	)
+	var loops int
 	for _, p := range sorted {
 		e, missing, ok, err := u.resolve(p)
 		if errors.Is(err, errLoop) {
@@ -208,11 +209,12 @@ func (u *union) visible() ([]found, []string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !ok {
 			if missing != p && !dirs[missing] {
-				dangling = append(dangling, fmt.Sprintf("%s: symlink to %s", p, missing))
+				l, _, _, _, _ := u.lookup(p)
+				dangling = append(dangling, fmt.Sprintf("layer %s: %s: symlink to %s", u.views[l].name, p, missing))
 			}
 			continue
 		}
@@ -225,16 +227,25 @@ func (u *union) visible() ([]found, []string, error) {
 	if loops > maxLoopWarnings {
 		warns = append(warns, fmt.Sprintf("index: %s: %d more symlink loops; not indexed", u.scanner, loops-maxLoopWarnings))
 	}
-	// One line per scanner: a pnpm tree or a "lib -> usr/lib" link makes
-	// hundreds of links to directories, which are not worth a line each.
-	switch len(dangling) {
-	case 0:
-	case 1:
-		warns = append(warns, fmt.Sprintf("index: %s: %s, which the image does not have or the scanner does not read (a directory?)", u.scanner, dangling[0]))
-	default:
-		warns = append(warns, fmt.Sprintf("index: %s: %d symlinks to paths the image does not have or the scanner does not read (directories?), e.g. %s", u.scanner, len(dangling), dangling[0]))
+	return out, warns, dangling, nil
+}
+
+// danglingWarning is one line for all the scanners: a pnpm tree or a "lib
+// -> usr/lib" link to another layer's directory makes hundreds of links to
+// no file, which are not worth a line each.
+func danglingWarning(set map[string]bool) []string {
+	if len(set) == 0 {
+		return nil
 	}
-	return out, warns, nil
+	ds := make([]string, 0, len(set))
+	for d := range set {
+		ds = append(ds, d)
+	}
+	sort.Strings(ds)
+	if len(ds) == 1 {
+		return []string{fmt.Sprintf("index: %s, which the image does not have (or a directory of a layer below)", ds[0])}
+	}
+	return []string{fmt.Sprintf("index: %d symlinks to paths the image does not have (or directories of layers below), e.g. %s", len(ds), ds[0])}
 }
 
 // maxLoopWarnings bounds the symlink loops named one by one.

@@ -98,6 +98,10 @@ func (*Scanner) Kind() scanner.Kind { return scanner.KindPackage }
 // Wants implements scanner.Scanner.
 func (*Scanner) Wants(p string) bool { return isArchive(p) }
 
+// RandomAccess implements scanner.RandomAccess: archive/zip reads at
+// offsets, and the indexer's copy of the archive serves for it.
+func (*Scanner) RandomAccess() {}
+
 // isArchive reports whether the name has a Java archive extension, in any
 // case ("LIB.JAR" occurs in images built on Windows).
 func isArchive(name string) bool {
@@ -128,7 +132,9 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 		ra   io.ReaderAt
 		size int64
 	)
-	if f.Size <= MaxInMemory {
+	if f.RA != nil {
+		ra, size = f.RA, f.Size
+	} else if f.Size <= MaxInMemory {
 		b, err := io.ReadAll(io.LimitReader(r, MaxInMemory+1))
 		if err != nil {
 			return nil, fmt.Errorf("java: %s: %w", f.Path, err)
@@ -141,9 +147,12 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 		}
 	}
 	if ra == nil {
-		tmp, n, err := spill(r)
+		tmp, n, err := spill(f.Budget.Reader(r))
 		if errors.Is(err, scanner.ErrTooLarge) {
 			return warn(f.Path, "skipped: more than the %d bytes an archive may have", int64(MaxSize)), nil
+		}
+		if errors.Is(err, scanner.ErrBudget) {
+			return warn(f.Path, "skipped: %v", err), nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("java: %s: %w", f.Path, err)
@@ -151,7 +160,7 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 		defer release(tmp)
 		ra, size = tmp, n
 	}
-	w := &walker{ctx: ctx, s: s, bytes: s.maxBytes(), entries: s.maxEntries(), seen: map[string][]int{}}
+	w := &walker{ctx: ctx, s: s, bytes: s.maxBytes(), budget: f.Budget, entries: s.maxEntries(), seen: map[string][]int{}}
 	if err := w.archive(ra, size, f.Path, path.Base(f.Path), 0); err != nil {
 		return nil, fmt.Errorf("java: %s: %w", f.Path, err)
 	}
@@ -207,12 +216,15 @@ func release(f *os.File) {
 
 // walker holds what one layer file's scan found and may still spend.
 type walker struct {
-	ctx     context.Context
-	s       *Scanner
-	bytes   int64 // decompressed bytes left
-	entries int   // zip entries left
-	spent   bool  // a budget ran out: warned once, nothing more is opened
-	dropped int   // warnings past maxWarnings
+	ctx   context.Context
+	s     *Scanner
+	bytes int64 // decompressed bytes left
+	// budget is the layer's (and image's) budget of inflated bytes,
+	// charged with the same bytes as w.bytes.
+	budget  *scanner.Budget
+	entries int  // zip entries left
+	spent   bool // a budget ran out: warned once, nothing more is opened
+	dropped int  // warnings past maxWarnings
 	pkgs    []*vuln.Package
 	warns   []string
 	// seen maps "group:artifact@version" to the indexes in pkgs of the
@@ -338,6 +350,10 @@ func (w *walker) readWarning(disp, name string, err error) {
 		w.exhausted(disp+"!"+name, "more than %d bytes decompressed in all", w.s.maxBytes())
 		return
 	}
+	if errors.Is(err, scanner.ErrBudget) {
+		w.exhausted(disp+"!"+name, "%v", err)
+		return
+	}
 	w.warnf(disp, "%s: %v", name, err)
 }
 
@@ -354,10 +370,10 @@ func (w *walker) nested(parent io.ReaderAt, parentDisp string, zf *zip.File, dep
 		}
 		return w.archive(io.NewSectionReader(parent, off, int64(zf.CompressedSize64)), int64(zf.CompressedSize64), disp, name, depth)
 	}
-	if zf.UncompressedSize64 > uint64(w.bytes) {
+	if left := min(w.bytes, w.budget.Left()); zf.UncompressedSize64 > uint64(left) {
 		// Declared larger than what is left: skip it without inflating a
 		// byte, so that the rest of the layer file is still read.
-		w.warnf(disp, "not scanned (zip bomb?): decompresses to %d bytes, more than the %d left to decompress", zf.UncompressedSize64, w.bytes)
+		w.warnf(disp, "not scanned (zip bomb?): decompresses to %d bytes, more than the %d left to decompress (in this file, layer and image)", zf.UncompressedSize64, left)
 		return nil
 	}
 	rc, err := zf.Open()
@@ -420,6 +436,9 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	b.w.bytes -= int64(n)
+	if berr := b.w.budget.Take(int64(n)); berr != nil {
+		return 0, berr
+	}
 	return n, err
 }
 
