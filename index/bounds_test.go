@@ -183,6 +183,9 @@ func TestBoundNestedBombs(t *testing.T) {
 	if refused != 8 {
 		t.Errorf("%d refused, want 8: %q", refused, r.Warnings)
 	}
+	if !hasWarning(r, "layer "+l.Digest+": java: app/lib/bomb9.jar!b.jar.jar!b.jar: not scanned (zip bomb?)") {
+		t.Errorf("no warning names the layer and path: %q", r.Warnings)
+	}
 }
 
 func TestBoundApkPackages(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/limit"
@@ -102,7 +103,7 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 	var repoLayers []layerRepos
 	for _, ra := range results {
 		res := ra.res
-		warnings = append(warnings, res.Warnings...)
+		warnings = append(warnings, layerWarnings(res.Warnings, ra.fs, views)...)
 		if res.Distribution != nil {
 			d := *res.Distribution
 			dists = append(dists, &d)
@@ -228,6 +229,28 @@ func (u *union) visible() (out []found, warns, dangling []string, err error) {
 		warns = append(warns, fmt.Sprintf("index: %s: %d more symlink loops; not indexed", u.scanner, loops-maxLoopWarnings))
 	}
 	return out, warns, dangling, nil
+}
+
+// layerWarnings names the layer in a scanner's warnings (the indexer's
+// own name it already): the layer of the file, or the top one of the
+// files a Combiner read.
+func layerWarnings(ws []string, fs []found, views []*layerView) []string {
+	if len(ws) == 0 || len(fs) == 0 {
+		return ws
+	}
+	top := fs[0].layer
+	for _, f := range fs[1:] {
+		top = max(top, f.layer)
+	}
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		if strings.HasPrefix(w, "index: ") {
+			out[i] = w
+			continue
+		}
+		out[i] = "layer " + views[top].name + ": " + w
+	}
+	return out
 }
 
 // danglingWarning is one line for all the scanners: a pnpm tree or a "lib
