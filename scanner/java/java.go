@@ -35,6 +35,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -388,7 +389,7 @@ func (w *walker) nested(parent io.ReaderAt, parentDisp string, zf *zip.File, dep
 	if zf.UncompressedSize64 <= MaxInMemory {
 		// Sized by the declaration, which is at most MaxInMemory here.
 		buf := bytes.NewBuffer(make([]byte, 0, zf.UncompressedSize64+bytes.MinRead))
-		if _, err := buf.ReadFrom(io.LimitReader(r, MaxInMemory+1)); err != nil {
+		if _, err := buf.ReadFrom(limit.Reader(r, MaxInMemory)); err != nil {
 			w.readWarning(parentDisp, zf.Name, err)
 			return nil
 		}

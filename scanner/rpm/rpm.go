@@ -23,6 +23,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -72,30 +73,8 @@ func (*Scanner) Wants(path string) bool {
 	return false
 }
 
-// errTooLarge is returned by limitReader once more than MaxSize bytes came.
+// errTooLarge says a database is past MaxSize.
 var errTooLarge = fmt.Errorf("larger than the %d bytes an rpm database may have", MaxSize)
-
-// limitReader lets through n-1 bytes and fails on the next one, where
-// io.LimitReader would end quietly and leave a truncated database.
-type limitReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	if l.n <= 0 {
-		return n, errTooLarge
-	}
-	return n, err
-}
 
 // Scan implements scanner.Scanner.
 func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
@@ -115,7 +94,10 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	size, err := io.Copy(tmp, &limitReader{r: f.R, n: MaxSize + 1})
+	size, err := io.Copy(tmp, limit.Reader(f.R, MaxSize))
+	if errors.Is(err, limit.ErrTooLarge) {
+		err = errTooLarge
+	}
 	if err != nil {
 		return nil, wrap(err)
 	}
