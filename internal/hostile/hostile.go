@@ -9,6 +9,8 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
@@ -23,6 +25,7 @@ type Entry struct {
 	Size int64
 	Body func() io.Reader
 	Link string
+	Dir  bool
 }
 
 var epoch = time.Unix(1700000000, 0)
@@ -58,29 +61,39 @@ func (zeros) Read(p []byte) (int, error) {
 
 // Layer writes the gzip-compressed tar of the entries to w.
 func Layer(w io.Writer, ents ...Entry) error {
+	_, err := layer(w, ents)
+	return err
+}
+
+// layer writes the layer and returns its diff id.
+func layer(w io.Writer, ents []Entry) (string, error) {
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
-		return err
+		return "", err
 	}
-	tw := tar.NewWriter(zw)
+	diff := sha256.New()
+	tw := tar.NewWriter(io.MultiWriter(zw, diff))
 	for _, e := range ents {
 		h := &tar.Header{Name: e.Name, Mode: 0o755, ModTime: epoch, Typeflag: tar.TypeReg, Size: e.Size, Format: tar.FormatPAX}
 		if e.Link != "" {
 			h.Typeflag, h.Linkname, h.Size = tar.TypeSymlink, e.Link, 0
 		}
-		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("hostile: %s: %w", e.Name, err)
+		if e.Dir {
+			h.Typeflag, h.Size = tar.TypeDir, 0
 		}
-		if e.Link == "" {
+		if err := tw.WriteHeader(h); err != nil {
+			return "", fmt.Errorf("hostile: %s: %w", e.Name, err)
+		}
+		if h.Typeflag == tar.TypeReg {
 			if _, err := io.Copy(tw, e.Body()); err != nil {
-				return fmt.Errorf("hostile: %s: %w", e.Name, err)
+				return "", fmt.Errorf("hostile: %s: %w", e.Name, err)
 			}
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return "", err
 	}
-	return zw.Close()
+	return "sha256:" + hex.EncodeToString(diff.Sum(nil)), zw.Close()
 }
 
 // LayerBytes is Layer into memory.
