@@ -381,3 +381,43 @@ func TestBoundChild(t *testing.T) {
 	}
 	fmt.Printf("%s", b)
 }
+
+func TestExecutableReadAtOffsets(t *testing.T) {
+	// A real Go executable reaches gobin through the indexer's kept copy
+	// (in memory, or spooled when above MemFileBytes), and from a folder
+	// layer through the file itself: the same modules each way.
+	p := sharedTestdata(t, "pkgdb", "golang-binaries", "trivy-test.elf")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := hostileLayer(t, hostile.Bytes("usr/local/bin/trivy", b))
+	dirLayer := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dirLayer, "usr/local/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirLayer, "usr/local/bin/trivy"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, tc := range []struct {
+		name string
+		img  *image.Image
+		opts Options
+	}{
+		{"memory", imageOf(l), Options{}},
+		{"spooled", imageOf(l), Options{MemFileBytes: 1 << 10, TempDir: t.TempDir()}},
+		{"folder", &image.Image{Ref: "dir", Layers: []*image.Layer{{Dir: dirLayer}}}, Options{}},
+	} {
+		r := index(t, &Indexer{Scanners: execScanners(), Options: tc.opts}, tc.img)
+		got := pkgs(r)
+		if len(got) != 5 || !slices.Contains(got, "stdlib v1.15.2") || len(r.Warnings) != 0 {
+			t.Errorf("%s: packages %v, warnings %q", tc.name, got, r.Warnings)
+		}
+		if want == nil {
+			want = got
+		} else if !slices.Equal(got, want) {
+			t.Errorf("%s: packages\n%v\nwant\n%v", tc.name, got, want)
+		}
+	}
+}
