@@ -421,3 +421,16 @@ func TestExecutableReadAtOffsets(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsDefaults(t *testing.T) {
+	// The README's table of bounds.
+	var o Options
+	if o.maxFileBytes() != 512<<20 || o.maxLayerBytes() != 1<<30 || o.maxImageBytes() != 4<<30 ||
+		o.maxLayerPackages() != 20_000 || o.maxReportBytes() != 16<<20 || o.memFileBytes() != 4<<20 {
+		t.Errorf("defaults %d %d %d %d %d %d", o.maxFileBytes(), o.maxLayerBytes(), o.maxImageBytes(), o.maxLayerPackages(), o.maxReportBytes(), o.memFileBytes())
+	}
+	o = Options{MaxFileBytes: -1, MaxLayerPackages: -1, MaxReportBytes: 7}
+	if o.maxFileBytes() != unbounded || o.maxLayerPackages() != unbounded || o.maxReportBytes() != 7 {
+		t.Errorf("set: %d %d %d", o.maxFileBytes(), o.maxLayerPackages(), o.maxReportBytes())
+	}
+}
