@@ -36,6 +36,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -63,7 +64,7 @@ func main() {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	fmt.Printf("%-9s %6s %12s %12s %12s %8s  %s\n", "case", "exit", "peak RSS", "peak temp", "stored DB", "seconds", "warnings")
+	fmt.Printf("%-9s %5s %10s %10s %10s %10s %8s  %s\n", "case", "exit", "peak RSS", "peak temp", "written", "stored DB", "seconds", "warnings")
 	for _, c := range strings.Split(*cases, ",") {
 		layers, err := build(c)
 		if err != nil {
@@ -78,7 +79,7 @@ func main() {
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", c, err))
 		}
-		fmt.Printf("%-9s %6d %8d MiB %8d MiB %8d MiB %8.1f  %d: %s\n", c, m.exit, m.rss>>20, m.temp>>20, m.db>>20, m.secs, len(m.warnings), clip(strings.Join(m.warnings, " | ")))
+		fmt.Printf("%-9s %5d %6d MiB %6d MiB %6d MiB %6d MiB %8.1f  %d: %s\n", c, m.exit, m.rss>>20, m.temp>>20, m.written>>20, m.db>>20, m.secs, len(m.warnings), clip(strings.Join(m.warnings, " | ")))
 		os.RemoveAll(layout)
 	}
 }
@@ -168,6 +169,7 @@ func build(c string) ([][]hostile.Entry, error) {
 type result struct {
 	exit          int
 	rss, temp, db int64
+	written       int64 // bytes the child wrote (wchar), sampled
 	secs          float64
 	warnings      []string
 }
@@ -188,7 +190,11 @@ func measure(bin, dir, c, layout string) (*result, error) {
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	var peak atomic.Int64
+	var peak, written atomic.Int64
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -197,6 +203,9 @@ func measure(bin, dir, c, layout string) (*result, error) {
 			if n := du(tmp); n > peak.Load() {
 				peak.Store(n)
 			}
+			if n := wchar(cmd.Process.Pid); n > written.Load() {
+				written.Store(n)
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -204,11 +213,10 @@ func measure(bin, dir, c, layout string) (*result, error) {
 			}
 		}
 	}()
-	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Wait()
 	stop()
 	<-done
-	r := &result{secs: time.Since(start).Seconds(), temp: peak.Load()}
+	r := &result{secs: time.Since(start).Seconds(), temp: peak.Load(), written: written.Load()}
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
 			return nil, err
@@ -229,6 +237,21 @@ func measure(bin, dir, c, layout string) (*result, error) {
 		}
 	}
 	return r, nil
+}
+
+// wchar is what the process has written so far (/proc/PID/io), or 0.
+func wchar(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // du is the bytes of the files under dir (allocated, so a sparse file
