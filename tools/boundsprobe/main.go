@@ -6,6 +6,7 @@
 // binary on it in a child process, one at a time.
 //
 //	go run ./tools/boundsprobe -clairctl /tmp/clairctl [-work DIR] [-cases zeros,apk]
+//	go run ./tools/boundsprobe -clair /tmp/clair -cases zeros-x4,jar-x4
 //
 // Cases:
 //
@@ -48,11 +49,12 @@ import (
 
 func main() {
 	clairctl := flag.String("clairctl", "", "the clairctl binary to measure")
+	clair := flag.String("clair", "", "the clair server binary to measure instead: one POST /indexer/api/v1/index_report per case (exit is the HTTP status)")
 	work := flag.String("work", "", "folder for the inputs and databases (default: a new temporary folder, removed at the end)")
 	cases := flag.String("cases", "zeros,zeros-x4,elf,jar,jar-x4,bombs,apk,usr,usr-x2,loops", "comma-separated cases")
 	flag.Parse()
-	if *clairctl == "" {
-		fmt.Fprintln(os.Stderr, "boundsprobe: -clairctl is required")
+	if (*clairctl == "") == (*clair == "") {
+		fmt.Fprintln(os.Stderr, "boundsprobe: one of -clairctl and -clair is required")
 		os.Exit(2)
 	}
 	dir := *work
@@ -75,7 +77,12 @@ func main() {
 		if err := hostile.WriteLayout(layout, layers...); err != nil {
 			fail(fmt.Errorf("%s: %w", c, err))
 		}
-		m, err := measure(*clairctl, dir, c, layout)
+		var m *result
+		if *clair != "" {
+			m, err = measureServer(*clair, dir, c, layout)
+		} else {
+			m, err = measure(*clairctl, dir, c, layout)
+		}
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", c, err))
 		}
