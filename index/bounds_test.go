@@ -426,7 +426,7 @@ func TestOptionsDefaults(t *testing.T) {
 	// The README's table of bounds.
 	var o Options
 	if o.maxFileBytes() != 512<<20 || o.maxLayerBytes() != 1<<30 || o.maxImageBytes() != 4<<30 ||
-		o.maxLayerPackages() != 20_000 || o.maxReportBytes() != 16<<20 || o.memFileBytes() != 4<<20 {
+		o.maxLayerPackages() != 15_000 || o.maxReportBytes() != 8<<20 || o.memFileBytes() != 4<<20 {
 		t.Errorf("defaults %d %d %d %d %d %d", o.maxFileBytes(), o.maxLayerBytes(), o.maxImageBytes(), o.maxLayerPackages(), o.maxReportBytes(), o.memFileBytes())
 	}
 	o = Options{MaxFileBytes: -1, MaxLayerPackages: -1, MaxReportBytes: 7}

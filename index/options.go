@@ -17,13 +17,13 @@ const (
 	// DefaultMaxLayerPackages bounds the packages found in one layer. The
 	// largest real layers (a full distribution, a monorepo's node_modules)
 	// hold a few thousand. Indexing, storing, matching and printing cost
-	// about 7 KiB of memory per package in clairctl scan: 20,000 keep a
-	// layer under 200 MB.
-	DefaultMaxLayerPackages = 20_000
+	// about 9 KiB of memory per package in clairctl scan: 15,000 keep a
+	// layer well under 200 MB.
+	DefaultMaxLayerPackages = 15_000
 	// DefaultMaxReportBytes bounds the size of an index report, as the
 	// JSON of its packages and their environments (estimated): about
-	// 35,000 apk packages, whatever the number of layers.
-	DefaultMaxReportBytes = 16 << 20
+	// 18,000 apk packages, whatever the number of layers.
+	DefaultMaxReportBytes = 8 << 20
 	// DefaultMemFileBytes is the largest kept file held in memory rather
 	// than spooled to disk.
 	DefaultMemFileBytes = 4 << 20
