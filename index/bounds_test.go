@@ -132,12 +132,21 @@ func TestBoundExecutableSpooledOnce(t *testing.T) {
 	opts.MaxLayerBytes, opts.MaxImageBytes = 0, n+n/2
 	st := newMemStore()
 	r = index(t, &Indexer{Store: st, Concurrency: 1, Scanners: execScanners(), Options: opts}, imageOf(l, l2))
-	if !hasWarning(r, "over the image budget of 12 MiB") {
+	if !hasWarning(r, "index: layer "+l2.Digest+": opt/z: not scanned: 8 MiB to spool to disk, over the image budget of 12 MiB") {
 		t.Errorf("warnings %q", r.Warnings)
 	}
-	// What the image's budget refused is not cached for other images.
-	if _, ok, _ := st.LayerScan(context.Background(), l2.Digest, "gobin", (&gobin.Scanner{}).Version()); ok == hasWarning(r, "opt/z", "image budget") {
-		t.Errorf("cached %v with warnings %q", ok, r.Warnings)
+	// What the image's budget refused depends on the image's other
+	// layers: it is not cached for other images.
+	for _, tl := range []*testLayer{l, l2} {
+		if _, ok, _ := st.LayerScan(context.Background(), tl.Digest, "gobin", (&gobin.Scanner{}).Version()); ok {
+			t.Errorf("layer %s cached", tl.Digest)
+		}
+	}
+	// Alone, l2 is within the budget, and cached.
+	st = newMemStore()
+	r = index(t, &Indexer{Store: st, Scanners: execScanners(), Options: opts}, imageOf(l2))
+	if _, ok, _ := st.LayerScan(context.Background(), l2.Digest, "gobin", (&gobin.Scanner{}).Version()); !ok || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "unreadable ELF") {
+		t.Errorf("alone: cached %v, warnings %q", ok, r.Warnings)
 	}
 }
 
@@ -185,6 +194,21 @@ func TestBoundNestedBombs(t *testing.T) {
 	}
 	if !hasWarning(r, "layer "+l.Digest+": java: app/lib/bomb9.jar!b.jar.jar!b.jar: not scanned (zip bomb?)") {
 		t.Errorf("no warning names the layer and path: %q", r.Warnings)
+	}
+
+	// The image's budget bounds the layers together: two layers of two
+	// bombs, 60 MiB for the image, one bomb inflated in all.
+	l1 := hostileLayer(t, ents[0], ents[1])
+	l2 := hostileLayer(t, ents[2], ents[3])
+	r = index(t, &Indexer{Concurrency: 1, Scanners: []scanner.Scanner{&java.Scanner{}}, Options: Options{MaxImageBytes: 60 << 20, TempDir: t.TempDir()}}, imageOf(l1, l2))
+	refused = 0
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "not scanned (zip bomb?)") {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d refused, want 3: %q", refused, r.Warnings)
 	}
 }
 

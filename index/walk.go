@@ -285,13 +285,16 @@ func (w *walker) scanFile(ctx context.Context, p string, size int64, mode fs.Fil
 	}
 
 	head := w.head[:min(size, int64(len(w.head)))]
-	var err error
+	var (
+		n   int
+		err error
+	)
 	if ra != nil {
-		_, err = ra.ReadAt(head, 0)
+		n, err = ra.ReadAt(head, 0)
 	} else {
-		_, err = io.ReadFull(r, head)
+		n, err = io.ReadFull(r, head)
 	}
-	if err != nil {
+	if err != nil && n < len(head) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}

@@ -54,6 +54,23 @@ func (b *Budget) Take(n int64) error {
 	return nil
 }
 
+// Fits reports whether n bytes could be taken now, without taking them: a
+// scanner that knows what something will cost refuses it before spending
+// anything. A refusal for a parent's sake counts as RefusedByParent.
+func (b *Budget) Fits(n int64) bool {
+	if b == nil || n <= 0 {
+		return true
+	}
+	if n > b.left.Load() {
+		return false
+	}
+	if !b.parent.Fits(n) {
+		b.byParent.Store(true)
+		return false
+	}
+	return true
+}
+
 // Left is what b (and its parents) still allow.
 func (b *Budget) Left() int64 {
 	if b == nil {

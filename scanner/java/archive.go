@@ -172,7 +172,7 @@ func (w *walker) nested(parent io.ReaderAt, parentDisp string, zf *zip.File, dep
 		}
 		return w.archive(io.NewSectionReader(parent, off, int64(zf.CompressedSize64)), int64(zf.CompressedSize64), disp, name, depth)
 	}
-	if left := min(w.bytes, w.budget.Left()); zf.UncompressedSize64 > uint64(left) {
+	if left := min(w.bytes, w.budget.Left()); zf.UncompressedSize64 > uint64(left) || !w.budget.Fits(int64(zf.UncompressedSize64)) {
 		// Declared larger than what is left: skip it without inflating a
 		// byte, so that the rest of the layer file is still read.
 		w.warnf(disp, "not scanned (zip bomb?): decompresses to %d bytes, more than the %d left to decompress (in this file, layer and image)", zf.UncompressedSize64, left)
