@@ -197,32 +197,13 @@ func measure(bin, dir, c, layout string) (*result, error) {
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	var peak, written atomic.Int64
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			if n := du(tmp); n > peak.Load() {
-				peak.Store(n)
-			}
-			if n := wchar(cmd.Process.Pid); n > written.Load() {
-				written.Store(n)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	stop, peak, written := poll(tmp, cmd.Process.Pid)
 	err := cmd.Wait()
 	stop()
-	<-done
 	r := &result{secs: time.Since(start).Seconds(), temp: peak.Load(), written: written.Load()}
 	if err != nil {
 		if _, ok := err.(*exec.ExitError); !ok {
@@ -244,6 +225,31 @@ func measure(bin, dir, c, layout string) (*result, error) {
 		}
 	}
 	return r, nil
+}
+
+// poll samples the size of dir and what process pid has written until
+// stop is called.
+func poll(dir string, pid int) (stop func(), peak, written *atomic.Int64) {
+	peak, written = new(atomic.Int64), new(atomic.Int64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if n := du(dir); n > peak.Load() {
+				peak.Store(n)
+			}
+			if n := wchar(pid); n > written.Load() {
+				written.Store(n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }, peak, written
 }
 
 // wchar is what the process has written so far (/proc/PID/io), or 0.

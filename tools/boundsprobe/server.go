@@ -48,7 +48,11 @@ func measureServer(bin, dir, c, layout string) (*result, error) {
 	}
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "-config", cfgPath)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	spool := filepath.Join(tmp, "tmp")
+	if err := os.MkdirAll(spool, 0o755); err != nil {
+		return nil, err
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+spool)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -83,13 +87,17 @@ func measureServer(bin, dir, c, layout string) (*result, error) {
 	}
 	b, _ := json.Marshal(body)
 	start := time.Now()
+	w0 := wchar(cmd.Process.Pid)
+	stop, peak, written := poll(spool, cmd.Process.Pid)
 	resp, err := http.Post(base+"/indexer/api/v1/index_report", "application/json", bytes.NewReader(b))
 	if err != nil {
+		stop()
 		return nil, err
 	}
 	out, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	r := &result{secs: time.Since(start).Seconds(), exit: resp.StatusCode}
+	stop()
+	r := &result{secs: time.Since(start).Seconds(), exit: resp.StatusCode, temp: peak.Load(), written: written.Load() - w0}
 	r.rss = vmHWM(cmd.Process.Pid)
 	var ir struct {
 		Warnings []string `json:"warnings"`
