@@ -52,7 +52,9 @@ func (*Scanner) Wants(path string) bool { return path == InstalledPath }
 // Scan implements scanner.Scanner.
 func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	if f.Size > MaxSize {
-		return nil, fmt.Errorf("apk: %s: %d bytes, more than the %d an installed database may have", f.Path, f.Size, MaxSize)
+		// Not a database any apk wrote: a warning, and the rest of the
+		// layer is read.
+		return &scanner.Result{Warnings: []string{fmt.Sprintf("apk: %s: skipped: %d bytes, more than the %d an installed database may have", f.Path, f.Size, MaxSize)}}, nil
 	}
 	pkgs, warns, err := parse(ctx, f.R, f.Path, f.MaxPackages)
 	if err != nil {

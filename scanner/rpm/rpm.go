@@ -79,8 +79,13 @@ var errTooLarge = fmt.Errorf("larger than the %d bytes an rpm database may have"
 // Scan implements scanner.Scanner.
 func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	wrap := func(err error) error { return fmt.Errorf("rpm: %s: %w", f.Path, err) }
+	skip := func(err error) (*scanner.Result, error) {
+		// Not a database rpm wrote, or past the layer's disk budget: a
+		// warning, and the rest of the layer is read.
+		return &scanner.Result{Warnings: []string{fmt.Sprintf("rpm: %s: skipped: %v", f.Path, err)}}, nil
+	}
 	if f.Size > MaxSize {
-		return nil, wrap(errTooLarge)
+		return skip(errTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, wrap(err)
@@ -94,9 +99,13 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	size, err := io.Copy(tmp, limit.Reader(f.R, MaxSize))
-	if errors.Is(err, limit.ErrTooLarge) {
-		err = errTooLarge
+	// The copy is the layer's disk: charged to its budget.
+	size, err := io.Copy(tmp, f.Budget.Reader(limit.Reader(f.R, MaxSize)))
+	switch {
+	case errors.Is(err, limit.ErrTooLarge):
+		return skip(errTooLarge)
+	case errors.Is(err, scanner.ErrBudget):
+		return skip(err)
 	}
 	if err != nil {
 		return nil, wrap(err)
