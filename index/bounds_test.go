@@ -318,6 +318,7 @@ func TestBoundRSS(t *testing.T) {
 		{"jar-2GiB", 1, []hostile.Entry{hostile.Zeros("app/app.jar", 2<<30)}},
 		{"apk-1M", 1, []hostile.Entry{hostile.ApkInstalled(1_000_000)}},
 		{"nested-bombs", 1, bombs},
+		{"files-1M", 1, manyFiles(1_000_000)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -342,6 +343,16 @@ func TestBoundRSS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyFiles is n empty files in bin/, each wanted by the executable
+// scanners.
+func manyFiles(n int) []hostile.Entry {
+	out := make([]hostile.Entry, n)
+	for i := range out {
+		out[i] = hostile.Bytes(fmt.Sprintf("bin/f%07d", i), nil)
+	}
+	return out
 }
 
 // indexInChild runs TestBoundChild in a new process on the layer files, and
@@ -450,11 +461,26 @@ func TestOptionsDefaults(t *testing.T) {
 	// The README's table of bounds.
 	var o Options
 	if o.maxFileBytes() != 512<<20 || o.maxLayerBytes() != 1<<30 || o.maxImageBytes() != 4<<30 ||
-		o.maxLayerPackages() != 15_000 || o.maxReportBytes() != 8<<20 || o.memFileBytes() != 4<<20 {
+		o.maxLayerPackages() != 15_000 || o.maxReportBytes() != 8<<20 || o.memFileBytes() != 4<<20 || o.maxLayerFiles() != 200_000 {
 		t.Errorf("defaults %d %d %d %d %d %d", o.maxFileBytes(), o.maxLayerBytes(), o.maxImageBytes(), o.maxLayerPackages(), o.maxReportBytes(), o.memFileBytes())
 	}
 	o = Options{MaxFileBytes: -1, MaxLayerPackages: -1, MaxReportBytes: 7}
 	if o.maxFileBytes() != unbounded || o.maxLayerPackages() != unbounded || o.maxReportBytes() != 7 {
 		t.Errorf("set: %d %d %d", o.maxFileBytes(), o.maxLayerPackages(), o.maxReportBytes())
+	}
+}
+
+func TestBoundFiles(t *testing.T) {
+	// Thousands of tiny files in bin/, each a candidate executable for
+	// two scanners: records up to MaxLayerFiles, then one warning.
+	ents := append([]hostile.Entry{hostile.Bytes("lib/apk/db/installed", []byte("P:musl\nV:1.2.5-r0\n\n"))}, manyFiles(5000)...)
+	l := hostileLayer(t, ents...)
+	r := index(t, &Indexer{Scanners: append(execScanners(), &apk.Scanner{}), Options: Options{MaxLayerFiles: 1000}}, imageOf(l))
+	// The database counts three (apk, and the executable scanners that
+	// want any extension-less file), each bin/ file two: the 499th
+	// passes 1000.
+	want := "index: layer " + l.Digest + ": bin/f0000498: not scanned, nor any wanted file after it: more than 1000 files wanted by the scanners in the layer (index option MaxLayerFiles)"
+	if !slices.Equal(r.Warnings, []string{want}) || len(r.Packages) != 1 {
+		t.Errorf("warnings %q, want %q; packages %v", r.Warnings, want, pkgs(r))
 	}
 }

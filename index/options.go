@@ -24,6 +24,11 @@ const (
 	// JSON of its packages and their environments (estimated): about
 	// 18,000 apk packages, whatever the number of layers.
 	DefaultMaxReportBytes = 8 << 20
+	// DefaultMaxLayerFiles bounds the files and links of one layer that
+	// the scanners want, counted once per scanner: what the indexer keeps
+	// a record of. Large real layers come to some tens of thousands
+	// (extension-less files are candidate executables).
+	DefaultMaxLayerFiles = 200_000
 	// DefaultMemFileBytes is the largest kept file held in memory rather
 	// than spooled to disk.
 	DefaultMemFileBytes = 4 << 20
@@ -44,6 +49,8 @@ type Options struct {
 	MaxLayerPackages int
 	// MaxReportBytes: see DefaultMaxReportBytes.
 	MaxReportBytes int64
+	// MaxLayerFiles: see DefaultMaxLayerFiles.
+	MaxLayerFiles int
 	// MemFileBytes: see DefaultMemFileBytes.
 	MemFileBytes int64
 	// TempDir holds spooled files; "" is os.TempDir().
@@ -69,6 +76,9 @@ func (o Options) maxReportBytes() int64 {
 	return pick(o.MaxReportBytes, DefaultMaxReportBytes)
 }
 func (o Options) memFileBytes() int64 { return pick(o.MemFileBytes, DefaultMemFileBytes) }
+func (o Options) maxLayerFiles() int {
+	return int(pick(int64(o.MaxLayerFiles), DefaultMaxLayerFiles))
+}
 func (o Options) maxLayerPackages() int {
 	return int(pick(int64(o.MaxLayerPackages), DefaultMaxLayerPackages))
 }

@@ -89,6 +89,9 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 			continue
 		}
 		for _, f := range dedupeLinks(vis) {
+			if f.res == nothing || isEmpty(f.res) {
+				continue // what most candidate executables say
+			}
 			results = append(results, resultAt{res: f.res, fs: []found{f}, u: u})
 		}
 	}
@@ -229,6 +232,10 @@ func (u *union) visible() (out []found, warns, dangling []string, err error) {
 		warns = append(warns, fmt.Sprintf("index: %s: %d more symlink loops; not indexed", u.scanner, loops-maxLoopWarnings))
 	}
 	return out, warns, dangling, nil
+}
+
+func isEmpty(r *scanner.Result) bool {
+	return len(r.Packages) == 0 && r.Distribution == nil && len(r.Repositories) == 0 && len(r.Warnings) == 0
 }
 
 // layerWarnings names the layer in a scanner's warnings (the indexer's

@@ -85,6 +85,10 @@ type walker struct {
 	budget *scanner.Budget // bytes the layer may spool or inflate
 	pkgs   int             // packages found so far
 	full   bool            // the package limit was reached
+	// records counts what recs hold (files and links, per scanner), up
+	// to Options.MaxLayerFiles; tooMany says the bound was reached.
+	records int
+	tooMany bool
 
 	want []int  // scratch: the scanners wanting the current entry
 	keep []int  // scratch: those of want that the first bytes interest
@@ -275,6 +279,9 @@ func (w *walker) scanFile(ctx context.Context, p string, size int64, mode fs.Fil
 	if size < 0 {
 		return entryError(p, fmt.Errorf("negative size %d", size))
 	}
+	if want = w.underFileLimit(p, want); len(want) == 0 {
+		return nil
+	}
 	want = w.underPackageLimit(p, want)
 	if len(want) == 0 {
 		return nil
@@ -304,7 +311,7 @@ func (w *walker) scanFile(ctx context.Context, p string, size int64, mode fs.Fil
 	for _, i := range want {
 		if sn, ok := w.scanners[i].(scanner.Sniffer); ok && !sn.Sniff(p, head) {
 			// Nothing for it, but the file still replaces the path.
-			w.recs[i].Files[p] = &scanner.Result{}
+			w.recs[i].Files[p] = nothing
 			continue
 		}
 		keep = append(keep, i)
@@ -396,6 +403,27 @@ func (w *walker) spool(p string, size int64, head []byte, r io.Reader) (*os.File
 	return tmp, nil
 }
 
+// nothing is the result of a file that told a scanner nothing: one value
+// for them all, since a layer may hold a great many (every extension-less
+// file is a candidate executable).
+var nothing = &scanner.Result{}
+
+// underFileLimit returns want, or nothing once the layer's records reached
+// Options.MaxLayerFiles: a layer of a million tiny files in bin/ costs that
+// bound, not a record each. The first path past it gets the warning.
+func (w *walker) underFileLimit(p string, want []int) []int {
+	if w.tooMany {
+		return nil
+	}
+	w.records += len(want)
+	if max := w.opts.maxLayerFiles(); w.records > max {
+		w.tooMany = true
+		w.warnf(want, p, "not scanned, nor any wanted file after it: more than %d files wanted by the scanners in the layer (index option MaxLayerFiles)", max)
+		return nil
+	}
+	return want
+}
+
 // underPackageLimit returns the scanners of want that may still be asked:
 // once the layer's package limit is reached, package scanners are not.
 func (w *walker) underPackageLimit(p string, want []int) []int {
@@ -436,7 +464,7 @@ func (w *walker) scan(ctx context.Context, p string, i int, f scanner.File) erro
 	if res == nil {
 		// The file is there even if it said nothing: it still replaces
 		// the same path in lower layers.
-		res = &scanner.Result{}
+		res = nothing
 	}
 	if left := maxPkgs - w.pkgs; len(res.Packages) > left {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("index: layer %s: %s: more than %d packages in the layer (index option MaxLayerPackages): %d of this file's not indexed", w.layer, p, maxPkgs, len(res.Packages)-left))
@@ -454,7 +482,7 @@ func (w *walker) scan(ctx context.Context, p string, i int, f scanner.File) erro
 // this layer already scanned for the same scanner shares its result: the
 // content is the same file whatever happens to the target's path above.
 func (w *walker) link(p, target string, hard bool, want []int) {
-	for _, i := range want {
+	for _, i := range w.underFileLimit(p, want) {
 		rec := w.recs[i]
 		if hard {
 			if res, ok := rec.Files[target]; ok {

@@ -20,6 +20,7 @@
 //	usr        the host's /usr/share and /usr/bin, one layer each
 //	usr-x2     the same image twice over (four layers)
 //	loops      Alpine 3.20 minirootfs and a layer of symlink loops
+//	files      1,000,000 empty files in bin/ (candidate executables)
 //
 // It needs no network: scans run with --skip-update (exit status 0 or the
 // "no feed data" error, after the index is stored, both fine here).
@@ -51,7 +52,7 @@ func main() {
 	clairctl := flag.String("clairctl", "", "the clairctl binary to measure")
 	clair := flag.String("clair", "", "the clair server binary to measure instead: one POST /indexer/api/v1/index_report per case (exit is the HTTP status)")
 	work := flag.String("work", "", "folder for the inputs and databases (default: a new temporary folder, removed at the end)")
-	cases := flag.String("cases", "zeros,zeros-x4,elf,jar,jar-x4,bombs,apk,usr,usr-x2,loops", "comma-separated cases")
+	cases := flag.String("cases", "zeros,zeros-x4,elf,jar,jar-x4,bombs,apk,usr,usr-x2,loops,files", "comma-separated cases")
 	flag.Parse()
 	if (*clairctl == "") == (*clair == "") {
 		fmt.Fprintln(os.Stderr, "boundsprobe: one of -clairctl and -clair is required")
@@ -140,6 +141,12 @@ func build(c string) ([][]hostile.Entry, error) {
 		return times(1, ents), nil
 	case "apk":
 		return times(1, []hostile.Entry{hostile.ApkInstalled(1_000_000)}), nil
+	case "files":
+		ents := make([]hostile.Entry, 1_000_000)
+		for i := range ents {
+			ents[i] = hostile.Bytes(fmt.Sprintf("bin/f%07d", i), nil)
+		}
+		return times(1, ents), nil
 	case "usr", "usr-x2":
 		share, err := hostile.HostDir("/usr/share")
 		if err != nil {
