@@ -78,7 +78,8 @@ type walker struct {
 	opaque    map[string]struct{}
 	// dirs are the directories of the layer, explicit or implied by an
 	// entry's path: a wanted link to one is no dangling link.
-	dirs map[string]struct{}
+	dirs     map[string]struct{}
+	dirBytes int
 
 	layer  string // the layer's name, for warnings
 	opts   Options
@@ -127,10 +128,18 @@ func (w *walker) layerRecord() *layerRecord {
 	return r
 }
 
+// maxDirBytes bounds the path bytes of the directories a walker records,
+// whatever the layer's number of directories: past it, a link to an
+// unrecorded directory is only reported as dangling.
+const maxDirBytes = 16 << 20
+
 // dir records p and the directories above it.
 func (w *walker) dir(p string) {
 	for ; p != "." && p != "" && p != "/"; p = path.Dir(p) {
 		if _, ok := w.dirs[p]; ok {
+			return
+		}
+		if w.dirBytes += len(p); w.dirBytes > maxDirBytes {
 			return
 		}
 		w.dirs[p] = struct{}{}
