@@ -116,7 +116,7 @@ func NestedBomb(n int64) ([]byte, error) {
 	return zipOf("b.jar.jar", bytes.NewReader(inner))
 }
 
-// Jar is a zip archive of one deflated entry.
+// zipOf is a zip archive of one deflated entry.
 func zipOf(name string, r io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
