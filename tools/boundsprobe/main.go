@@ -38,6 +38,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -78,6 +79,8 @@ func main() {
 		if err := hostile.WriteLayout(layout, layers...); err != nil {
 			fail(fmt.Errorf("%s: %w", c, err))
 		}
+		layers = nil
+		debug.FreeOSMemory()
 		var m *result
 		if *clair != "" {
 			m, err = measureServer(*clair, dir, c, layout)
@@ -208,7 +211,7 @@ func measure(bin, dir, c, layout string) (*result, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	stop, peak, written := poll(tmp, cmd.Process.Pid)
+	stop, peak, written, hwm := poll(tmp, cmd.Process.Pid)
 	err := cmd.Wait()
 	stop()
 	r := &result{secs: time.Since(start).Seconds(), temp: peak.Load(), written: written.Load()}
@@ -218,9 +221,10 @@ func measure(bin, dir, c, layout string) (*result, error) {
 		}
 	}
 	r.exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.rss = ru.Maxrss << 10
-	}
+	// VmHWM sampled, not the rusage's Maxrss: Linux carries the forking
+	// process's peak over exec into the child's Maxrss, and this process
+	// may have held a large layer's entries.
+	r.rss = hwm.Load()
 	if st, err := os.Stat(db); err == nil {
 		r.db = st.Size()
 	}
@@ -236,8 +240,8 @@ func measure(bin, dir, c, layout string) (*result, error) {
 
 // poll samples the size of dir and what process pid has written until
 // stop is called.
-func poll(dir string, pid int) (stop func(), peak, written *atomic.Int64) {
-	peak, written = new(atomic.Int64), new(atomic.Int64)
+func poll(dir string, pid int) (stop func(), peak, written, hwm *atomic.Int64) {
+	peak, written, hwm = new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -249,6 +253,9 @@ func poll(dir string, pid int) (stop func(), peak, written *atomic.Int64) {
 			if n := wchar(pid); n > written.Load() {
 				written.Store(n)
 			}
+			if n := vmHWM(pid); n > hwm.Load() {
+				hwm.Store(n)
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -256,7 +263,7 @@ func poll(dir string, pid int) (stop func(), peak, written *atomic.Int64) {
 			}
 		}
 	}()
-	return func() { cancel(); <-done }, peak, written
+	return func() { cancel(); <-done }, peak, written, hwm
 }
 
 // wchar is what the process has written so far (/proc/PID/io), or 0.

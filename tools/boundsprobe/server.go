@@ -88,7 +88,7 @@ func measureServer(bin, dir, c, layout string) (*result, error) {
 	b, _ := json.Marshal(body)
 	start := time.Now()
 	w0 := wchar(cmd.Process.Pid)
-	stop, peak, written := poll(spool, cmd.Process.Pid)
+	stop, peak, written, _ := poll(spool, cmd.Process.Pid)
 	resp, err := http.Post(base+"/indexer/api/v1/index_report", "application/json", bytes.NewReader(b))
 	if err != nil {
 		stop()
