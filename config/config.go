@@ -73,6 +73,9 @@ type Indexer struct {
 	IndexReportRequestConcurrency int            `yaml:"index_report_request_concurrency"`
 	// MaxLayerSize bounds a downloaded layer blob, in bytes (0: 16 GiB).
 	MaxLayerSize int64 `yaml:"max_layer_size"`
+	// Limits bound what indexing one layer and one image may cost (see
+	// index.Options: 0 is the default, a negative value no limit).
+	Limits IndexLimits `yaml:"limits"`
 	// LayerReadConcurrency bounds the layers fetched and scanned at once
 	// in the process, across all requests (0: 2 per CPU).
 	LayerReadConcurrency int `yaml:"layer_read_concurrency"`
@@ -346,4 +349,17 @@ func (c *Config) SlogLevel() (lvl int) {
 		return 8
 	}
 	return 0
+}
+
+// IndexLimits are the indexer's bounds on hostile layers, in bytes and
+// counts; zero keeps index.Options' default, a negative value lifts it.
+type IndexLimits struct {
+	MaxFileBytes     int64  `yaml:"max_file_bytes"`
+	MaxLayerBytes    int64  `yaml:"max_layer_bytes"`
+	MaxImageBytes    int64  `yaml:"max_image_bytes"`
+	MaxLayerPackages int    `yaml:"max_layer_packages"`
+	MaxReportBytes   int64  `yaml:"max_report_bytes"`
+	MaxLayerFiles    int    `yaml:"max_layer_files"`
+	MemFileBytes     int64  `yaml:"mem_file_bytes"`
+	TempDir          string `yaml:"temp_dir"`
 }

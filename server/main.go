@@ -237,7 +237,12 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	for _, w := range warnings {
 		log.Warn("config: " + w)
 	}
-	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency}
+	lim := cfg.Indexer.Limits
+	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency, Options: index.Options{
+		MaxFileBytes: lim.MaxFileBytes, MaxLayerBytes: lim.MaxLayerBytes, MaxImageBytes: lim.MaxImageBytes,
+		MaxLayerPackages: lim.MaxLayerPackages, MaxReportBytes: lim.MaxReportBytes, MaxLayerFiles: lim.MaxLayerFiles,
+		MemFileBytes: lim.MemFileBytes, TempDir: lim.TempDir,
+	}}
 
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeIndexer {
 		st, err := open(cfg.Indexer.ConnString)
