@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -147,13 +146,9 @@ var none = &enriched{}
 // are left out), from the cache where it is current and from the store for
 // the rest.
 func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, vulns map[string]*vuln.Vulnerability) ([]enrichedVuln, error) {
-	gen, cacheable := "", false
-	if g, ok := m.Store.(Generationer); ok {
-		states, err := g.FeedStates(ctx)
-		if err != nil {
-			return nil, err
-		}
-		gen, cacheable = store.Generation(states), true
+	gen, cacheable, err := m.generation(ctx)
+	if err != nil {
+		return nil, err
 	}
 	c := &m.ecache
 	out := make([]enrichedVuln, 0, len(vulns))
