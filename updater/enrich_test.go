@@ -39,7 +39,7 @@ func TestEnrichmentBundleAndGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || res[0].Advisories != 29 || res[1].Advisories != 2 {
+	if len(res) != 2 || res[0].Advisories != 29 || res[1].Advisories != 5 {
 		t.Fatalf("import: %+v", res)
 	}
 	recs, err := st.Enrichments(ctx, []string{"CVE-2021-44228", "CVE-1999-0005"})
@@ -47,8 +47,8 @@ func TestEnrichmentBundleAndGuard(t *testing.T) {
 		t.Fatalf("records after import: %v %v", recs, err)
 	}
 
-	// CISA's whole catalog (1,404 entries), then the two-entry excerpt: a
-	// well-formed catalog that would drop 1,402 of them.
+	// CISA's whole catalog (1,404 entries), then the five-entry excerpt: a
+	// well-formed catalog that would drop 1,399 of them.
 	u.URLs = map[string]string{"kev": sharedtest.Path(t, "feeds/kev/known_exploited_vulnerabilities.json")}
 	if res, err := u.Run(ctx, []feed.Feed{kev.New()}); err != nil || res[0].Advisories != 1404 {
 		t.Fatalf("full catalog: %+v %v", res, err)
@@ -56,7 +56,7 @@ func TestEnrichmentBundleAndGuard(t *testing.T) {
 	u.URLs = urls
 	res, _ = u.Run(ctx, []feed.Feed{kev.New()})
 	var se *ShrinkError
-	if !errors.As(res[0].Err, &se) || se.Stored != 1404 || se.Parsed != 2 {
+	if !errors.As(res[0].Err, &se) || se.Stored != 1404 || se.Parsed != 5 {
 		t.Fatalf("excerpt over the full catalog: %+v", res[0])
 	}
 	if st, _ := st.FeedState(ctx, "kev"); st.Advisories != 1404 {
