@@ -1,0 +1,15 @@
+package dpkg
+
+import (
+	"testing"
+
+	"github.com/openclair/clair/scanner/scannertest"
+)
+
+// TestValidate checks what must hold of every scanner on this one's real
+// samples (package scannertest).
+func TestValidate(t *testing.T) {
+	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
+		scannertest.Case{Path: "var/lib/dpkg/status", Data: scannertest.ReadFile(t, "testdata/debian-11-nginx-status")},
+		scannertest.Case{Path: "var/lib/dpkg/status", Data: scannertest.ReadFile(t, "testdata/ubuntu-20.04-status")})
+}

@@ -1,0 +1,18 @@
+package gobin
+
+import (
+	"path/filepath"
+
+	"github.com/openclair/clair/internal/sharedtest"
+	"testing"
+
+	"github.com/openclair/clair/scanner/scannertest"
+)
+
+// TestValidate checks what must hold of every scanner on this one's real
+// samples (package scannertest).
+func TestValidate(t *testing.T) {
+	bin := filepath.Join(sharedtest.Path(t, "pkgdb/golang-binaries"), "trivy-test.elf")
+	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
+		scannertest.Case{Path: "usr/local/bin/trivy", Data: scannertest.ReadFile(t, bin)})
+}

@@ -1,0 +1,303 @@
+// Package scannertest checks a scanner the same way whatever its ecosystem,
+// after go-containerregistry's validate package: a scanner's own tests give
+// real sample files, this package says what must hold of every scanner and
+// of what it makes of them, of their truncated copies, of garbage and of a
+// file past its bound. Use it from every scanner's tests, in this module or
+// in a plugin.
+package scannertest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	packageurl "github.com/package-url/packageurl-go"
+
+	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/vuln"
+)
+
+// Case is one real sample: a file's content as it would be at Path in a
+// layer (a clean relative path the scanner wants).
+type Case struct {
+	Path string
+	Data []byte
+}
+
+// Options says what Validate cannot learn from the Scanner interface.
+type Options struct {
+	// MaxSize is the scanner's declared bound on one file (its exported
+	// MaxSize), 0 for none. A file one byte past it (the first sample's
+	// bytes, then zeros) must yield an error or a warning naming the path,
+	// having read at most MaxSize+1 bytes; or none, having read less than
+	// MaxSize, from a scanner that stops on its own at the end of what it
+	// needs (a JSON value, a header).
+	MaxSize int64
+	// SkipBound, when set, is why the bound is not tried (a scanner that
+	// would spool MaxSize bytes to disk to find out).
+	SkipBound string
+	// NoPackages says the samples hold no packages (a distribution or
+	// repository scanner's samples, or a file that legitimately has none);
+	// otherwise each sample must give at least one.
+	NoPackages bool
+}
+
+// Validate checks s on each case; see the package comment.
+func Validate(t *testing.T, s scanner.Scanner, opts Options, cases ...Case) {
+	t.Helper()
+	name, version := s.Name(), s.Version()
+	if name == "" || version == "" {
+		t.Errorf("scanner %T: Name %q, Version %q: both must be set", s, name, version)
+	}
+	if s.Name() != name || s.Version() != version {
+		t.Errorf("%s: Name or Version not stable across calls", name)
+	}
+	switch k := s.Kind(); k {
+	case scanner.KindPackage, scanner.KindDistribution, scanner.KindRepository:
+	default:
+		t.Errorf("%s: Kind %q is none of package, distribution, repository", name, k)
+	}
+	if s.Wants("") {
+		t.Errorf("%s: Wants(\"\") = true", name)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("%s: no sample files to validate on", name)
+	}
+	for _, c := range cases {
+		t.Run(c.Path, func(t *testing.T) {
+			t.Helper()
+			validateCase(t, s, opts, c)
+		})
+	}
+	if opts.MaxSize > 0 {
+		t.Run("bound", func(t *testing.T) {
+			if opts.SkipBound != "" {
+				t.Skip(opts.SkipBound)
+			}
+			bound(t, s, opts.MaxSize, cases[0])
+		})
+	}
+}
+
+func validateCase(t *testing.T, s scanner.Scanner, opts Options, c Case) {
+	name := s.Name()
+	if !s.Wants(c.Path) {
+		t.Fatalf("%s: Wants(%q) = false for a sample", name, c.Path)
+	}
+	if !s.Wants(c.Path) {
+		t.Errorf("%s: Wants(%q) not deterministic", name, c.Path)
+	}
+	// Paths reach Wants clean and relative: a leading "/" or "./" is no
+	// path of a layer. A scanner that wants its file at one place (dpkg's
+	// var/lib/dpkg/status) and takes "/"+that matches by suffix where it
+	// should match the whole path. One that wants its files at any depth
+	// (package.json under node_modules) takes them under any folder, an
+	// empty-named one too, so there the check says nothing.
+	if !s.Wants("x/" + c.Path) {
+		for _, p := range []string{"/" + c.Path, "./" + c.Path} {
+			if s.Wants(p) {
+				t.Errorf("%s: Wants(%q) = true for a path that is not clean and relative", name, p)
+			}
+		}
+	}
+	r, err := Scan(context.Background(), s, c.Path, c.Data)
+	if err != nil {
+		t.Fatalf("%s: Scan(%s): %v", name, c.Path, err)
+	}
+	if r == nil {
+		t.Fatalf("%s: Scan(%s): nil result and nil error", name, c.Path)
+	}
+	if !opts.NoPackages && s.Kind() == scanner.KindPackage && len(r.Packages) == 0 {
+		t.Errorf("%s: Scan(%s): no packages in a real sample (warnings %q)", name, c.Path, r.Warnings)
+	}
+	for _, p := range r.Packages {
+		checkPackage(t, s, c.Path, p)
+	}
+	if c, ok := s.(scanner.Combiner); ok {
+		c.Combine(map[string]*scanner.Result{"x": r}) // must not panic
+	}
+
+	// Truncated copies and garbage: an error or a result, never a panic,
+	// and whatever is said names the file.
+	inputs := map[string][]byte{
+		"half":     c.Data[:len(c.Data)/2],
+		"one byte": c.Data[:min(1, len(c.Data))],
+		"empty":    {},
+		"garbage":  garbage(len(c.Data)),
+	}
+	if len(c.Data) > 1 {
+		inputs["all but the last byte"] = c.Data[:len(c.Data)-1]
+	}
+	for what, b := range inputs {
+		r, err := scanNoPanic(t, s, c.Path, b, what)
+		if err != nil {
+			if !strings.Contains(err.Error(), c.Path) {
+				t.Errorf("%s: Scan(%s) of %s: error %q does not name the file", name, c.Path, what, err)
+			}
+			continue
+		}
+		if r == nil {
+			t.Errorf("%s: Scan(%s) of %s: nil result and nil error", name, c.Path, what)
+			continue
+		}
+		for _, w := range r.Warnings {
+			if !strings.Contains(w, c.Path) {
+				t.Errorf("%s: Scan(%s) of %s: warning %q does not name the file", name, c.Path, what, w)
+			}
+		}
+	}
+}
+
+func checkPackage(t *testing.T, s scanner.Scanner, path string, p *vuln.Package) {
+	t.Helper()
+	name := s.Name()
+	if p == nil {
+		t.Errorf("%s: %s: a nil package", name, path)
+		return
+	}
+	if p.Name == "" || p.Version == "" {
+		t.Errorf("%s: %s: package %+v without name or version", name, path, p)
+	}
+	e, ok := vuln.LookupEcosystem(p.Ecosystem)
+	if !ok {
+		t.Errorf("%s: %s: package %s %s: ecosystem %q is not registered", name, path, p.Name, p.Version, p.Ecosystem)
+	}
+	if _, err := packageurl.FromString(p.Purl); err != nil {
+		t.Errorf("%s: %s: package %s %s: purl %q: %v", name, path, p.Name, p.Version, p.Purl, err)
+	}
+	// A language package says which file it came from (a nested archive
+	// names the outer file first).
+	if ok && e.Language && !strings.HasPrefix(p.Path, path) {
+		t.Errorf("%s: %s: package %s %s: Path %q is not the file", name, path, p.Name, p.Version, p.Path)
+	}
+}
+
+// Scan runs s on b as the file at path, the way the indexer hands it: Size
+// and Mode set, and RA too for scanners that ask for random access.
+func Scan(ctx context.Context, s scanner.Scanner, path string, b []byte) (*scanner.Result, error) {
+	br := bytes.NewReader(b)
+	f := scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: br}
+	if _, ok := s.(scanner.RandomAccess); ok {
+		f.RA = bytes.NewReader(b)
+	}
+	return s.Scan(ctx, f)
+}
+
+// MustScan is Scan failing the test on an error.
+func MustScan(t testing.TB, s scanner.Scanner, path string, b []byte) *scanner.Result {
+	t.Helper()
+	r, err := Scan(context.Background(), s, path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func scanNoPanic(t *testing.T, s scanner.Scanner, path string, b []byte, what string) (r *scanner.Result, err error) {
+	t.Helper()
+	defer func() {
+		if v := recover(); v != nil {
+			t.Errorf("%s: Scan(%s) of %s (%d bytes) panics: %v", s.Name(), path, what, len(b), v)
+			r, err = nil, nil
+		}
+	}()
+	return Scan(context.Background(), s, path, b)
+}
+
+// garbage is n (at least 64) bytes that are the same on every run.
+func garbage(n int) []byte {
+	n = max(n, 64)
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// bound hands s a file of maxSize+1 bytes, the sample's followed by zeros
+// made only as they are read (a file that starts like a real one, so that
+// a scanner that looks at its first bytes reads on), and checks that s says
+// so naming the path, having read no more than its bound (plus the byte
+// that tells it is past it).
+func bound(t *testing.T, s scanner.Scanner, maxSize int64, c Case) {
+	path := c.Path
+	z := &zeros{head: c.Data[:min(int64(len(c.Data)), maxSize)], n: maxSize + 1}
+	f := scanner.File{Path: path, Size: z.n, Mode: 0o755, R: z}
+	if _, ok := s.(scanner.RandomAccess); ok {
+		f.RA = z
+	}
+	r, err := s.Scan(context.Background(), f)
+	if z.read > maxSize+1 {
+		t.Errorf("%s: Scan(%s) of %d bytes read %d, past its bound of %d", s.Name(), path, z.n, z.read, maxSize)
+	}
+	if err != nil {
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Scan(%s) past its bound: error %q does not name the file", s.Name(), path, err)
+		}
+		return
+	}
+	if (r == nil || len(r.Warnings) == 0) && z.read < maxSize {
+		// It stopped on its own before the bound, at the end of what it
+		// reads (a JSON value, a header): nothing was cut short.
+		return
+	}
+	if r == nil || len(r.Warnings) == 0 {
+		t.Fatalf("%s: Scan(%s) of %d bytes, past its bound of %d: neither an error nor a warning", s.Name(), path, z.n, maxSize)
+	}
+	for _, w := range r.Warnings {
+		if !strings.Contains(w, path) {
+			t.Errorf("%s: Scan(%s) past its bound: warning %q does not name the file", s.Name(), path, w)
+		}
+	}
+	if len(r.Packages) != 0 {
+		t.Errorf("%s: Scan(%s) of zeros: %d packages", s.Name(), path, len(r.Packages))
+	}
+}
+
+// zeros is n bytes, head then zeros made as they are read, counting what
+// is read.
+type zeros struct {
+	head         []byte
+	n, off, read int64
+}
+
+func (z *zeros) Read(p []byte) (int, error) {
+	k, err := z.ReadAt(p, z.off)
+	z.off += int64(k)
+	if err == io.EOF && k > 0 {
+		err = nil
+	}
+	return k, err
+}
+
+func (z *zeros) ReadAt(p []byte, off int64) (int, error) {
+	if off >= z.n {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), z.n-off)
+	clear(p[:k])
+	if off < int64(len(z.head)) {
+		copy(p[:k], z.head[off:])
+	}
+	z.read += k
+	if k < int64(len(p)) {
+		return int(k), io.EOF
+	}
+	return int(k), nil
+}
+
+// ReadFile returns the content of a sample file, failing the test if it
+// cannot be read.
+func ReadFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
