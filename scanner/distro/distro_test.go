@@ -13,20 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
-
-// sharedDir is the large real data beside the repository; tests over it skip
-// when a clone stands alone.
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need ../shared/testdata beside the repository", err)
-	}
-	return d
-}
 
 func scanBytes(t testing.TB, path string, b []byte) *scanner.Result {
 	t.Helper()
@@ -324,7 +314,7 @@ func TestParseOSReleaseClaircore(t *testing.T) {
 }
 
 func TestParseOSReleaseClaircoreShared(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t, "pkgdb/os-release/claircore/osrelease"), "*.txtar"))
+	files, _ := filepath.Glob(filepath.Join(sharedtest.Path(t, "pkgdb/os-release/claircore/osrelease"), "*.txtar"))
 	if len(files) < 10 {
 		t.Fatalf("only %d txtar fixtures", len(files))
 	}
@@ -343,7 +333,7 @@ var ubuntuCodenames = map[string]string{
 
 // TestSharedClaircore scans every release folder of claircore's fixtures.
 func TestSharedClaircore(t *testing.T) {
-	base := sharedDir(t, "pkgdb/os-release/claircore")
+	base := sharedtest.Path(t, "pkgdb/os-release/claircore")
 	roots := map[string]bool{}
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -423,7 +413,7 @@ func TestSharedClaircore(t *testing.T) {
 }
 
 func TestSharedTrivy(t *testing.T) {
-	base := sharedDir(t, "pkgdb/os-release/trivy")
+	base := sharedtest.Path(t, "pkgdb/os-release/trivy")
 	// Every os-release of trivy's fixtures, with the namespace the feeds
 	// need ("" where no feed covers the distribution).
 	release := map[string]struct {
@@ -532,7 +522,7 @@ func TestSharedTrivy(t *testing.T) {
 }
 
 func TestSharedRootfs(t *testing.T) {
-	base := sharedDir(t, "pkgdb/rootfs")
+	base := sharedtest.Path(t, "pkgdb/rootfs")
 	tests := map[string]want{
 		"debian-11-nginx":                    {"debian", "11", "bullseye", "debian:11"},
 		"debian-12-python3.12-slim-langflow": {"debian", "12", "bookworm", "debian:12"},

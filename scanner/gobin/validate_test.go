@@ -3,8 +3,9 @@ package gobin
 import (
 	"path/filepath"
 
-	"github.com/openclair/clair/internal/sharedtest"
 	"testing"
+
+	"github.com/openclair/clair/internal/sharedtest"
 
 	"github.com/openclair/clair/scanner/scannertest"
 )

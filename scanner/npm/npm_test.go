@@ -13,17 +13,9 @@ import (
 	"testing/iotest"
 
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
-
-func scan(t testing.TB, path string, b []byte) *scanner.Result {
-	t.Helper()
-	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o644, R: bytes.NewReader(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // Real-shaped package.json files, trimmed from what the registry publishes.
 var tree = map[string]string{
@@ -96,7 +88,7 @@ func TestTree(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		r := scan(t, rel, b)
+		r := scannertest.MustScan(t, &Scanner{}, rel, b)
 		if len(r.Warnings) > 0 {
 			t.Errorf("warnings %q", r.Warnings)
 		}
@@ -166,7 +158,7 @@ func TestDocuments(t *testing.T) {
 		{"trailing", `{"name":"x","version":"1.0.0"} junk`, "x@1.0.0", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := scan(t, p, []byte(c.in))
+			r := scannertest.MustScan(t, &Scanner{}, p, []byte(c.in))
 			var got string
 			if len(r.Packages) == 1 {
 				got = r.Packages[0].Name + "@" + r.Packages[0].Version

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -16,7 +18,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"packages":[{"name":"a/b","version":"v1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := scan(t, "vendor/composer/installed.json", b)
+		res := scannertest.MustScan(t, &Scanner{}, "vendor/composer/installed.json", b)
 		for _, p := range res.Packages {
 			if !nameRE.MatchString(p.Name) || p.Version == "" || strings.ContainsAny(p.Version, "\n\r\x00") {
 				t.Fatalf("bad package %q %q", p.Name, p.Version)

@@ -12,27 +12,11 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
-
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need ../shared/testdata beside the repository", err)
-	}
-	return d
-}
-
-func scan(t testing.TB, path string, b []byte) *scanner.Result {
-	t.Helper()
-	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o644, R: bytes.NewReader(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // walk scans every file under root that the scanner wants, with paths
 // relative to root.
@@ -57,7 +41,7 @@ func walk(t *testing.T, root string) ([]*vuln.Package, []string) {
 		if err != nil {
 			return err
 		}
-		r := scan(t, rel, b)
+		r := scannertest.MustScan(t, &Scanner{}, rel, b)
 		pkgs = append(pkgs, r.Packages...)
 		warns = append(warns, r.Warnings...)
 		return nil
@@ -78,7 +62,7 @@ func names(pkgs []*vuln.Package) []string {
 }
 
 func TestLangflowRootfs(t *testing.T) {
-	root := sharedDir(t, "pkgdb/rootfs/debian-12-python3.12-slim-langflow")
+	root := sharedtest.Path(t, "pkgdb/rootfs/debian-12-python3.12-slim-langflow")
 	pkgs, warns := walk(t, root)
 	if len(warns) > 0 {
 		t.Errorf("warnings %q", warns)
@@ -128,7 +112,7 @@ func TestHeader(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			const p = "usr/lib/python3/dist-packages/x.dist-info/METADATA"
-			r := scan(t, p, []byte(c.in))
+			r := scannertest.MustScan(t, &Scanner{}, p, []byte(c.in))
 			if c.pkg == "" {
 				if len(r.Packages) != 0 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], p) {
 					t.Errorf("got %+v", r)
@@ -159,7 +143,7 @@ func TestBounded(t *testing.T) {
 	}
 	// One enormous line is skipped over.
 	in = "Name: a\nDescription: " + strings.Repeat("x", 300<<10) + "\nVersion: 2\n"
-	r = scan(t, "x.egg-info", []byte(in))
+	r = scannertest.MustScan(t, &Scanner{}, "x.egg-info", []byte(in))
 	if len(r.Packages) != 1 || r.Packages[0].Version != "2" {
 		t.Errorf("%+v", r)
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,12 +105,22 @@ func validateCase(t *testing.T, s scanner.Scanner, opts Options, c Case) {
 			}
 		}
 	}
-	r, err := Scan(context.Background(), s, c.Path, c.Data)
+	r, err := scanAsIndexer(context.Background(), s, c.Path, c.Data)
 	if err != nil {
 		t.Fatalf("%s: Scan(%s): %v", name, c.Path, err)
 	}
 	if r == nil {
 		t.Fatalf("%s: Scan(%s): nil result and nil error", name, c.Path)
+	}
+	if _, ok := s.(scanner.RandomAccess); ok {
+		// Random access is how the indexer hands the file, a stream how
+		// a caller without a copy does: both read the same packages.
+		rs, err := Scan(context.Background(), s, c.Path, c.Data)
+		if err != nil {
+			t.Errorf("%s: Scan(%s) as a stream: %v", name, c.Path, err)
+		} else if got, want := purls(rs.Packages), purls(r.Packages); got != want {
+			t.Errorf("%s: Scan(%s) as a stream finds\n%s\nwith random access\n%s", name, c.Path, got, want)
+		}
 	}
 	if !opts.NoPackages && s.Kind() == scanner.KindPackage && len(r.Packages) == 0 {
 		t.Errorf("%s: Scan(%s): no packages in a real sample (warnings %q)", name, c.Path, r.Warnings)
@@ -179,15 +190,25 @@ func checkPackage(t *testing.T, s scanner.Scanner, path string, p *vuln.Package)
 	}
 }
 
-// Scan runs s on b as the file at path, the way the indexer hands it: Size
-// and Mode set, and RA too for scanners that ask for random access.
+// Scan runs s on b as the file at path, a stream of known size (Size, Mode
+// and R set; RA not).
 func Scan(ctx context.Context, s scanner.Scanner, path string, b []byte) (*scanner.Result, error) {
-	br := bytes.NewReader(b)
-	f := scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: br}
+	return s.Scan(ctx, scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: bytes.NewReader(b)})
+}
+
+// ScanRA is Scan with RA set too, as the indexer hands a file to a
+// scanner that implements scanner.RandomAccess.
+func ScanRA(ctx context.Context, s scanner.Scanner, path string, b []byte) (*scanner.Result, error) {
+	return s.Scan(ctx, scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: bytes.NewReader(b), RA: bytes.NewReader(b)})
+}
+
+// scanAsIndexer is ScanRA for scanners that implement RandomAccess, Scan
+// for the others.
+func scanAsIndexer(ctx context.Context, s scanner.Scanner, path string, b []byte) (*scanner.Result, error) {
 	if _, ok := s.(scanner.RandomAccess); ok {
-		f.RA = bytes.NewReader(b)
+		return ScanRA(ctx, s, path, b)
 	}
-	return s.Scan(ctx, f)
+	return Scan(ctx, s, path, b)
 }
 
 // MustScan is Scan failing the test on an error.
@@ -195,7 +216,7 @@ func MustScan(t testing.TB, s scanner.Scanner, path string, b []byte) *scanner.R
 	t.Helper()
 	r, err := Scan(context.Background(), s, path, b)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Scan(%s): %v", path, err)
 	}
 	return r
 }
@@ -209,8 +230,20 @@ func scanNoPanic(t *testing.T, s scanner.Scanner, path string, b []byte, what st
 			r, err, ok = nil, nil, false
 		}
 	}()
-	r, err = Scan(context.Background(), s, path, b)
+	r, err = scanAsIndexer(context.Background(), s, path, b)
 	return r, err, true
+}
+
+// purls lists the packages' purls and paths, sorted, one a line.
+func purls(pkgs []*vuln.Package) string {
+	l := make([]string, 0, len(pkgs))
+	for _, p := range pkgs {
+		if p != nil {
+			l = append(l, p.Purl+" "+p.Path)
+		}
+	}
+	slices.Sort(l)
+	return strings.Join(l, "\n")
 }
 
 // garbage is n (at least 64) bytes that are the same on every run.
