@@ -173,18 +173,6 @@ func TestWants(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "apk" {
-			if s.Kind() != scanner.KindPackage || s.Version() == "" {
-				t.Errorf("kind %q version %q", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("apk is not registered")
-}
-
 // countP counts P: lines with a V: in the same record, the crude way.
 func countP(b []byte) int {
 	n := 0

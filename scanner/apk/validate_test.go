@@ -12,3 +12,6 @@ func TestValidate(t *testing.T) {
 	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
 		scannertest.Case{Path: InstalledPath, Data: scannertest.ReadFile(t, "testdata/installed")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

@@ -563,18 +563,6 @@ func TestWants(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "distro" {
-			if s.Kind() != scanner.KindDistribution || s.Version() == "" {
-				t.Errorf("kind %q version %q", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("distro is not registered")
-}
-
 func TestScanErrors(t *testing.T) {
 	s := &Scanner{}
 	_, err := s.Scan(context.Background(), scanner.File{Path: "etc/issue", R: strings.NewReader("x")})

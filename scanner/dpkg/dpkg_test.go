@@ -261,18 +261,6 @@ func TestWants(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "dpkg" {
-			if s.Kind() != scanner.KindPackage || s.Version() == "" {
-				t.Errorf("kind %q version %q", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("dpkg is not registered")
-}
-
 // dpkgQuery lists the installed packages of a status file as dpkg itself
 // reads them: "name arch version source source-version".
 func dpkgQuery(t *testing.T, status []byte) []string {

@@ -13,3 +13,6 @@ func TestValidate(t *testing.T) {
 		scannertest.Case{Path: "var/lib/dpkg/status", Data: scannertest.ReadFile(t, "testdata/debian-11-nginx-status")},
 		scannertest.Case{Path: "var/lib/dpkg/status", Data: scannertest.ReadFile(t, "testdata/ubuntu-20.04-status")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

@@ -358,15 +358,6 @@ func TestStdlibVersion(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "gobin" {
-			return
-		}
-	}
-	t.Error("gobin not registered")
-}
-
 func FuzzBuildinfo(f *testing.F) {
 	f.Add([]byte("\x7fELF"))
 	f.Add(append([]byte("\x7fELF\x02\x01\x01"), buildInfoMagic...))

@@ -17,3 +17,6 @@ func TestValidate(t *testing.T) {
 	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
 		scannertest.Case{Path: "usr/local/bin/trivy", Data: scannertest.ReadFile(t, bin)})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

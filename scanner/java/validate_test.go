@@ -13,3 +13,6 @@ func TestValidate(t *testing.T) {
 		scannertest.Case{Path: "app/lib/jackson-databind-2.13.2.jar", Data: jacksonDatabind(t)},
 		scannertest.Case{Path: "app/app.jar", Data: bootJar(t)})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

@@ -627,18 +627,6 @@ func TestReadError(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "lockfile" {
-			if s.Kind() != scanner.KindPackage || s.Version() == "" {
-				t.Errorf("%s %s", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("not registered")
-}
-
 func TestPurl(t *testing.T) {
 	for in, want := range map[[3]string]string{
 		{EcosystemGo, "golang.org/x/net", "v0.23.0"}:    "pkg:golang/golang.org/x/net@v0.23.0",

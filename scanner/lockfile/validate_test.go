@@ -14,3 +14,6 @@ func TestValidate(t *testing.T) {
 		scannertest.Case{Path: "app/yarn.lock", Data: scannertest.ReadFile(t, "testdata/formats/yarn-v1/yarn.lock")},
 		scannertest.Case{Path: "app/pnpm-lock.yaml", Data: scannertest.ReadFile(t, "testdata/formats/pnpm-v6/pnpm-lock.yaml")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

@@ -241,15 +241,6 @@ func TestWants(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "npm" {
-			return
-		}
-	}
-	t.Error("npm not registered")
-}
-
 func FuzzPackageJSON(f *testing.F) {
 	for _, p := range []string{"app/node_modules/lodash/package.json", "app/node_modules/@babel/core/package.json", "app/package.json"} {
 		f.Add([]byte(tree[p]))

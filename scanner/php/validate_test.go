@@ -13,3 +13,6 @@ func TestValidate(t *testing.T) {
 		scannertest.Case{Path: "app/vendor/composer/installed.json", Data: scannertest.ReadFile(t, "testdata/composer1-installed.json")},
 		scannertest.Case{Path: "app/vendor/composer/installed.json", Data: scannertest.ReadFile(t, "testdata/composer2-installed.json")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

@@ -189,15 +189,6 @@ func TestWants(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "python" {
-			return
-		}
-	}
-	t.Error("python not registered")
-}
-
 func FuzzMetadata(f *testing.F) {
 	for _, d := range []string{"pip-24.0.dist-info", "wheel-0.43.0.dist-info"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "site-packages", d, "METADATA"))

@@ -61,15 +61,6 @@ func scan(t testing.TB, path string, b []byte) (*scanner.Result, error) {
 	return r, err
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "rpm" {
-			return
-		}
-	}
-	t.Fatal("rpm scanner not registered")
-}
-
 func TestWants(t *testing.T) {
 	for _, d := range []string{"var/lib/rpm/", "usr/lib/sysimage/rpm/", "usr/share/rpm/"} {
 		for _, n := range []string{"Packages", "Packages.db", "rpmdb.sqlite"} {

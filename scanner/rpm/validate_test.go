@@ -19,3 +19,6 @@ func TestValidate(t *testing.T) {
 		scannertest.Case{Path: "var/lib/rpm/Packages", Data: scannertest.ReadFile(t, "testdata/var/lib/rpm/Packages")},
 		scannertest.Case{Path: "usr/lib/sysimage/rpm/Packages.db", Data: scannertest.ReadFile(t, "testdata/sle15-bci/Packages.db")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

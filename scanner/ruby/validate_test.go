@@ -18,3 +18,6 @@ func TestValidate(t *testing.T) {
 	}
 	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize}, cases...)
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

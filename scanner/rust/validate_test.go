@@ -12,3 +12,6 @@ func TestValidate(t *testing.T) {
 	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
 		scannertest.Case{Path: "usr/local/bin/trivy-ci-test", Data: scannertest.ReadFile(t, "testdata/trivy-ci-test.elf")})
 }
+
+// TestRegistered checks that importing the package registers the scanner.
+func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }

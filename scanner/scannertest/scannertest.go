@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	packageurl "github.com/package-url/packageurl-go"
 
@@ -166,7 +167,7 @@ func validateCase(t *testing.T, s scanner.Scanner, opts Options, c Case) {
 	}
 }
 
-func checkPackage(t *testing.T, s scanner.Scanner, path string, p *vuln.Package) {
+func checkPackage(t testing.TB, s scanner.Scanner, path string, p *vuln.Package) {
 	t.Helper()
 	name := s.Name()
 	if p == nil {
@@ -340,4 +341,68 @@ func ReadFile(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Registered checks that a scanner of s's name is in the registry, of the
+// same kind and version.
+func Registered(t testing.TB, s scanner.Scanner) {
+	t.Helper()
+	for _, r := range scanner.All() {
+		if r.Name() == s.Name() {
+			if r.Kind() != s.Kind() || r.Version() != s.Version() {
+				t.Errorf("%s: registered as kind %q version %q, not %q %q", s.Name(), r.Kind(), r.Version(), s.Kind(), s.Version())
+			}
+			return
+		}
+	}
+	t.Errorf("%s: not registered", s.Name())
+}
+
+// Wants checks s.Wants against a table of paths.
+func Wants(t testing.TB, s scanner.Scanner, want map[string]bool) {
+	t.Helper()
+	for p, w := range want {
+		if got := s.Wants(p); got != w {
+			t.Errorf("%s: Wants(%q) = %v, want %v", s.Name(), p, got, w)
+		}
+	}
+}
+
+// Consistent is for fuzz targets: whatever b is, Scan of it as the file at
+// path does not panic; an error or a warning names the path; the packages
+// have a name, a version, a registered ecosystem and a purl that parses
+// (and a language package the path); and the file read one byte at a time
+// gives the same packages. It returns the result, nil after an error, for
+// the scanner's own checks.
+func Consistent(t testing.TB, s scanner.Scanner, path string, b []byte) *scanner.Result {
+	t.Helper()
+	r, err := scanAsIndexer(context.Background(), s, path, b)
+	if err != nil {
+		if !strings.Contains(err.Error(), path) {
+			t.Fatalf("%s: error %q does not name the file", s.Name(), err)
+		}
+		return nil
+	}
+	if r == nil {
+		t.Fatalf("%s: nil result and nil error", s.Name())
+	}
+	for _, w := range r.Warnings {
+		if !strings.Contains(w, path) {
+			t.Fatalf("%s: warning %q does not name the file", s.Name(), w)
+		}
+	}
+	for _, p := range r.Packages {
+		checkPackage(t, s, path, p)
+	}
+	if _, ok := s.(scanner.RandomAccess); ok {
+		return r // a stream of one byte at a time is not what it reads
+	}
+	r2, err := s.Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: iotest.OneByteReader(bytes.NewReader(b))})
+	if err != nil {
+		t.Fatalf("%s: one byte at a time: %v", s.Name(), err)
+	}
+	if got, want := purls(r2.Packages), purls(r.Packages); got != want {
+		t.Fatalf("%s: one byte at a time finds\n%s\ninstead of\n%s", s.Name(), got, want)
+	}
+	return r
 }
