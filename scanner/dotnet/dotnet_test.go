@@ -11,17 +11,13 @@ import (
 )
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"app/ExampleApp1.deps.json": true,
 		"usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/Microsoft.NETCore.App.deps.json": true,
 		"app/.deps.json":                     false,
 		"app/ExampleApp1.runtimeconfig.json": false,
 		"app/ExampleApp1.deps.json.bak":      false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 // TestTrivyData scans trivy's ExampleApp1.deps.json: the one NuGet package

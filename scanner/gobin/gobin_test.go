@@ -314,7 +314,7 @@ func TestCanceled(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"usr/bin/kubectl":                       true,
 		"usr/local/bin/helm":                    true,
 		"bin/busybox":                           true,
@@ -333,11 +333,7 @@ func TestWants(t *testing.T) {
 		"var/lib/dpkg/status":                   false,
 		"home/user/notes.md":                    false,
 		"":                                      false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
+	})
 }
 
 func TestStdlibVersion(t *testing.T) {

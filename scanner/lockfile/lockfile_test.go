@@ -77,7 +77,7 @@ func checkPackages(t testing.TB, path, eco string, pkgs []*vuln.Package) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"go.mod":                               true,
 		"src/app/go.mod":                       true,
 		"package-lock.json":                    true,
@@ -117,11 +117,7 @@ func TestWants(t *testing.T) {
 		".git/go.mod":                                                  false,
 		"go.mod/x":                                                     false,
 		"":                                                             false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
+	})
 }
 
 // TestFormats reads the hand-written files of testdata/formats.

@@ -215,7 +215,7 @@ func TestTooLarge(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"node_modules/lodash/package.json":                                       true,
 		"app/node_modules/@babel/core/package.json":                              true,
 		"app/node_modules/a/node_modules/b/package.json":                         true,
@@ -234,11 +234,7 @@ func TestWants(t *testing.T) {
 		"app/node_modules/lodash/lodash.js":             false,
 		"app/node_modules/lodash/package.json.bak":      false,
 		"app/node_modules/node_modules/package.json":    false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
+	})
 }
 
 func FuzzPackageJSON(f *testing.F) {

@@ -14,7 +14,7 @@ import (
 )
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"var/www/html/vendor/composer/installed.json":   true,
 		"vendor/composer/installed.json":                true,
 		"root/.composer/vendor/composer/installed.json": true,
@@ -22,11 +22,7 @@ func TestWants(t *testing.T) {
 		"var/www/html/composer.lock":                    false,
 		"var/www/html/myvendor/composer/installed.json": false,
 		"var/www/html/vendor/composer/installed.json/x": false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 type nv struct{ Name, Version, Purl string }

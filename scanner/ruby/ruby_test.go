@@ -13,7 +13,7 @@ import (
 )
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"usr/local/bundle/specifications/rack-2.2.3.gemspec":                               true,
 		"usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec":                true,
 		"var/lib/gems/2.5.0/specifications/activesupport-6.0.2.1.gemspec":                  true,
@@ -24,11 +24,7 @@ func TestWants(t *testing.T) {
 		"usr/local/bundle/specifications/rack-2.2.3.gemspec.bak":                           false,
 		"usr/local/bundle/specifications/sub/x-1.gemspec":                                  false,
 		"myspecifications/x-1.gemspec":                                                     false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestScan(t *testing.T) {

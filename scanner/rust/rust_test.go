@@ -187,7 +187,7 @@ func TestParseSectionErrors(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"usr/local/cargo/bin/rg": true,
 		"usr/bin/rg":             true,
 		"app/server":             true,
@@ -196,11 +196,7 @@ func TestWants(t *testing.T) {
 		"usr/share/doc/x/README": false,
 		"etc/passwd":             false,
 		"":                       false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestSpilled(t *testing.T) {
