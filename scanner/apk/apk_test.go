@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/package-url/packageurl-go"
 
@@ -288,7 +287,7 @@ func FuzzInstalled(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte("P:a\nV:1\n\nP:b\nV:2\nA:x\no:c\n \nP:d\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := scannertest.Scan(context.Background(), &Scanner{}, InstalledPath, b)
+		r, err := scannertest.Consistent(t, &Scanner{}, InstalledPath, b)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "apk: lib/apk/db/installed: line ") {
 				t.Fatalf("error %q does not name the file and line", err)
@@ -303,13 +302,9 @@ func FuzzInstalled(f *testing.F) {
 				p.Source.Version != p.Version || p.Source.Kind != vuln.KindSource || p.PackageDB != InstalledPath || p.Ecosystem != "apk" {
 				t.Fatalf("bad package %+v %+v", p, p.Source)
 			}
-			if u, err := packageurl.FromString(p.Purl); err != nil || u.Name != strings.ToLower(p.Name) || u.Version != p.Version {
-				t.Fatalf("purl %q of %+v: %+v %v", p.Purl, p, u, err)
+			if u, _ := packageurl.FromString(p.Purl); u.Name != strings.ToLower(p.Name) || u.Version != p.Version {
+				t.Fatalf("purl %q of %+v: %+v", p.Purl, p, u)
 			}
-		}
-		r2, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: InstalledPath, R: iotest.OneByteReader(bytes.NewReader(b))})
-		if err != nil || !reflect.DeepEqual(r2.Packages, r.Packages) {
-			t.Fatalf("one byte at a time: %v, %d packages instead of %d", err, len(r2.Packages), len(r.Packages))
 		}
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/package-url/packageurl-go"
 
@@ -472,7 +471,7 @@ func FuzzStatus(f *testing.F) {
 		if statusD {
 			path = StatusDir + "x"
 		}
-		r, err := scannertest.Scan(context.Background(), &Scanner{}, path, b)
+		r, err := scannertest.Consistent(t, &Scanner{}, path, b)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "dpkg: "+path+": line ") {
 				t.Fatalf("error %q does not name the file and line", err)
@@ -490,15 +489,9 @@ func FuzzStatus(f *testing.F) {
 			if strings.ContainsAny(p.Name+p.Version+p.Arch+p.Source.Name+p.Source.Version, "\n") {
 				t.Fatalf("newline in %+v", p)
 			}
-			if u, err := packageurl.FromString(p.Purl); err != nil || u.Name != strings.ToLower(p.Name) || u.Version != p.Version {
-				t.Fatalf("purl %q of %+v: %+v %v", p.Purl, p, u, err)
+			if u, _ := packageurl.FromString(p.Purl); u.Name != strings.ToLower(p.Name) || u.Version != p.Version {
+				t.Fatalf("purl %q of %+v: %+v", p.Purl, p, u)
 			}
-		}
-		// Whatever is installed is found again when the file is read in
-		// pieces of any size.
-		r2, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, R: iotest.OneByteReader(bytes.NewReader(b))})
-		if err != nil || len(r2.Packages) != len(r.Packages) {
-			t.Fatalf("one byte at a time: %v, %d packages instead of %d", err, len(r2.Packages), len(r.Packages))
 		}
 	})
 }
