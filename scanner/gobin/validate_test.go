@@ -2,6 +2,7 @@ package gobin
 
 import (
 	"path/filepath"
+	"strings"
 
 	"testing"
 
@@ -13,9 +14,14 @@ import (
 // TestValidate checks what must hold of every scanner on this one's real
 // samples (package scannertest).
 func TestValidate(t *testing.T) {
-	bin := filepath.Join(sharedtest.Path(t, "pkgdb/golang-binaries"), "trivy-test.elf")
-	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize},
-		scannertest.Case{Path: "usr/local/bin/trivy", Data: scannertest.ReadFile(t, bin)})
+	// Real Go executables: ELF and Mach-O, a module version set by
+	// ldflags, a GOEXPERIMENT build.
+	d := sharedtest.Path(t, "pkgdb/golang-binaries")
+	var cases []scannertest.Case
+	for _, f := range []string{"trivy-test.elf", "trivy-goexperiment.elf", "trivy-main-version-via-ldflags.elf", "trivy-semver-main-module-version.macho"} {
+		cases = append(cases, scannertest.Case{Path: "usr/local/bin/" + strings.TrimSuffix(f, filepath.Ext(f)), Data: scannertest.ReadFile(t, filepath.Join(d, f))})
+	}
+	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize}, cases...)
 }
 
 // TestRegistered checks that importing the package registers the scanner.

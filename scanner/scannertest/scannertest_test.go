@@ -21,6 +21,7 @@ import (
 type lines struct {
 	noName      bool
 	unclean     bool // Wants takes "/etc/pkgs" and "./etc/pkgs" too
+	anyDepth    bool // Wants takes etc/pkgs under any folder
 	panicShort  bool // panics on a file without a final newline
 	namelessErr bool // errors without the path
 	unbounded   bool // reads all, whatever Size says
@@ -39,6 +40,9 @@ func (l *lines) Name() string {
 func (*lines) Version() string    { return "1" }
 func (*lines) Kind() scanner.Kind { return scanner.KindPackage }
 func (l *lines) Wants(p string) bool {
+	if l.anyDepth {
+		return p == "etc/pkgs" || strings.HasSuffix(p, "/etc/pkgs")
+	}
 	if l.unclean {
 		return strings.TrimPrefix(strings.TrimPrefix(p, "."), "/") == "etc/pkgs"
 	}
@@ -84,9 +88,13 @@ func (l *lines) Scan(_ context.Context, f scanner.File) (*scanner.Result, error)
 
 var sample = Case{Path: "etc/pkgs", Data: []byte("left-pad 1.3.0\nlodash 4.17.21\n")}
 
-// TestValidateSound: a scanner that keeps the contract passes.
+// TestValidateSound: a scanner that keeps the contract passes; so does one
+// that wants its file at any depth (and so under "/" too), and one whose
+// bound is not tried, with the reason.
 func TestValidateSound(t *testing.T) {
 	Validate(t, &lines{}, Options{MaxSize: maxSize}, sample)
+	Validate(t, &lines{anyDepth: true}, Options{MaxSize: maxSize}, sample)
+	Validate(t, &lines{unbounded: true}, Options{MaxSize: maxSize, SkipBound: "spools to disk"}, sample)
 }
 
 // TestValidateFinds runs Validate on broken scanners in a child process
