@@ -134,6 +134,31 @@ func validateCase(t *testing.T, s scanner.Scanner, opts Options, c Case) {
 		c.Combine(map[string]*scanner.Result{"x": r}) // must not panic
 	}
 
+	// A package cap: the scanner may stop there, saying so.
+	if n := len(r.Packages); n > 1 {
+		capped, err := scanFile(s, scanner.File{Path: c.Path, Size: int64(len(c.Data)), Mode: 0o755, MaxPackages: 1}, c.Data)
+		switch {
+		case err != nil:
+			t.Errorf("%s: Scan(%s) with MaxPackages 1: %v", name, c.Path, err)
+		case len(capped.Packages) < n && !named(capped.Warnings, c.Path):
+			t.Errorf("%s: Scan(%s) with MaxPackages 1: %d of %d packages and no warning naming the file (%q)", name, c.Path, len(capped.Packages), n, capped.Warnings)
+		}
+	}
+	// A layer budget used up: what a scanner spools or inflates fails,
+	// saying which file.
+	spent := scanner.NewBudget("layer", 1, nil)
+	if r, err := scanFile(s, scanner.File{Path: c.Path, Size: int64(len(c.Data)), Mode: 0o755, Budget: spent}, c.Data); err != nil {
+		if !strings.Contains(err.Error(), c.Path) {
+			t.Errorf("%s: Scan(%s) over the budget: error %q does not name the file", name, c.Path, err)
+		}
+	} else {
+		for _, w := range r.Warnings {
+			if !strings.Contains(w, c.Path) {
+				t.Errorf("%s: Scan(%s) over the budget: warning %q does not name the file", name, c.Path, w)
+			}
+		}
+	}
+
 	// Truncated copies and garbage: an error or a result, never a panic,
 	// and whatever is said names the file.
 	inputs := map[string][]byte{
@@ -211,6 +236,26 @@ func scanAsIndexer(ctx context.Context, s scanner.Scanner, path string, b []byte
 		return ScanRA(ctx, s, path, b)
 	}
 	return Scan(ctx, s, path, b)
+}
+
+// scanFile runs s on f with R (and RA for a scanner that takes it)
+// reading b.
+func scanFile(s scanner.Scanner, f scanner.File, b []byte) (*scanner.Result, error) {
+	f.R = bytes.NewReader(b)
+	if _, ok := s.(scanner.RandomAccess); ok {
+		f.RA = bytes.NewReader(b)
+	}
+	return s.Scan(context.Background(), f)
+}
+
+// named reports whether one of the warnings names path.
+func named(warnings []string, path string) bool {
+	for _, w := range warnings {
+		if strings.Contains(w, path) {
+			return true
+		}
+	}
+	return false
 }
 
 // MustScan is Scan failing the test on an error.

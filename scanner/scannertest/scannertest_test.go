@@ -22,6 +22,8 @@ type lines struct {
 	noName      bool
 	unclean     bool // Wants takes "/etc/pkgs" and "./etc/pkgs" too
 	anyDepth    bool // Wants takes etc/pkgs under any folder
+	silentCap   bool // stops at MaxPackages without a word
+	budgetErr   bool // fails without the path when its budget is spent
 	panicShort  bool // panics on a file without a final newline
 	namelessErr bool // errors without the path
 	unbounded   bool // reads all, whatever Size says
@@ -57,8 +59,14 @@ func (l *lines) Scan(_ context.Context, f scanner.File) (*scanner.Result, error)
 	if !l.unbounded {
 		r = io.LimitReader(r, maxSize)
 	}
+	if f.Budget != nil {
+		r = f.Budget.Reader(r)
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
+		if l.budgetErr {
+			return nil, err
+		}
 		return nil, fmt.Errorf("lines: %s: %w", f.Path, err)
 	}
 	if l.panicShort && len(b) > 0 && b[len(b)-1] != '\n' {
@@ -82,6 +90,12 @@ func (l *lines) Scan(_ context.Context, f scanner.File) (*scanner.Result, error)
 			p.Path = ""
 		}
 		res.Packages = append(res.Packages, p)
+		if f.MaxPackages > 0 && len(res.Packages) == f.MaxPackages {
+			if !l.silentCap {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("lines: %s: stopped at %d packages", f.Path, f.MaxPackages))
+			}
+			break
+		}
 	}
 	return res, nil
 }
@@ -118,6 +132,10 @@ func TestValidateFinds(t *testing.T) {
 			l.noPath = true
 		case "name":
 			l.noName = true
+		case "cap":
+			l.silentCap = true
+		case "budget":
+			l.budgetErr = true
 		}
 		Validate(t, l, Options{MaxSize: maxSize}, sample)
 		return
@@ -130,6 +148,8 @@ func TestValidateFinds(t *testing.T) {
 		"purl":      `purl "npm:left-pad"`,
 		"path":      `Path "" is not the file`,
 		"name":      "both must be set",
+		"cap":       "with MaxPackages 1: 1 of 2 packages and no warning naming the file",
+		"budget":    `over the budget: error "over the layer budget of 1 B: budget exhausted" does not name the file`,
 	} {
 		t.Run(broken, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestValidateFinds$")
