@@ -1,9 +1,19 @@
 // Package scannertest checks a scanner the same way whatever its ecosystem,
 // after go-containerregistry's validate package: a scanner's own tests give
-// real sample files, this package says what must hold of every scanner and
-// of what it makes of them, of their truncated copies, of garbage and of a
-// file past its bound. Use it from every scanner's tests, in this module or
-// in a plugin.
+// real sample files, this package says what must hold of every scanner.
+//
+// Validate checks the scanner's name, version and kind; that Wants takes
+// each sample's path, always, and no unclean form of it; that each sample
+// scans, and tells something of the scanner's kind; that every package has
+// a name, a version, a registered ecosystem, a purl that parses and (for a
+// language package) the file's path; that a random-access scanner finds
+// the same in a stream; that a package cap is kept or said, and a spent
+// budget said, naming the file; that truncated copies and garbage never
+// panic and what is said of them names the file; and that a file past the
+// declared bound is said so without reading past it. Registered, Wants and
+// Consistent (for fuzz targets) are the smaller checks scanners' tests
+// share; Scan, MustScan and ReadFile their helpers. Use it from every
+// scanner's tests, in this module or in a plugin.
 package scannertest
 
 import (
@@ -43,9 +53,9 @@ type Options struct {
 	// SkipBound, when set, is why the bound is not tried (a scanner that
 	// would spool MaxSize bytes to disk to find out).
 	SkipBound string
-	// NoPackages says the samples hold no packages (a distribution or
-	// repository scanner's samples, or a file that legitimately has none);
-	// otherwise each sample must give at least one.
+	// NoPackages says the samples may tell nothing; otherwise each must
+	// give at least one package, a distribution (after Combine, for a
+	// Combiner) or a repository, after the scanner's kind.
 	NoPackages bool
 }
 
@@ -124,14 +134,32 @@ func validateCase(t *testing.T, s scanner.Scanner, opts Options, c Case) {
 			t.Errorf("%s: Scan(%s) as a stream finds\n%s\nwith random access\n%s", name, c.Path, got, want)
 		}
 	}
-	if !opts.NoPackages && s.Kind() == scanner.KindPackage && len(r.Packages) == 0 {
-		t.Errorf("%s: Scan(%s): no packages in a real sample (warnings %q)", name, c.Path, r.Warnings)
-	}
 	for _, p := range r.Packages {
 		checkPackage(t, s, c.Path, p)
 	}
-	if c, ok := s.(scanner.Combiner); ok {
-		c.Combine(map[string]*scanner.Result{"x": r}) // must not panic
+	combined := r
+	if cb, ok := s.(scanner.Combiner); ok {
+		combined = cb.Combine(map[string]*scanner.Result{c.Path: r})
+		if combined == nil {
+			combined = &scanner.Result{}
+		}
+	}
+	// A real sample tells something of the scanner's kind.
+	if !opts.NoPackages {
+		switch s.Kind() {
+		case scanner.KindPackage:
+			if len(r.Packages) == 0 {
+				t.Errorf("%s: Scan(%s): no packages in a real sample (warnings %q)", name, c.Path, r.Warnings)
+			}
+		case scanner.KindDistribution:
+			if combined.Distribution == nil {
+				t.Errorf("%s: Scan(%s): no distribution in a real sample (warnings %q)", name, c.Path, r.Warnings)
+			}
+		case scanner.KindRepository:
+			if len(r.Repositories) == 0 {
+				t.Errorf("%s: Scan(%s): no repositories in a real sample (warnings %q)", name, c.Path, r.Warnings)
+			}
+		}
 	}
 
 	// A package cap: the scanner may stop there, saying so.
