@@ -85,18 +85,10 @@ func TestGoSumBeforeGo117(t *testing.T) {
 	}
 	// Every module go.sum adds is one whose code go.sum vouches for.
 	for name, v := range extra {
-		if !strings.Contains(string(mustRead(t, filepath.Join(d, "claircore-go.sum"))), name+" "+v+" h1:") {
+		if !strings.Contains(string(scannertest.ReadFile(t, filepath.Join(d, "claircore-go.sum"))), name+" "+v+" h1:") {
 			t.Errorf("%s %s is not a module line of go.sum", name, v)
 		}
 	}
-}
-
-func mustRead(t *testing.T, p string) []byte {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func TestRequirementsIncludes(t *testing.T) {
