@@ -1,8 +1,10 @@
 package lockfile
 
 import (
+	"path/filepath"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner/scannertest"
 )
 
@@ -17,3 +19,23 @@ func TestValidate(t *testing.T) {
 
 // TestRegistered checks that importing the package registers the scanner.
 func TestRegistered(t *testing.T) { scannertest.Registered(t, &Scanner{}) }
+
+// TestValidateShared runs the same checks on the real lock files of the
+// shared test data, one of each format there.
+func TestValidateShared(t *testing.T) {
+	d := sharedtest.Path(t, "pkgdb/lockfiles")
+	var cases []scannertest.Case
+	for p, f := range map[string]string{
+		"src/go.mod":             "go/trivy-go.mod",
+		"app/package-lock.json":  "npm/nodejs-security-wg-package-lock.json",
+		"app/pnpm-lock.yaml":     "npm/osv.dev-frontend3-pnpm-lock.yaml",
+		"app/uv.lock":            "python/langflow-base-uv.lock",
+		"app/poetry.lock":        "python/osv.dev-poetry.lock",
+		"app/requirements.txt":   "python/osv.dev-docker-poetry-requirements.txt",
+		"app/Pipfile.lock":       "python/trivy-ci-test-Pipfile.lock",
+		"src/ripgrep/Cargo.lock": "rust/ripgrep-Cargo.lock",
+	} {
+		cases = append(cases, scannertest.Case{Path: p, Data: scannertest.ReadFile(t, filepath.Join(d, filepath.FromSlash(f)))})
+	}
+	scannertest.Validate(t, &Scanner{}, scannertest.Options{MaxSize: MaxSize}, cases...)
+}
