@@ -12,7 +12,7 @@
 // panic and what is said of them names the file; and that a file past the
 // declared bound is said so without reading past it. Registered, Wants and
 // Consistent (for fuzz targets) are the smaller checks scanners' tests
-// share; Scan, MustScan and ReadFile their helpers. Use it from every
+// share; Scan, ScanRA, MustScan and ReadFile their helpers. Use it from every
 // scanner's tests, in this module or in a plugin.
 package scannertest
 
