@@ -265,30 +265,12 @@ func TestParseOSRelease(t *testing.T) {
 	}
 }
 
-// txtar splits the simple archives claircore keeps its os-release fixtures in.
-func txtar(b []byte) map[string][]byte {
-	out := map[string][]byte{}
-	var name string
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		s := strings.TrimRight(string(line), "\n")
-		if strings.HasPrefix(s, "-- ") && strings.HasSuffix(s, " --") && len(s) > 6 {
-			name = s[3 : len(s)-3]
-			out[name] = []byte{}
-			continue
-		}
-		if name != "" {
-			out[name] = append(out[name], line...)
-		}
-	}
-	return out
-}
-
 func checkTxtar(t *testing.T, path string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := txtar(b)
+	a := sharedtest.Txtar(b)
 	var want map[string]string
 	if err := json.Unmarshal(a["Parsed"], &want); err != nil {
 		t.Fatalf("%s: Parsed: %v", path, err)
@@ -613,7 +595,7 @@ func FuzzOSRelease(f *testing.F) {
 		b, err := os.ReadFile(p)
 		if err == nil {
 			if strings.HasSuffix(p, ".txtar") {
-				b = txtar(b)["os-release"]
+				b = sharedtest.Txtar(b)["os-release"]
 			}
 			f.Add(b)
 		}

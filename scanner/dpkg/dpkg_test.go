@@ -336,24 +336,6 @@ func TestDpkgQueryExcerpts(t *testing.T) {
 	}
 }
 
-// txtar splits the archive trivy keeps its dpkg fixture in.
-func txtar(b []byte) map[string][]byte {
-	out := map[string][]byte{}
-	var name string
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		s := strings.TrimRight(string(line), "\n")
-		if strings.HasPrefix(s, "-- ") && strings.HasSuffix(s, " --") && len(s) > 6 {
-			name = s[3 : len(s)-3]
-			out[name] = []byte{}
-			continue
-		}
-		if name != "" {
-			out[name] = append(out[name], line...)
-		}
-	}
-	return out
-}
-
 // countInstalled counts installed paragraphs the crude way, as a check on
 // the parser that does not share its code.
 func countInstalled(b []byte) int {
@@ -393,7 +375,7 @@ func TestShared(t *testing.T) {
 				t.Fatal(err)
 			}
 			if strings.HasSuffix(tt.file, ".txtar") {
-				b = txtar(b)["var/lib/dpkg/status"]
+				b = sharedtest.Txtar(b)["var/lib/dpkg/status"]
 			}
 			r := scannertest.MustScan(t, &Scanner{}, StatusPath, b)
 			if len(r.Packages) != tt.count {
