@@ -1,0 +1,126 @@
+package match
+
+import (
+	"strings"
+
+	"github.com/openclair/clair/vuln"
+)
+
+// Key is one name the matcher looks advisories up under: the image's
+// namespace (a distribution's, or a language ecosystem) and the package name
+// as the feeds key it (source name, PEP 503 name, ...).
+type Key struct {
+	Namespace string
+	Name      string
+}
+
+// Fragments splits ir by the keys Match looks its packages up under. Each
+// fragment is a report of its own holding only the packages looked up under
+// that key, with the distribution, environments and repositories Match reads
+// for them. Matching the union of the fragments of some keys gives exactly
+// the hits the whole report has for advisories of those keys: every rule
+// that relates advisories to one another (preferred namespaces, "not
+// affected" overrides, rpm de-duplication) stays within one package or one
+// key. The notifier keeps these fragments in an index, so that an update
+// re-evaluates only the packages it can change, without decoding reports.
+func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
+	out := map[Key]*vuln.IndexReport{}
+	frag := func(k Key) *vuln.IndexReport {
+		f, ok := out[k]
+		if !ok {
+			f = &vuln.IndexReport{
+				ManifestHash:  ir.ManifestHash,
+				State:         ir.State,
+				Success:       ir.Success,
+				Packages:      map[string]*vuln.Package{},
+				Distributions: map[string]*vuln.Distribution{},
+				Environments:  map[string][]*vuln.Environment{},
+			}
+			out[k] = f
+		}
+		return f
+	}
+	for id, p := range ir.Packages {
+		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
+			continue
+		}
+		if vuln.IsLanguage(p.Ecosystem) {
+			f := frag(Key{p.Ecosystem, feedName(p.Ecosystem, p.Name)})
+			f.Packages[id] = p
+			continue
+		}
+		d := distributionOf(ir, id)
+		ns := vuln.Namespace(d)
+		if ns == "" {
+			continue
+		}
+		names := []string{p.SourceName()}
+		if p.Ecosystem == "rpm" && p.SourceName() != p.Name {
+			names = []string{p.Name, p.SourceName()}
+		}
+		for _, n := range names {
+			f := frag(Key{ns, n})
+			f.Packages[id] = p
+			f.Distributions[d.ID] = d
+			// The package's environments, pointed at the distribution
+			// distributionOf chose, so that it chooses it again.
+			var envs []*vuln.Environment
+			for _, e := range ir.Environments[id] {
+				cp := *e
+				cp.DistributionID = d.ID
+				envs = append(envs, &cp)
+			}
+			if len(envs) == 0 {
+				envs = []*vuln.Environment{{DistributionID: d.ID}}
+			}
+			f.Environments[id] = envs
+			if p.Ecosystem == "rpm" {
+				// repositoryCPEs may read every repository of
+				// the image, and contentSetCPEs its content sets.
+				if f.Repositories == nil {
+					f.Repositories = map[string]*vuln.Repository{}
+				}
+				for rid, r := range ir.Repositories {
+					f.Repositories[rid] = r
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Merge joins fragments of one manifest (Fragments) into one report.
+func Merge(frags []*vuln.IndexReport) *vuln.IndexReport {
+	out := &vuln.IndexReport{
+		Packages:      map[string]*vuln.Package{},
+		Distributions: map[string]*vuln.Distribution{},
+		Environments:  map[string][]*vuln.Environment{},
+		Repositories:  map[string]*vuln.Repository{},
+	}
+	for _, f := range frags {
+		out.ManifestHash, out.State, out.Success = f.ManifestHash, f.State, f.Success
+		for k, v := range f.Packages {
+			out.Packages[k] = v
+		}
+		for k, v := range f.Distributions {
+			out.Distributions[k] = v
+		}
+		for k, v := range f.Environments {
+			out.Environments[k] = v
+		}
+		for k, v := range f.Repositories {
+			out.Repositories[k] = v
+		}
+	}
+	return out
+}
+
+// ImageNamespaces lists the image namespaces whose matches read advisories
+// of namespace ns: its own, and for Ubuntu Pro statements the Ubuntu
+// release they complement (see namespaces).
+func ImageNamespaces(ns string) []string {
+	if rel, ok := strings.CutPrefix(ns, "ubuntu-pro:"); ok {
+		return []string{ns, "ubuntu:" + rel}
+	}
+	return []string{ns}
+}

@@ -1,0 +1,224 @@
+package notify
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/vuln"
+)
+
+// Compute returns the notifications of update operation cur of a feed,
+// whose previous operation is prev: every (manifest, vulnerability) that the
+// manifest's vulnerability report gains ("added") or loses ("removed")
+// because cur replaced prev's snapshot. prev "" (a feed's first snapshot)
+// notifies nothing: a first boot must not page anyone about everything.
+//
+// The reports compared are exact: "before" is the matcher's answer with the
+// feed at prev's snapshot, "after" with it at cur's, every other feed as it
+// is now. Both views are the store's current advisories with the snapshot
+// diffs from prev (and from cur) to the feed's current operation undone, so
+// Compute is right for an operation that later ones already replaced.
+// Only the manifests the store's index has under the keys of the changed
+// advisories are evaluated, and only their fragments for those keys.
+//
+// With summary, each manifest gets one notification: its most severe added
+// vulnerability, or when it gained none, its most severe removed one
+// (Clair's default; disable_summary turns it off).
+func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]Notification, error) {
+	if prev == "" {
+		return nil, nil
+	}
+	own, err := st.UpdateDiff(ctx, prev, cur)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	feed := own.Cur.Feed
+	head, err := feedHead(ctx, st, feed)
+	if err != nil {
+		return nil, err
+	}
+	b := &base{st: st, m: map[[2]string][]*vuln.Advisory{}, detailed: map[string]*vuln.Advisory{}}
+	for _, a := range own.Added {
+		b.detailed[bareKey(a)] = a
+	}
+	for _, a := range own.Removed {
+		b.detailed[bareKey(a)] = a
+	}
+	before, err := newView(ctx, st, prev, head, b)
+	if err != nil {
+		return nil, err
+	}
+	after, err := newView(ctx, st, cur, head, b)
+	if err != nil {
+		return nil, err
+	}
+
+	keys := changedKeys(own)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	frags := map[string][]*vuln.IndexReport{}
+	err = st.ManifestFragments(ctx, keys, func(_ match.Key, m string, b []byte) error {
+		var f vuln.IndexReport
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("notify: index fragment of %s: %w", m, err)
+		}
+		frags[m] = append(frags[m], &f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	manifests := make([]string, 0, len(frags))
+	for m := range frags {
+		manifests = append(manifests, m)
+	}
+	slices.Sort(manifests)
+
+	mb := &match.Matcher{Store: before}
+	ma := &match.Matcher{Store: after}
+	results := make([][]Notification, len(manifests))
+	errs := make([]error, len(manifests))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = evaluate(ctx, mb, ma, match.Merge(frags[manifests[i]]), cur, summary)
+			}
+		}()
+	}
+	for i := range manifests {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	var out []Notification
+	for i, ns := range results {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("notify: %s: %w", manifests[i], errs[i])
+		}
+		out = append(out, ns...)
+	}
+	return out, nil
+}
+
+// feedHead is the operation that wrote the feed's current snapshot.
+func feedHead(ctx context.Context, st Store, feed string) (string, error) {
+	states, err := st.FeedStates(ctx)
+	if err != nil {
+		return "", fmt.Errorf("notify: %w", err)
+	}
+	for _, s := range states {
+		if s.Feed == feed {
+			return s.Operation, nil
+		}
+	}
+	return "", fmt.Errorf("notify: feed %s: %w", feed, store.ErrNotFound)
+}
+
+// changedKeys are the index keys whose matches the diff can change.
+func changedKeys(d *store.UpdateDiff) []match.Key {
+	seen := map[match.Key]bool{}
+	var out []match.Key
+	for _, as := range [][]*vuln.Advisory{d.Added, d.Removed} {
+		for _, a := range as {
+			for _, ns := range match.ImageNamespaces(a.Namespace) {
+				k := match.Key{Namespace: ns, Name: a.Package}
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b match.Key) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// evaluate matches one manifest's fragments in both views.
+func evaluate(ctx context.Context, mb, ma *match.Matcher, ir *vuln.IndexReport, op string, summary bool) ([]Notification, error) {
+	b, err := mb.Match(ctx, ir)
+	if err != nil {
+		return nil, err
+	}
+	a, err := ma.Match(ctx, ir)
+	if err != nil {
+		return nil, err
+	}
+	var added, removed []*vuln.Vulnerability
+	for id, v := range a.Vulnerabilities {
+		if _, ok := b.Vulnerabilities[id]; !ok {
+			added = append(added, v)
+		}
+	}
+	for id, v := range b.Vulnerabilities {
+		if _, ok := a.Vulnerabilities[id]; !ok {
+			removed = append(removed, v)
+		}
+	}
+	bySeverity := func(x, y *vuln.Vulnerability) int {
+		return cmp.Or(cmp.Compare(y.NormalizedSeverity, x.NormalizedSeverity), cmp.Compare(x.Name, y.Name), cmp.Compare(x.ID, y.ID))
+	}
+	slices.SortFunc(added, bySeverity)
+	slices.SortFunc(removed, bySeverity)
+	if summary {
+		switch {
+		case len(added) > 0:
+			added, removed = added[:1], nil
+		case len(removed) > 0:
+			removed = removed[:1]
+		}
+	}
+	var out []Notification
+	for _, v := range added {
+		out = append(out, notification(op, ir.ManifestHash, Added, v))
+	}
+	for _, v := range removed {
+		out = append(out, notification(op, ir.ManifestHash, Removed, v))
+	}
+	return out, nil
+}
+
+func notification(op, manifest string, r Reason, v *vuln.Vulnerability) Notification {
+	return Notification{
+		ID:            notificationID(op, manifest, string(r), v.ID),
+		Manifest:      manifest,
+		Reason:        r,
+		Vulnerability: Summarize(v),
+	}
+}
+
+// Summarize is Clair's notification view of a report's vulnerability.
+func Summarize(v *vuln.Vulnerability) VulnerabilitySummary {
+	s := VulnerabilitySummary{
+		Name:               v.Name,
+		FixedInVersion:     v.FixedInVersion,
+		Links:              v.Links,
+		Description:        v.Description,
+		NormalizedSeverity: v.NormalizedSeverity.String(),
+		Package:            v.Package,
+		Distribution:       v.Distribution,
+	}
+	if v.Repository != nil {
+		s.Repository = v.Repository
+	}
+	return s
+}

@@ -1,0 +1,349 @@
+// Package notifysql carries the notifier's storage (the package→manifest
+// index, notification sets, delivery receipts) for both stores: the logic is
+// written once against database/sql, and the dialect supplies only what
+// differs (placeholders). store/postgres reaches its pool through pgx's
+// database/sql adapter.
+package notifysql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/notify"
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/vuln"
+)
+
+// DB is one store's database: W takes writes, R reads (the same pool for
+// PostgreSQL; SQLite's single writer and read-only pool).
+type DB struct {
+	W, R *sql.DB
+	// Prefix names the store in errors ("postgres", "sqlite").
+	Prefix string
+	// Dollar numbers placeholders ($1, $2: PostgreSQL); false keeps '?'.
+	Dollar bool
+}
+
+// q rewrites a statement written with '?' placeholders for the dialect.
+func (db *DB) q(s string) string {
+	if !db.Dollar {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (db *DB) errf(format string, args ...any) error {
+	return fmt.Errorf(db.Prefix+": "+format, args...)
+}
+
+// PutIndexReport stores the report (data is its JSON) and replaces its
+// manifest_index rows, in one transaction: the index never names a report
+// that says otherwise.
+func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []byte, now int64) (err error) {
+	type row struct {
+		k match.Key
+		b []byte
+	}
+	var rows []row
+	for k, f := range match.Fragments(r) {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return db.errf("put index report %s: %w", r.ManifestHash, err)
+		}
+		rows = append(rows, row{k, b})
+	}
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return db.errf("put index report %s: %w", r.ManifestHash, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err = tx.ExecContext(ctx, db.q(`INSERT INTO index_report (manifest, data, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (manifest) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`),
+		r.ManifestHash, data, now); err != nil {
+		return db.errf("put index report %s: %w", r.ManifestHash, err)
+	}
+	if _, err = tx.ExecContext(ctx, db.q(`DELETE FROM manifest_index WHERE manifest = ?`), r.ManifestHash); err != nil {
+		return db.errf("put index report %s: index: %w", r.ManifestHash, err)
+	}
+	if len(rows) > 0 {
+		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO manifest_index (namespace, name, manifest, fragment) VALUES (?, ?, ?, ?)`))
+		if err != nil {
+			return db.errf("put index report %s: index: %w", r.ManifestHash, err)
+		}
+		defer st.Close()
+		for _, rw := range rows {
+			if _, err = st.ExecContext(ctx, rw.k.Namespace, rw.k.Name, r.ManifestHash, rw.b); err != nil {
+				return db.errf("put index report %s: index: %w", r.ManifestHash, err)
+			}
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return db.errf("put index report %s: %w", r.ManifestHash, err)
+	}
+	return nil
+}
+
+// ManifestFragments calls fn with every indexed fragment of these keys
+// (match.Fragments' JSON), key by key.
+func (db *DB) ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
+	for _, k := range keys {
+		if err := db.fragments(ctx, k, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) fragments(ctx context.Context, k match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
+	rows, err := db.R.QueryContext(ctx, db.q(`SELECT manifest, fragment FROM manifest_index WHERE namespace = ? AND name = ?`), k.Namespace, k.Name)
+	if err != nil {
+		return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		var b []byte
+		if err := rows.Scan(&m, &b); err != nil {
+			return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+		}
+		if err := fn(k, m, b); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+	}
+	return nil
+}
+
+// PutNotificationSet stores a set and its notifications in one
+// transaction. A set for the same operation stored before (by another
+// instance) wins: ok is false and nothing is written.
+func (db *DB) PutNotificationSet(ctx context.Context, s notify.Set, ns []notify.Notification) (ok bool, err error) {
+	tx, err := db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return false, db.errf("put notification set %s: %w", s.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	res, err := tx.ExecContext(ctx, db.q(`INSERT INTO notification_set (id, operation, prev, feed, created, count)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation) DO NOTHING`),
+		s.ID, s.Operation, s.Prev, s.Feed, s.Created.UnixNano(), len(ns))
+	if err != nil {
+		return false, db.errf("put notification set %s: %w", s.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		_ = tx.Rollback()
+		if err != nil {
+			return false, db.errf("put notification set %s: %w", s.ID, err)
+		}
+		return false, nil
+	}
+	if len(ns) > 0 {
+		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO notification (set_id, seq, data) VALUES (?, ?, ?)`))
+		if err != nil {
+			return false, db.errf("put notification set %s: %w", s.ID, err)
+		}
+		defer st.Close()
+		for i := range ns {
+			b, err := json.Marshal(&ns[i])
+			if err != nil {
+				return false, db.errf("put notification set %s: %w", s.ID, err)
+			}
+			if _, err = st.ExecContext(ctx, s.ID, i+1, b); err != nil {
+				return false, db.errf("put notification set %s: %w", s.ID, err)
+			}
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return false, db.errf("put notification set %s: %w", s.ID, err)
+	}
+	return true, nil
+}
+
+// NotificationSets lists the stored sets, oldest first, with their
+// delivery receipts.
+func (db *DB) NotificationSets(ctx context.Context) ([]notify.Set, error) {
+	rows, err := db.R.QueryContext(ctx, `SELECT id, operation, prev, feed, created, count, read_at FROM notification_set ORDER BY seq`)
+	if err != nil {
+		return nil, db.errf("notification sets: %w", err)
+	}
+	defer rows.Close()
+	var out []notify.Set
+	idx := map[string]int{}
+	for rows.Next() {
+		var s notify.Set
+		var created int64
+		var read sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.Operation, &s.Prev, &s.Feed, &created, &s.Count, &read); err != nil {
+			return nil, db.errf("notification sets: %w", err)
+		}
+		s.Created = time.Unix(0, created).UTC()
+		if read.Valid {
+			t := time.Unix(0, read.Int64).UTC()
+			s.Read = &t
+		}
+		idx[s.ID] = len(out)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.errf("notification sets: %w", err)
+	}
+	rows.Close()
+	drows, err := db.R.QueryContext(ctx, `SELECT set_id, deliverer FROM notification_delivery ORDER BY set_id, deliverer`)
+	if err != nil {
+		return nil, db.errf("notification sets: receipts: %w", err)
+	}
+	defer drows.Close()
+	for drows.Next() {
+		var id, d string
+		if err := drows.Scan(&id, &d); err != nil {
+			return nil, db.errf("notification sets: receipts: %w", err)
+		}
+		if i, ok := idx[id]; ok {
+			out[i].Delivered = append(out[i].Delivered, d)
+		}
+	}
+	if err := drows.Err(); err != nil {
+		return nil, db.errf("notification sets: receipts: %w", err)
+	}
+	return out, nil
+}
+
+// NotificationSet returns one set, ErrNotFound (wrapped) if there is none.
+func (db *DB) NotificationSet(ctx context.Context, id string) (notify.Set, error) {
+	var s notify.Set
+	var created int64
+	var read sql.NullInt64
+	err := db.R.QueryRowContext(ctx, db.q(`SELECT id, operation, prev, feed, created, count, read_at FROM notification_set WHERE id = ?`), id).
+		Scan(&s.ID, &s.Operation, &s.Prev, &s.Feed, &created, &s.Count, &read)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return s, db.errf("notification set %s: %w", id, store.ErrNotFound)
+	case err != nil:
+		return s, db.errf("notification set %s: %w", id, err)
+	}
+	s.Created = time.Unix(0, created).UTC()
+	if read.Valid {
+		t := time.Unix(0, read.Int64).UTC()
+		s.Read = &t
+	}
+	rows, err := db.R.QueryContext(ctx, db.q(`SELECT deliverer FROM notification_delivery WHERE set_id = ? ORDER BY deliverer`), id)
+	if err != nil {
+		return s, db.errf("notification set %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return s, db.errf("notification set %s: %w", id, err)
+		}
+		s.Delivered = append(s.Delivered, d)
+	}
+	if err := rows.Err(); err != nil {
+		return s, db.errf("notification set %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// Notifications returns up to limit notifications of the set after the
+// cursor (after 0: from the first), and the cursor of the next page (0
+// after the last). A set that does not exist is ErrNotFound.
+func (db *DB) Notifications(ctx context.Context, id string, after, limit int) ([]notify.Notification, int, error) {
+	if _, err := db.NotificationSet(ctx, id); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.R.QueryContext(ctx, db.q(`SELECT seq, data FROM notification WHERE set_id = ? AND seq > ? ORDER BY seq LIMIT ?`), id, after, limit+1)
+	if err != nil {
+		return nil, 0, db.errf("notifications %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []notify.Notification
+	next, last := 0, after
+	for rows.Next() {
+		var seq int
+		var b []byte
+		if err := rows.Scan(&seq, &b); err != nil {
+			return nil, 0, db.errf("notifications %s: %w", id, err)
+		}
+		if len(out) == limit {
+			next = last
+			break
+		}
+		last = seq
+		var n notify.Notification
+		if err := json.Unmarshal(b, &n); err != nil {
+			return nil, 0, db.errf("notifications %s: %d: %w", id, seq, err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, db.errf("notifications %s: %w", id, err)
+	}
+	return out, next, nil
+}
+
+// MarkNotificationSetRead records that a client read the set (the
+// notifier API's DELETE); ErrNotFound if there is no such set.
+func (db *DB) MarkNotificationSetRead(ctx context.Context, id string, at time.Time) error {
+	res, err := db.W.ExecContext(ctx, db.q(`UPDATE notification_set SET read_at = coalesce(read_at, ?) WHERE id = ?`), at.UnixNano(), id)
+	if err != nil {
+		return db.errf("mark notification set %s read: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.errf("mark notification set %s read: %w", id, err)
+	} else if n == 0 {
+		return db.errf("mark notification set %s read: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// PutDelivery records a deliverer's acknowledgement of a set (again: no
+// error).
+func (db *DB) PutDelivery(ctx context.Context, id, deliverer string, at time.Time) error {
+	if _, err := db.W.ExecContext(ctx, db.q(`INSERT INTO notification_delivery (set_id, deliverer, delivered_at) VALUES (?, ?, ?)
+		ON CONFLICT (set_id, deliverer) DO NOTHING`), id, deliverer, at.UnixNano()); err != nil {
+		return db.errf("put delivery %s %s: %w", id, deliverer, err)
+	}
+	return nil
+}
+
+// DeleteNotificationSets deletes these sets with their notifications and
+// receipts, and returns how many it deleted.
+func (db *DB) DeleteNotificationSets(ctx context.Context, ids []string) (int, error) {
+	n := 0
+	for _, id := range ids {
+		res, err := db.W.ExecContext(ctx, db.q(`DELETE FROM notification_set WHERE id = ?`), id)
+		if err != nil {
+			return n, db.errf("delete notification set %s: %w", id, err)
+		}
+		k, _ := res.RowsAffected()
+		n += int(k)
+	}
+	return n, nil
+}

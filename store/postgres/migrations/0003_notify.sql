@@ -1,0 +1,49 @@
+-- 0003_notify: the notifier's tables (package notify).
+
+-- manifest_index maps each key the matcher looks packages up under (image
+-- namespace or language ecosystem, package name as the feed keys it) to the
+-- manifests with such packages, with the fragment of the index report those
+-- packages need (match.Fragments, JSON): an update re-evaluates the
+-- manifests of the keys it changed without decoding whole reports. Written
+-- with the report, deleted with it (the cascade).
+CREATE TABLE manifest_index (
+	namespace text  NOT NULL,
+	name      text  NOT NULL,
+	manifest  text  NOT NULL REFERENCES index_report (manifest) ON DELETE CASCADE,
+	fragment  bytea NOT NULL,
+	PRIMARY KEY (namespace, name, manifest)
+);
+CREATE INDEX manifest_index_manifest ON manifest_index (manifest);
+
+-- One notification set per update operation the notifier processed (an
+-- empty one for a feed's first snapshot), in the order it stored them. No
+-- foreign key to update_operation: the history's GC must not take
+-- notifications not yet delivered with it.
+CREATE TABLE notification_set (
+	seq       bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id        text    NOT NULL UNIQUE,
+	operation text    NOT NULL UNIQUE,
+	prev      text    NOT NULL,
+	feed      text    NOT NULL,
+	created   bigint  NOT NULL,
+	count     integer NOT NULL,
+	read_at   bigint
+);
+
+-- A set's notifications, numbered from 1 in the set (the page cursor); data
+-- is the JSON notify.Notification.
+CREATE TABLE notification (
+	set_id text    NOT NULL REFERENCES notification_set (id) ON DELETE CASCADE,
+	seq    integer NOT NULL,
+	data   bytea   NOT NULL,
+	PRIMARY KEY (set_id, seq)
+);
+
+-- Delivery receipts: a set acknowledged by a deliverer is never sent to it
+-- again.
+CREATE TABLE notification_delivery (
+	set_id       text   NOT NULL REFERENCES notification_set (id) ON DELETE CASCADE,
+	deliverer    text   NOT NULL,
+	delivered_at bigint NOT NULL,
+	PRIMARY KEY (set_id, deliverer)
+);
