@@ -89,6 +89,7 @@ func openPostgres(t testing.TB) *postgres.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	schemaOf[s] = schema
 	t.Cleanup(func() {
 		s.Close()
 		c, err := pgx.Connect(context.Background(), pgConn())
@@ -242,3 +243,19 @@ func debianAdvisories(t testing.TB, irs []*vuln.IndexReport) []*vuln.Advisory {
 	}
 	return out
 }
+
+func sharedPath(t testing.TB, rel string) string { return sharedtest.Path(t, rel) }
+
+// openPostgres2 opens a second store (another instance) on the schema of s.
+func openPostgres2(t testing.TB, s *postgres.Store) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgConn()+" search_path="+schemaOf[s])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// schemaOf remembers the schema of each store openPostgres opened.
+var schemaOf = map[*postgres.Store]string{}
