@@ -23,7 +23,7 @@ const (
 	// long to do it. Sets not yet delivered are kept however old.
 	DefaultRetention = 7 * 24 * time.Hour
 	// maxBackoff bounds the wait between two attempts of one delivery.
-	maxBackoff = 10 * time.Minute
+	maxBackoff            = 10 * time.Minute
 	defaultDeliverTimeout = 30 * time.Second
 )
 
