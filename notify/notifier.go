@@ -281,8 +281,13 @@ func (n *Notifier) deliver(ctx context.Context, s Set, d Deliverer) (err error) 
 	})
 }
 
+// Pager pages a set's notifications (Store.Notifications).
+type Pager interface {
+	Notifications(ctx context.Context, id string, after, limit int) ([]Notification, int, error)
+}
+
 // All reads every notification of a set.
-func All(ctx context.Context, st Store, id string) ([]Notification, error) {
+func All(ctx context.Context, st Pager, id string) ([]Notification, error) {
 	var out []Notification
 	after := 0
 	for {
