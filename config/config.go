@@ -263,9 +263,20 @@ const (
 	EnvNotifierConn = "CLAIR_NOTIFIER_CONNSTRING"
 	EnvPSKKey       = "CLAIR_AUTH_PSK_KEY"
 	EnvPSKIssuer    = "CLAIR_AUTH_PSK_ISS" // comma-separated
+	// EnvDatabaseURL is the seeds' single database setting: the connection
+	// string of every section whose own is not set (by the file or by the
+	// variables above).
+	EnvDatabaseURL = "CLAIR_DATABASE_URL"
 )
 
 func (c *Config) applyEnv(lookup func(string) (string, bool)) {
+	if v, ok := lookup(EnvDatabaseURL); ok && v != "" {
+		for _, cs := range []*string{&c.Indexer.ConnString, &c.Matcher.ConnString, &c.Notifier.ConnString} {
+			if *cs == "" {
+				*cs = v
+			}
+		}
+	}
 	if v, ok := lookup(EnvIndexerConn); ok {
 		c.Indexer.ConnString = v
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/openclair/clair/config"
 	"github.com/openclair/clair/feed"
-	_ "github.com/openclair/clair/internal/plugins" // the feeds updaters.sets may name
+	_ "github.com/openclair/clair/plugins" // the feeds updaters.sets may name
 )
 
 // obj is one decoded YAML document.

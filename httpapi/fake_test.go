@@ -7,7 +7,7 @@ import (
 )
 
 // fakeUpdates only gives TestOpenAPIRoutes a non-nil UpdateStore; the
-// endpoints themselves are tested against real stores in cmd/clair.
+// endpoints themselves are tested against real stores in package server.
 type fakeUpdates struct{}
 
 func (fakeUpdates) UpdateOperations(context.Context, ...string) (map[string][]store.UpdateOperation, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -21,6 +22,11 @@ type Options struct {
 	Platform string
 	// Transport carries registry requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
+	// Keychain finds registry credentials; nil pulls anonymously.
+	// clairctl passes authn.DefaultKeychain: Docker's config.json
+	// ($DOCKER_CONFIG), its credential helpers and credsStore, and the
+	// registry's bearer-token flow with them.
+	Keychain authn.Keychain
 }
 
 // DefaultPlatform is what Open picks from a multi-platform image when
@@ -73,7 +79,7 @@ const (
 	TransportDir           = "dir"
 )
 
-var transports = []string{TransportDockerArchive, TransportOCIArchive, TransportOCI, TransportDir}
+var transports = []string{TransportDockerArchive, TransportOCIArchive, TransportOCI, TransportDir, TransportLayer}
 
 // Open opens the image ref names. ref is "TRANSPORT:LOCATION" for a local
 // source:
@@ -82,10 +88,15 @@ var transports = []string{TransportDockerArchive, TransportOCIArchive, Transport
 //	oci-archive:PATH      a tar of an OCI layout
 //	oci:DIR[:NAME]        an OCI layout folder; NAME picks by org.opencontainers.image.ref.name
 //	dir:PATH              a root filesystem folder, as one layer
+//	layer:PATH            a single layer tarball (gzip, zstd or plain), as a one-layer image
 //
-// and anything else is a registry reference ("debian:12",
-// "ghcr.io/x/y@sha256:..."), pulled anonymously. A multi-platform image
-// resolves to opt.Platform.
+// A path that exists without a prefix ("./image.tar", "/tmp/rootfs",
+// "x.tar.gz", a folder holding an OCI layout) is read by what it holds: an
+// OCI layout folder, another folder (dir:), a docker-archive, an OCI
+// archive or a single layer. Anything else is a registry reference
+// ("debian:12", "ghcr.io/x/y@sha256:..."), pulled with opt.Keychain's
+// credentials (anonymously without one). A multi-platform image resolves
+// to opt.Platform.
 func Open(ctx context.Context, ref string, opt Options) (*Image, error) {
 	if strings.TrimSpace(ref) == "" {
 		return nil, errors.New("image: empty reference")
@@ -97,7 +108,7 @@ func Open(ctx context.Context, ref string, opt Options) (*Image, error) {
 	prefix, loc, _ := strings.Cut(ref, ":")
 	var img *Image
 	switch prefix {
-	case TransportDockerArchive, TransportOCIArchive, TransportOCI, TransportDir:
+	case TransportDockerArchive, TransportOCIArchive, TransportOCI, TransportDir, TransportLayer:
 		if loc == "" {
 			return nil, fmt.Errorf("image: %s: missing path after %q", ref, prefix+":")
 		}
@@ -111,15 +122,21 @@ func Open(ctx context.Context, ref string, opt Options) (*Image, error) {
 		img, err = openOCIDir(ctx, loc, platform)
 	case TransportDir:
 		img, err = openDir(ctx, loc)
+	case TransportLayer:
+		img, err = openLayerFile(ctx, loc)
 	case "docker":
 		// skopeo's spelling of a registry reference.
 		if r, ok := strings.CutPrefix(loc, "//"); ok {
-			img, err = openRemote(ctx, r, platform, opt.Transport)
+			img, err = openRemote(ctx, r, platform, opt.Transport, opt.Keychain)
 			break
 		}
-		img, err = openRemote(ctx, ref, platform, opt.Transport)
+		img, err = openRemote(ctx, ref, platform, opt.Transport, opt.Keychain)
 	default:
-		img, err = openRemote(ctx, ref, platform, opt.Transport)
+		if localPath(ref) {
+			img, err = openLocal(ctx, ref, platform)
+			break
+		}
+		img, err = openRemote(ctx, ref, platform, opt.Transport, opt.Keychain)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("image: %s: %w", ref, err)

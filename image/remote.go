@@ -13,11 +13,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// anonymous is the keychain of no credentials.
+type anonymous struct{}
+
+func (anonymous) Resolve(authn.Resource) (authn.Authenticator, error) { return authn.Anonymous, nil }
+
 // openRemote pulls a manifest (resolving an index to the platform) and
 // config from a registry, anonymously. Layers are fetched when read, through
 // the same Puller so that token exchanges are not repeated per layer;
 // go-containerregistry checks each blob against its digest as it streams.
-func openRemote(ctx context.Context, ref string, platform v1.Platform, tr http.RoundTripper) (*Image, error) {
+func openRemote(ctx context.Context, ref string, platform v1.Platform, tr http.RoundTripper, kc authn.Keychain) (*Image, error) {
 	unknownTransport := func(t string) error {
 		return fmt.Errorf("unknown transport %q (want %s:, or a registry reference)", t, strings.Join(transports, ":, "))
 	}
@@ -33,8 +38,11 @@ func openRemote(ctx context.Context, ref string, platform v1.Platform, tr http.R
 		}
 		return nil, err
 	}
+	if kc == nil {
+		kc = anonymous{}
+	}
 	opts := []remote.Option{
-		remote.WithAuth(authn.Anonymous),
+		remote.WithAuthFromKeychain(kc),
 		remote.WithPlatform(platform),
 		remote.WithUserAgent("openclair"),
 	}

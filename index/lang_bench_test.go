@@ -26,8 +26,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/image"
-	_ "github.com/openclair/clair/internal/plugins"
 	"github.com/openclair/clair/internal/sharedtest"
+	_ "github.com/openclair/clair/plugins"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/scanner/lockfile"
 	"github.com/openclair/clair/store/sqlite"

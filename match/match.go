@@ -29,29 +29,19 @@ type Matcher struct {
 	cache cache
 }
 
-// ecosystemFormat maps a package's ecosystem to the version format of the
-// advisories that may apply to it: a dpkg package is never compared with an
-// apk advisory even if names collide.
-var ecosystemFormat = map[string]string{
-	"dpkg": "dpkg",
-	"apk":  "apk",
-	"rpm":  "rpm",
-	// Language ecosystems: their advisories live in a namespace named
-	// after the ecosystem, whatever the distribution (vuln.IsLanguage).
-	"go":       "semver",
-	"pypi":     "pep440",
-	"npm":      "npm",
-	"maven":    "maven",
-	"rubygems": "rubygems",
-	"cargo":    "cargo",
-	"nuget":    "nuget",
-	"composer": "composer",
+// ecosystemFormat is the version format of the advisories that may apply
+// to a package of ecosystem eco (a dpkg package is never compared with an
+// apk advisory even if names collide); ok is false for an ecosystem nobody
+// registered (see vuln.RegisterEcosystem).
+func ecosystemFormat(eco string) (format string, ok bool) {
+	e, ok := vuln.LookupEcosystem(eco)
+	return e.VersionFormat, ok
 }
 
 // feedName is the name a feed keys a package on: PyPI names compare after
 // PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
 func feedName(eco, name string) string {
-	if eco != "pypi" {
+	if eco != vuln.EcosystemPyPI {
 		return name
 	}
 	var b strings.Builder
@@ -118,7 +108,7 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 	}
 	byNS := map[string][]*candidate{}
 	for id, p := range ir.Packages {
-		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
+		if _, ok := ecosystemFormat(p.Ecosystem); !ok {
 			continue
 		}
 		if vuln.IsLanguage(p.Ecosystem) {
@@ -209,7 +199,7 @@ func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candid
 		if len(as) == 0 {
 			continue
 		}
-		format := ecosystemFormat[c.pkg.Ecosystem]
+		format, _ := ecosystemFormat(c.pkg.Ecosystem)
 		scheme, ok := version.Lookup(format)
 		if !ok {
 			return nil, fmt.Errorf("match: no version scheme %q registered", format)

@@ -58,6 +58,9 @@ type Result struct {
 	Distribution *vuln.Distribution `json:"distribution,omitempty"`
 	Repositories []*vuln.Repository `json:"repositories,omitempty"`
 	Warnings     []string           `json:"warnings,omitempty"`
+	// Facts are what a file told that is not a package, for the scanner's
+	// own Combine (a go.mod's go version, a requirements file's includes).
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Combiner is implemented by scanners whose per-file results describe one
@@ -98,4 +101,14 @@ func All() []Scanner {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
+}
+
+// Configurable is implemented by scanners that take settings of their own
+// from the server's config (`indexer.scanner.<kind>.<name>`, as Clair
+// writes it). Configure decodes them with decode, which refuses unknown
+// keys, and returns the configured scanner; the registered value is left as
+// it is. A setting that changes the scanner's output must change its
+// Version, so that layers are indexed again.
+type Configurable interface {
+	Configure(decode func(v any) error) (Scanner, error)
 }

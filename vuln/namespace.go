@@ -49,6 +49,13 @@ func Namespace(d *Distribution) string {
 	if d == nil {
 		return ""
 	}
+	if ns := builtinNamespace(d); ns != "" {
+		return ns
+	}
+	return pluginNamespace(d)
+}
+
+func builtinNamespace(d *Distribution) string {
 	switch strings.ToLower(d.DID) {
 	case "debian":
 		v := strings.TrimSpace(d.VersionID)

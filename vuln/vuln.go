@@ -29,17 +29,11 @@ type Package struct {
 	Purl string `json:"purl,omitempty"`
 	// Path is the file the package was found in (language packages).
 	Path string `json:"path,omitempty"`
+	// Dev marks a development dependency of a lock file (npm "dev",
+	// Pipfile "develop", composer "packages-dev", poetry's dev group):
+	// what the build runs, not necessarily what it ships.
+	Dev bool `json:"dev,omitempty"`
 }
-
-// languageEcosystems are the ecosystems of application packages, matched in
-// a namespace named after the ecosystem (served by the osv feed) whatever
-// the distribution.
-var languageEcosystems = map[string]bool{"go": true, "pypi": true, "npm": true, "maven": true,
-	"rubygems": true, "cargo": true, "nuget": true, "composer": true}
-
-// IsLanguage reports whether eco is a language ecosystem, not a
-// distribution's package database.
-func IsLanguage(eco string) bool { return languageEcosystems[eco] }
 
 // Package kinds.
 const (

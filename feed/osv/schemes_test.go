@@ -1,7 +1,7 @@
 package osv
 
 // The version schemes FixedIn compares with. The feed does not import them
-// itself: a binary registers the schemes it ships (internal/plugins), and
+// itself: a binary registers the schemes it ships (package plugins), and
 // the schemes' own tests import this package to read real OSV data.
 import (
 	_ "github.com/openclair/clair/version/cargo"

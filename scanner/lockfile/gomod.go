@@ -23,6 +23,9 @@ func parseGoMod(b []byte, c *collector) error {
 		c.warn("read leniently, replace directives not applied: %s", clipError(err))
 		f = lax
 	}
+	if f.Go != nil {
+		c.fact("go", f.Go.Version)
+	}
 	// A replacement for one version wins over one for every version.
 	type key struct{ path, version string }
 	repl := map[key]modfile.Replace{}

@@ -11,7 +11,8 @@
 //	poetry.lock        "pypi"
 //	uv.lock            "pypi"
 //	Pipfile.lock       "pypi"      "default" and "develop"
-//	requirements.txt   "pypi"      name==version pins only
+//	go.sum             "go"        the modules of a go.mod older than Go 1.17, whose go.mod lists only direct requirements
+//	requirements.txt   "pypi"      name==version pins only; also requirements-*.txt, *-requirements.txt, requirements/*.txt; -r includes followed
 //	Cargo.lock         "cargo"
 //	Gemfile.lock       "rubygems"  the specs of the GEM and GIT sections
 //	composer.lock      "composer"  "packages" and "packages-dev"
@@ -22,11 +23,11 @@
 // their leading v), but for composer's, which lose it as scanner/php's do.
 //
 // Development dependencies (npm "dev", Pipfile "develop", composer
-// "packages-dev", poetry's dev group) are reported like the others: the CI
-// pipeline that runs the scan installs and runs them, and a lock file says
-// nothing of where the built artifact ends up. Trivy leaves them out by
-// default (--include-dev-deps); this scanner chooses the false positive over
-// the missed vulnerability. vuln.Package has no field to mark them.
+// "packages-dev", poetry's dev group) are reported like the others, marked
+// Dev: the CI pipeline that runs the scan installs and runs them, and a lock
+// file says nothing of where the built artifact ends up. Trivy leaves them
+// out by default (--include-dev-deps); this scanner chooses the false
+// positive over the missed vulnerability, and says which they are.
 //
 // Packages that come from the source tree itself and not from a registry
 // are left out, since no advisory is about them: a go.mod's own module and
@@ -92,7 +93,7 @@ func init() { scanner.Register(&Scanner{}) }
 func (*Scanner) Name() string { return "lockfile" }
 
 // Version implements scanner.Scanner.
-func (*Scanner) Version() string { return "1" }
+func (*Scanner) Version() string { return "2" }
 
 // Kind implements scanner.Scanner.
 func (*Scanner) Kind() scanner.Kind { return scanner.KindPackage }
@@ -117,6 +118,22 @@ var formats = map[string]*format{
 	"Cargo.lock":        {"Cargo.lock", EcosystemCargo, parseCargo},
 	"Gemfile.lock":      {"Gemfile.lock", EcosystemRubyGems, parseGemfile},
 	"composer.lock":     {"composer.lock", EcosystemComposer, parseComposer},
+	"go.sum":            {"go.sum", EcosystemGo, parseGoSum},
+}
+
+// formatOf is the format of the file at p: by base name, or a requirements
+// file by the names projects give them.
+func formatOf(p string) *format {
+	base := path.Base(p)
+	if fm := formats[base]; fm != nil {
+		return fm
+	}
+	if strings.HasSuffix(base, ".txt") && (strings.HasPrefix(base, "requirements") ||
+		strings.HasSuffix(base, "-requirements.txt") || strings.HasSuffix(base, "_requirements.txt") ||
+		path.Base(path.Dir(p)) == "requirements") {
+		return formats["requirements.txt"]
+	}
+	return nil
 }
 
 // skipDirs are folders whose lock files describe something else than the
@@ -139,7 +156,7 @@ var skipDirs = []string{
 // Wants implements scanner.Scanner: the lock files named above, anywhere
 // but under the folders in skipDirs.
 func (*Scanner) Wants(p string) bool {
-	if formats[path.Base(p)] == nil {
+	if formatOf(p) == nil {
 		return false
 	}
 	for _, d := range skipDirs {
@@ -155,7 +172,7 @@ func (*Scanner) Scan(ctx context.Context, f scanner.File) (res *scanner.Result, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lockfile: %s: %w", f.Path, err)
 	}
-	fm := formats[path.Base(f.Path)]
+	fm := formatOf(f.Path)
 	c := newCollector(f.Path, fm)
 	if fm == nil {
 		c.warn("not a lock file this scanner reads")
@@ -199,29 +216,44 @@ func parse(fm *format, b []byte, c *collector) (err error) {
 type collector struct {
 	path    string
 	fm      *format
-	seen    map[[2]string]bool
+	seen    map[[2]string]*vuln.Package
 	pkgs    []*vuln.Package
 	warns   []string
+	facts   map[string]string
 	invalid int // entries dropped for an unusable name or version
 }
 
 func newCollector(p string, fm *format) *collector {
-	return &collector{path: p, fm: fm, seen: map[[2]string]bool{}}
+	return &collector{path: p, fm: fm, seen: map[[2]string]*vuln.Package{}}
 }
 
+// fact records what the file told besides packages, for Combine.
+func (c *collector) fact(k, v string) {
+	if c.facts == nil {
+		c.facts = map[string]string{}
+	}
+	c.facts[k] = v
+}
+
+// addDev records a development dependency. A package the file lists both
+// ways stays a production one.
+func (c *collector) addDev(name, version string) { c.record(name, version, true) }
+
 // add records a package; an entry already recorded is not repeated.
-func (c *collector) add(name, version string) {
+func (c *collector) add(name, version string) { c.record(name, version, false) }
+
+func (c *collector) record(name, version string, dev bool) {
 	name, version = strings.TrimSpace(name), strings.TrimSpace(version)
 	if !validField(name, maxName) || !validField(version, maxVersion) {
 		c.invalid++
 		return
 	}
 	k := [2]string{name, version}
-	if c.seen[k] {
+	if p, ok := c.seen[k]; ok {
+		p.Dev = p.Dev && dev
 		return
 	}
-	c.seen[k] = true
-	c.pkgs = append(c.pkgs, &vuln.Package{
+	p := &vuln.Package{
 		Name:      name,
 		Version:   version,
 		Kind:      vuln.KindBinary,
@@ -229,7 +261,10 @@ func (c *collector) add(name, version string) {
 		Purl:      Purl(c.fm.ecosystem, name, version),
 		Path:      c.path,
 		PackageDB: c.path,
-	})
+		Dev:       dev,
+	}
+	c.seen[k] = p
+	c.pkgs = append(c.pkgs, p)
 }
 
 // warn adds a warning naming the file.
@@ -249,7 +284,7 @@ func (c *collector) result() *scanner.Result {
 		}
 		return a.Version < b.Version
 	})
-	return &scanner.Result{Packages: c.pkgs, Warnings: c.warns}
+	return &scanner.Result{Packages: c.pkgs, Warnings: c.warns, Facts: c.facts}
 }
 
 // validField reports whether s can be a package name or version: not empty,

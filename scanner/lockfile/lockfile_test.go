@@ -115,11 +115,14 @@ func TestWants(t *testing.T) {
 		"app/node_modules/x/package.json":      false, // scanner/npm's
 		"package.json":                         false,
 		"usr/local/bin/app":                    false, // scanner/gobin's
-		"go.sum":                               false,
 		"pyproject.toml":                       false,
 		"Pipfile":                              false,
 		"Gemfile":                              false,
-		"requirements-dev.txt":                 false,
+		"requirements-dev.txt":                 true,
+		"requirements/base.txt":                true,
+		"docs/dev-requirements.txt":            true,
+		"notes.txt":                            false,
+		"go.sum":                               true,
 		"Cargo.toml":                           false,
 		"vendor/composer/composer.lock":        false,
 		"php/vendor/x/y/composer.lock":         false,
@@ -380,8 +383,8 @@ func TestRequirements(t *testing.T) {
 	if got := ids(r.Packages); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "base.txt, other.txt, constraints.txt") || !strings.HasPrefix(r.Warnings[0], "lockfile: requirements.txt: ") {
-		t.Errorf("warnings %q", r.Warnings)
+	if r.Facts["requires"] != "base.txt\nother.txt" || r.Facts["constraints"] != "constraints.txt" {
+		t.Errorf("facts %q", r.Facts)
 	}
 	for _, p := range r.Packages {
 		if p.Name == "Flask" && p.Purl != "pkg:pypi/flask@2.0.0" {

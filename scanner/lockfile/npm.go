@@ -20,11 +20,13 @@ type plPackage struct {
 	Version  string `json:"version"`
 	Resolved string `json:"resolved"`
 	Link     bool   `json:"link"`
+	Dev      bool   `json:"dev"`
 }
 
 // plDependency is an entry of the v1 "dependencies" tree.
 type plDependency struct {
 	Version      string                     `json:"version"`
+	Dev          bool                       `json:"dev"`
 	Dependencies map[string]json.RawMessage `json:"dependencies"`
 }
 
@@ -61,7 +63,7 @@ func parsePackageLock(b []byte, c *collector) error {
 			if p.Version == "" {
 				continue
 			}
-			c.add(name, p.Version)
+			c.record(name, p.Version, p.Dev)
 		}
 		return nil
 	}
@@ -82,7 +84,7 @@ func walkDependencies(deps map[string]json.RawMessage, c *collector) {
 			continue
 		}
 		if n, v, ok := npmVersion(name, d.Version); ok {
-			c.add(n, v)
+			c.record(n, v, d.Dev)
 		}
 		walkDependencies(d.Dependencies, c)
 	}

@@ -127,7 +127,7 @@ func parseComposer(b []byte, c *collector) error {
 	if cl.Packages == nil && cl.PackagesDev == nil {
 		return errors.New("no packages or packages-dev")
 	}
-	for _, raw := range append(cl.Packages, cl.PackagesDev...) {
+	for i, raw := range append(cl.Packages, cl.PackagesDev...) {
 		var p composerPackage
 		if err := json.Unmarshal(raw, &p); err != nil {
 			c.invalid++
@@ -136,7 +136,7 @@ func parseComposer(b []byte, c *collector) error {
 		if p.Dist.Type == "path" {
 			continue
 		}
-		c.add(p.Name, trimV(strings.TrimSpace(p.Version)))
+		c.record(p.Name, trimV(strings.TrimSpace(p.Version)), i >= len(cl.Packages))
 	}
 	return nil
 }

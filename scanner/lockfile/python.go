@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -21,7 +22,11 @@ type poetryLock struct {
 	Package []struct {
 		Name    string `toml:"name"`
 		Version string `toml:"version"`
-		Source  struct {
+		// Category is poetry 1.0-1.1's "main" or "dev"; Groups is poetry
+		// 1.2+'s list of dependency groups.
+		Category string   `toml:"category"`
+		Groups   []string `toml:"groups"`
+		Source   struct {
 			Type string `toml:"type"`
 		} `toml:"source"`
 	} `toml:"package"`
@@ -39,7 +44,11 @@ func parsePoetry(b []byte, c *collector) error {
 		case "directory", "file":
 			continue
 		}
-		c.add(p.Name, p.Version)
+		dev := p.Category == "dev"
+		if len(p.Groups) > 0 {
+			dev = !slices.Contains(p.Groups, "main")
+		}
+		c.record(p.Name, p.Version, dev)
 	}
 	return nil
 }
@@ -127,7 +136,11 @@ func parsePipfile(b []byte, c *collector) error {
 			if !ok {
 				continue // no version, or not a pin
 			}
-			c.add(name, strings.TrimPrefix(v, "="))
+			if k == "default" {
+				c.add(name, strings.TrimPrefix(v, "="))
+			} else {
+				c.addDev(name, strings.TrimPrefix(v, "="))
+			}
 		}
 	}
 	return nil
@@ -140,8 +153,8 @@ var requirementRE = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-
 // parseRequirements reads the name==version pins of a requirements.txt, as
 // `pip freeze`, pip-compile and `poetry export` write them. Other
 // requirements (ranges, URLs, paths) pin nothing and are skipped, and so are
-// options; -r and -c includes are not followed, with a warning, since the
-// scanner sees one file at a time.
+// options. -r includes and -c constraints are recorded as facts for
+// Combine, which follows them among the requirements files it was given.
 func parseRequirements(b []byte, c *collector) error {
 	s, err := decodeText(b)
 	if err != nil {
@@ -150,7 +163,7 @@ func parseRequirements(b []byte, c *collector) error {
 	// Join continuation lines.
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\\\n", " ")
-	var includes []string
+	var includes, constraints []string
 	for line := range strings.Lines(s) {
 		line = strings.TrimSpace(stripComment(line))
 		if line == "" {
@@ -159,9 +172,13 @@ func parseRequirements(b []byte, c *collector) error {
 		if strings.HasPrefix(line, "-") {
 			opt, arg := splitOption(line)
 			switch opt {
-			case "-r", "--requirement", "-c", "--constraint":
+			case "-r", "--requirement":
 				if arg != "" {
-					includes = append(includes, scanner.Clip(arg))
+					includes = append(includes, arg)
+				}
+			case "-c", "--constraint":
+				if arg != "" {
+					constraints = append(constraints, arg)
 				}
 			}
 			continue
@@ -181,7 +198,10 @@ func parseRequirements(b []byte, c *collector) error {
 		c.add(m[1], v)
 	}
 	if len(includes) > 0 {
-		c.warn("includes not followed: %s", strings.Join(includes, ", "))
+		c.fact("requires", strings.Join(includes, "\n"))
+	}
+	if len(constraints) > 0 {
+		c.fact("constraints", strings.Join(constraints, "\n"))
 	}
 	return nil
 }

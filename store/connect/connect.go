@@ -4,6 +4,7 @@ package connect
 
 import (
 	"context"
+	"net/url"
 	"strings"
 
 	"github.com/openclair/clair/store"
@@ -59,4 +60,40 @@ func Open(ctx context.Context, conn string) (store.Store, error) {
 		path = p
 	}
 	return sqlite.Open(ctx, path)
+}
+
+// Redacted is conn without its password, for logs: "postgres://clair@db/clair",
+// "host=db user=clair dbname=clair", or the SQLite path (the default file
+// named).
+func Redacted(conn string) string {
+	c := strings.TrimSpace(conn)
+	switch Kind(c) {
+	case "postgres":
+		if u, err := url.Parse(c); err == nil && u.Scheme != "" {
+			if u.User != nil {
+				u.User = url.User(u.User.Username())
+			}
+			q := u.Query()
+			if q.Has("password") {
+				q.Del("password")
+				u.RawQuery = q.Encode()
+			}
+			return u.String()
+		}
+		var kept []string
+		for _, f := range strings.Fields(c) {
+			if k, _, _ := strings.Cut(f, "="); k == "password" {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		return strings.Join(kept, " ")
+	}
+	path := strings.TrimPrefix(c, "sqlite:")
+	if path == "" {
+		if p, err := sqlite.DefaultPath(); err == nil {
+			return p
+		}
+	}
+	return path
 }

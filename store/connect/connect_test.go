@@ -3,6 +3,7 @@ package connect
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,21 @@ func TestOpenSQLite(t *testing.T) {
 	defer st.Close()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("sqlite file not created: %v", err)
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	for conn, want := range map[string]string{
+		"postgres://clair:s3cret@db:5432/clair?sslmode=disable": "postgres://clair@db:5432/clair?sslmode=disable",
+		"postgresql://db/clair?password=s3cret&sslmode=verify":  "postgresql://db/clair?sslmode=verify",
+		"host=db user=clair password=s3cret dbname=clair":       "host=db user=clair dbname=clair",
+		"sqlite:/var/lib/clair.db":                              "/var/lib/clair.db",
+	} {
+		if got := Redacted(conn); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", conn, got, want)
+		}
+		if strings.Contains(Redacted(conn), "s3cret") {
+			t.Errorf("Redacted(%q) keeps the password", conn)
+		}
 	}
 }

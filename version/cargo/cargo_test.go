@@ -3,63 +3,17 @@ package cargo
 import (
 	"testing"
 
+	"github.com/openclair/clair/version/versiontest"
+
 	"github.com/openclair/clair/internal/osvtest"
-	"github.com/openclair/clair/version"
 )
 
-func testOrder(t *testing.T, ordered []string) {
-	t.Helper()
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := a.Compare(b), version.Sign(i-j); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
-}
-
-func testEqual(t *testing.T, pairs [][2]string) {
-	t.Helper()
-	for _, p := range pairs {
-		a, err := Parse(p[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Parse(p[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%q, %q) = %d, want 0", p[0], p[1], c)
-		}
-	}
-}
-
-func testInvalid(t *testing.T, bad []string) {
-	t.Helper()
-	for _, s := range bad {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
-}
-
 func TestRegistered(t *testing.T) {
-	if _, ok := version.Lookup(Name); !ok {
-		t.Fatalf("%s not registered", Name)
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 func TestOrder(t *testing.T) {
-	testOrder(t, []string{
+	versiontest.Ordered(t, Scheme{}, []string{
 		"0.0.0-0", // RUSTSEC's "every version" bound
 		"0",       // GHSA's shorthand for 0.0.0
 		"0.1.0",
@@ -84,21 +38,21 @@ func TestOrder(t *testing.T) {
 		"1.9.0",
 		"2.1.0",
 		"18446744073709551616.0.0", // past uint64, as the semver crate refuses but the spec allows
-	})
+	}...)
 }
 
 func TestEqual(t *testing.T) {
-	testEqual(t, [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"1.0.0", "1.0.0+build.5"},
 		{"1.0.0+a", "1.0.0+b"},
 		{"0.16", "0.16.0"},
 		{"1", "1.0.0"},
 		{"1.0.0-alpha+001", "1.0.0-alpha"},
-	})
+	}...)
 }
 
 func TestInvalid(t *testing.T) {
-	testInvalid(t, []string{"", "v1.0.0", "1.0.0-", "1.0.0+", "01.0.0", "1.0.0-01", "1.2.3.4", "1.2-pre", "x.y.z", " 1.0.0", "=1.0.0"})
+	versiontest.Invalid(t, Scheme{}, []string{"", "v1.0.0", "1.0.0-", "1.0.0+", "01.0.0", "1.0.0-01", "1.2.3.4", "1.2-pre", "x.y.z", " 1.0.0", "=1.0.0"}...)
 }
 
 func TestCanonical(t *testing.T) {

@@ -8,9 +8,10 @@ import (
 	"os"
 	"testing"
 
+	"github.com/openclair/clair/version/versiontest"
+
 	"github.com/openclair/clair/feed/osv"
 	"github.com/openclair/clair/internal/osvtest"
-	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -83,11 +84,7 @@ func TestBranches(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	for _, s := range []string{"", "foo", "1.0.0-meh", "1.0.0.0.0", "feature-foo", "a.b.c", "1.0.0 beta", "1.0.0-beta.x", "~1.0"} {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
+	versiontest.Invalid(t, Scheme{}, []string{"", "foo", "1.0.0-meh", "1.0.0.0.0", "feature-foo", "a.b.c", "1.0.0 beta", "1.0.0-beta.x", "~1.0"}...)
 }
 
 // ordered is strictly increasing in Composer's order.
@@ -122,25 +119,11 @@ var ordered = []string{
 }
 
 func TestOrder(t *testing.T) {
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := a.Compare(b), version.Sign(i-j); got != want {
-				t.Errorf("Compare(%s [%s], %s [%s]) = %d, want %d", a, a.Normalized(), b, b.Normalized(), got, want)
-			}
-		}
-	}
+	versiontest.Ordered(t, Scheme{}, ordered...)
 }
 
 func TestEqual(t *testing.T) {
-	for _, p := range [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"1.0", "1.0.0.0"},
 		{"v1.0.0", "1.0.0"},
 		{"1.0.0-rc1", "1.0.0-RC1"},
@@ -148,25 +131,11 @@ func TestEqual(t *testing.T) {
 		{"1.0.0-pl1", "1.0.0-patch1"},
 		{"1.0.0+build", "1.0.0"},
 		{"1.0.0-stable", "1.0.0"},
-	} {
-		a, err := Parse(p[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Parse(p[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%q, %q) = %d, want 0", p[0], p[1], c)
-		}
-	}
+	}...)
 }
 
 func TestRegistered(t *testing.T) {
-	if _, ok := version.Lookup(Name); !ok {
-		t.Fatal("composer not registered")
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 // TestRealAdvisory runs a real Packagist record from GitHub's advisory

@@ -4,63 +4,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/openclair/clair/version/versiontest"
+
 	"github.com/openclair/clair/internal/osvtest"
-	"github.com/openclair/clair/version"
 )
 
-func testOrder(t *testing.T, ordered []string) {
-	t.Helper()
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := a.Compare(b), version.Sign(i-j); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
-}
-
-func testEqual(t *testing.T, pairs [][2]string) {
-	t.Helper()
-	for _, p := range pairs {
-		a, err := Parse(p[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Parse(p[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%q, %q) = %d, want 0", p[0], p[1], c)
-		}
-	}
-}
-
-func testInvalid(t *testing.T, bad []string) {
-	t.Helper()
-	for _, s := range bad {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
-}
-
 func TestRegistered(t *testing.T) {
-	if _, ok := version.Lookup(Name); !ok {
-		t.Fatalf("%s not registered", Name)
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 func TestOrder(t *testing.T) {
-	testOrder(t, []string{
+	versiontest.Ordered(t, Scheme{}, []string{
 		"0",
 		"0.9.0.27621-RC",
 		"0.9.0.27622-RC",
@@ -85,11 +39,11 @@ func TestOrder(t *testing.T) {
 		"17.2.0-release-20220408-11",
 		"17.2.0",
 		"2147483648.0.0", // past Int32, where NuGet would refuse it
-	})
+	}...)
 }
 
 func TestEqual(t *testing.T) {
-	testEqual(t, [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"1.0", "1.0.0"},
 		{"1.0", "1.0.0.0"},
 		{"1", "1.0.0.0"},
@@ -98,11 +52,11 @@ func TestEqual(t *testing.T) {
 		{"1.0.0-beta.01", "1.0.0-beta.1"}, // Int32.TryParse("01") is 1
 		{"1.0.0+abc", "1.0.0"},
 		{"1.0.0-rc.1+abc", "1.0.0-rc.1"},
-	})
+	}...)
 }
 
 func TestInvalid(t *testing.T) {
-	testInvalid(t, []string{"", "v1.0.0", "1.0.0.0.0", "1..0", "1.0.0-", "1.0.0-a..b", "1.0.0+", "1.0.0-ä", " 1.0", "1.0 ", "a.b"})
+	versiontest.Invalid(t, Scheme{}, []string{"", "v1.0.0", "1.0.0.0.0", "1..0", "1.0.0-", "1.0.0-a..b", "1.0.0+", "1.0.0-ä", " 1.0", "1.0 ", "a.b"}...)
 }
 
 // TestOSV reads the real NuGet export of osv.dev: every version bound

@@ -2,6 +2,7 @@ package pep440
 
 import (
 	pep440 "github.com/aquasecurity/go-pep440-version"
+	"github.com/openclair/clair/version/versiontest"
 
 	"testing"
 
@@ -39,26 +40,11 @@ var ordered = []string{
 }
 
 func TestOrder(t *testing.T) {
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := version.Sign(i - j)
-			if got := a.Compare(b); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
+	versiontest.Ordered(t, Scheme{}, ordered...)
 }
 
 func TestEqual(t *testing.T) {
-	for _, p := range [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"1.0", "1.0.0"},
 		{"1.0.0", "1.0"},
 		{"1.0.0.0", "1"},
@@ -67,33 +53,15 @@ func TestEqual(t *testing.T) {
 		{"1.0c1", "1.0rc1"},
 		{"v1.0", "1.0"},
 		{"0!1.0", "1.0"},
-	} {
-		a, err := Parse(p[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Parse(p[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%s, %s) = %d, want 0", p[0], p[1], c)
-		}
-	}
+	}...)
 }
 
 func TestInvalid(t *testing.T) {
-	for _, s := range []string{"", "abc", "1.0-", "1..0", "1.0+", "french toast"} {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
+	versiontest.Invalid(t, Scheme{}, []string{"", "abc", "1.0-", "1..0", "1.0+", "french toast"}...)
 }
 
 func TestRegistered(t *testing.T) {
-	if _, ok := version.Lookup(Name); !ok {
-		t.Fatal("pep440 not registered")
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 func BenchmarkCompare(b *testing.B) {

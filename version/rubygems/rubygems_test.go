@@ -3,8 +3,9 @@ package rubygems
 import (
 	"testing"
 
+	"github.com/openclair/clair/version/versiontest"
+
 	"github.com/openclair/clair/internal/osvtest"
-	"github.com/openclair/clair/version"
 )
 
 // ordered is strictly increasing: real gem versions (rails, rack, nokogiri)
@@ -49,25 +50,11 @@ var ordered = []string{
 }
 
 func TestOrder(t *testing.T) {
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := a.Compare(b), version.Sign(i-j); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
+	versiontest.Ordered(t, Scheme{}, ordered...)
 }
 
 func TestEqual(t *testing.T) {
-	for _, p := range [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"1.0", "1.0.0"},
 		{"1", "1.0.0.0"},
 		{"", "0"},
@@ -76,19 +63,7 @@ func TestEqual(t *testing.T) {
 		{"1.a", "1.0.a"},
 		{"1.0.0-rc1", "1.0.0.pre.rc1"},
 		{"2.0.0.rc.1", "2.0.0.rc1"},
-	} {
-		a, err := Parse(p[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := Parse(p[1])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%q, %q) = %d, want 0", p[0], p[1], c)
-		}
-	}
+	}...)
 }
 
 func TestSemverStyle(t *testing.T) {
@@ -110,11 +85,7 @@ func TestSemverStyle(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	for _, s := range []string{"junk", "1.0\n2.0", "1..2", "1.2 3.4", "v1.0", "1.0-", "-1", "1.0.0+build"} {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
+	versiontest.Invalid(t, Scheme{}, []string{"junk", "1.0\n2.0", "1..2", "1.2 3.4", "v1.0", "1.0-", "-1", "1.0.0+build"}...)
 }
 
 func TestPrerelease(t *testing.T) {
@@ -127,9 +98,7 @@ func TestPrerelease(t *testing.T) {
 }
 
 func TestRegistered(t *testing.T) {
-	if _, ok := version.Lookup(Name); !ok {
-		t.Fatal("rubygems not registered")
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 // TestOSV reads the real RubyGems export of osv.dev: every version bound

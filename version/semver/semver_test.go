@@ -3,7 +3,7 @@ package semver
 import (
 	"testing"
 
-	"github.com/openclair/clair/version"
+	"github.com/openclair/clair/version/versiontest"
 )
 
 // ordered is strictly increasing.
@@ -30,56 +30,24 @@ var ordered = []string{
 }
 
 func TestOrder(t *testing.T) {
-	for i := range ordered {
-		for j := range ordered {
-			a, err := Parse(ordered[i])
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := Parse(ordered[j])
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := version.Sign(i - j)
-			if got := a.Compare(b); got != want {
-				t.Errorf("Compare(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
+	versiontest.Ordered(t, Scheme{}, ordered...)
 }
 
 func TestEqual(t *testing.T) {
-	for _, p := range [][2]string{
+	versiontest.Equal(t, Scheme{}, [][2]string{
 		{"v1.0.0", "v1.0.0+meta"},
 		{"v2.0.0", "v2.0.0+incompatible"},
 		{"v1", "v1.0.0"},
 		{"v1.2", "v1.2.0"},
-	} {
-		a, _ := Parse(p[0])
-		b, _ := Parse(p[1])
-		if c := a.Cmp(b); c != 0 {
-			t.Errorf("Cmp(%s, %s) = %d, want 0", p[0], p[1], c)
-		}
-	}
+	}...)
 }
 
 func TestInvalid(t *testing.T) {
-	for _, s := range []string{"", "1.2.3", "v", "v1.2.3.4", "v01.2.3", "vx", "v1.2.3-", "latest", " v1.0.0"} {
-		if _, err := (Scheme{}).Parse(s); err == nil {
-			t.Errorf("Parse(%q) succeeded", s)
-		}
-	}
+	versiontest.Invalid(t, Scheme{}, []string{"", "1.2.3", "v", "v1.2.3.4", "v01.2.3", "vx", "v1.2.3-", "latest", " v1.0.0"}...)
 }
 
 func TestRegistered(t *testing.T) {
-	s, ok := version.Lookup(Name)
-	if !ok {
-		t.Fatal("semver not registered")
-	}
-	v, err := s.Parse("v1.0.0")
-	if err != nil || v.String() != "v1.0.0" {
-		t.Fatalf("Parse = %v, %v", v, err)
-	}
+	versiontest.Registered(t, Scheme{})
 }
 
 func BenchmarkCompare(b *testing.B) {

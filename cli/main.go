@@ -1,0 +1,66 @@
+// Package cli is clairctl: it scans container images for known
+// vulnerabilities and keeps the vulnerability feeds up to date, on an
+// embedded store by default. cmd/clairctl is a thin main over it, so that a
+// custom binary with its own scanners and feeds is a main.go of three
+// imports and one call:
+//
+//	import (
+//		"github.com/openclair/clair/cli"
+//		_ "github.com/openclair/clair/plugins" // what the official binaries ship
+//		_ "example.com/you/yourscanner"        // registers itself in init()
+//	)
+//
+//	func main() { cli.Main() }
+//
+// The CLI uses whatever scanners, feeds and version schemes are registered
+// when it runs (see package plugins).
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Main runs clairctl with os.Args and exits with its status; it stops
+// cleanly on SIGINT and SIGTERM.
+func Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Run is Main without the process: it runs clairctl with args (without the
+// program name) and returns the exit status.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdout, stderr)
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmd := newRoot(stdout, stderr)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		// One line naming the cause: scripts grep it, people read it.
+		fmt.Fprintln(stderr, "clairctl: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		if e, ok := err.(exitError); ok {
+			return e.code
+		}
+		return 1
+	}
+	return 0
+}
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }

@@ -1,0 +1,367 @@
+// Package server is the clair server: Clair's indexer, matcher, notifier and
+// classic APIs over one store, with the feeds updated in the background.
+// cmd/clair is a thin main over it:
+//
+//	clair -config config.yaml [-mode combo|indexer|matcher|notifier]
+//
+// Like Clair's Boot, it serves whatever scanners, feeds and version schemes
+// are registered when it starts, so a custom binary with its own plugins is
+// a main.go of three imports and one call:
+//
+//	import (
+//		"github.com/openclair/clair/server"
+//		_ "github.com/openclair/clair/plugins" // what the official binaries ship
+//		_ "example.com/you/yourfeed"           // registers itself in init()
+//	)
+//
+//	func main() { server.Main() }
+//
+// Boot starts it from a *config.Config built by other means.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/openclair/clair/auth"
+	"github.com/openclair/clair/config"
+	"github.com/openclair/clair/httpapi"
+	"github.com/openclair/clair/index"
+	"github.com/openclair/clair/layerfetch"
+	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/plugins/registered"
+	"github.com/openclair/clair/service"
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/connect"
+	"github.com/openclair/clair/updater"
+)
+
+// Main runs the server with os.Args (-config, -mode) until SIGINT or
+// SIGTERM, and exits non-zero with one line on stderr when it cannot start
+// or stops on an error.
+func Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clair:", err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the process: it parses args (without the program
+// name), loads the config and serves until ctx is done.
+func Run(ctx context.Context, args []string, stderr io.Writer) error {
+	return run(ctx, args, stderr, nil)
+}
+
+// Options are what Boot needs besides the config.
+type Options struct {
+	// Mode is what to run; empty is combo.
+	Mode httpapi.Mode
+	// Log receives the server's logs; nil logs JSON to stderr at the
+	// config's log_level.
+	Log *slog.Logger
+	// Ready, when set, is told the listeners' addresses once they are open
+	// (listen on port 0 and learn the ports).
+	Ready func(api, introspection string)
+}
+
+// Boot serves cfg with the registered plugins until ctx is done.
+func Boot(ctx context.Context, cfg *config.Config, opts Options) error {
+	mode := opts.Mode
+	if mode == "" {
+		mode = httpapi.ModeCombo
+	}
+	switch mode {
+	case httpapi.ModeCombo, httpapi.ModeIndexer, httpapi.ModeMatcher, httpapi.ModeNotifier:
+	default:
+		return fmt.Errorf("mode %q: want combo, indexer, matcher or notifier", mode)
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.Level(cfg.SlogLevel())}))
+	}
+	for _, p := range registered.List() {
+		log.Info("plugin registered", "kind", p.Kind, "name", p.Name, "version", p.Version, "detail", p.Detail)
+	}
+	srv, cleanup, err := build(ctx, cfg, mode, log)
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, srv, log, opts.Ready)
+}
+
+// run serves until ctx is done. ready, when set, is told the listeners'
+// addresses once they are open (tests listen on port 0).
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, introspection string)) error {
+	fs := flag.NewFlagSet("clair", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", os.Getenv("CLAIR_CONF"), "configuration file (env CLAIR_CONF)")
+	modeFlag := fs.String("mode", envOr("CLAIR_MODE", "combo"), "what to run: combo, indexer, matcher or notifier (env CLAIR_MODE)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	mode := httpapi.Mode(strings.ToLower(*modeFlag))
+	switch mode {
+	case httpapi.ModeCombo, httpapi.ModeIndexer, httpapi.ModeMatcher, httpapi.ModeNotifier:
+	default:
+		return fmt.Errorf("-mode %q: want combo, indexer, matcher or notifier", *modeFlag)
+	}
+	var cfg *config.Config
+	var err error
+	if *cfgPath == "" {
+		cfg, err = config.Parse(strings.NewReader(""))
+	} else {
+		cfg, err = config.Load(*cfgPath)
+	}
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.Level(cfg.SlogLevel())}))
+	slog.SetDefault(log)
+	return Boot(ctx, cfg, Options{Mode: mode, Log: log, Ready: ready})
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// server is what build wires: the API handler, the introspection handler
+// and the background jobs.
+type server struct {
+	api           http.Handler
+	introspection http.Handler
+	background    []func(ctx context.Context)
+}
+
+func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog.Logger) (*server, func(), error) {
+	metrics := httpapi.NewMetrics()
+	stores := map[string]store.Store{}
+	cleanup := func() {
+		for _, s := range stores {
+			s.Close()
+		}
+	}
+	open := func(conn string) (store.Store, error) {
+		if s, ok := stores[conn]; ok {
+			return s, nil
+		}
+		s, err := connect.Open(ctx, conn)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", connect.Kind(conn), err)
+		}
+		log.Info("store opened", "kind", connect.Kind(conn), "at", connect.Redacted(conn))
+		stores[conn] = s
+		return s, nil
+	}
+	hs := &httpapi.Server{Mode: mode, Metrics: metrics, Log: log}
+	if p := cfg.Auth.PSK; p != nil {
+		key, err := auth.DecodeKey(p.Key)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("auth.psk.key: %w", err)
+		}
+		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer}).Middleware
+	}
+	s := &server{}
+	var readyStores []store.Store
+
+	fetcher := &layerfetch.Fetcher{
+		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
+		MaxSize:      cfg.Indexer.MaxLayerSize,
+		Stats: layerfetch.StatsFunc(func(n int64, err error) {
+			res := "ok"
+			if err != nil {
+				res = "error"
+			}
+			metrics.LayersTotal.WithLabelValues(res).Inc()
+			metrics.LayerBytes.Add(float64(n))
+		}),
+	}
+	scanners, warnings, err := cfg.Scanners()
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for _, w := range warnings {
+		log.Warn("config: " + w)
+	}
+	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency}
+
+	if mode == httpapi.ModeCombo || mode == httpapi.ModeIndexer {
+		st, err := open(cfg.Indexer.ConnString)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		readyStores = append(readyStores, st)
+		ix.Store = st
+		hs.Indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
+			Observe: httpapi.Observer(metrics.IndexSeconds)}
+	}
+	if mode == httpapi.ModeCombo || mode == httpapi.ModeMatcher {
+		st, err := open(cfg.Matcher.ConnString)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		readyStores = append(readyStores, st)
+		m := &match.Matcher{Store: st}
+		var reports service.ReportSource = st
+		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
+			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
+		}
+		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		hs.Updates = st
+		if mode == httpapi.ModeCombo {
+			ix.Store = st
+			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
+		}
+		if !cfg.Matcher.DisableUpdaters {
+			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			for _, w := range warnings {
+				log.Warn("config: " + w)
+			}
+			sch := &updater.Scheduler{
+				Updater:   &updater.Updater{Store: st, URLs: urls, Log: log},
+				Locks:     st,
+				Feeds:     feeds,
+				Period:    time.Duration(cfg.Matcher.Period),
+				Retention: cfg.Matcher.UpdateRetention,
+				GC:        st.GC,
+				Log:       log,
+				OnResult: func(r updater.Result) {
+					switch {
+					case r.Err != nil:
+						metrics.UpdaterRuns.WithLabelValues(r.Feed, "error").Inc()
+					case r.Changed:
+						metrics.UpdaterRuns.WithLabelValues(r.Feed, "changed").Inc()
+						metrics.UpdaterLast.WithLabelValues(r.Feed).SetToCurrentTime()
+					default:
+						metrics.UpdaterRuns.WithLabelValues(r.Feed, "unchanged").Inc()
+						metrics.UpdaterLast.WithLabelValues(r.Feed).SetToCurrentTime()
+					}
+				},
+			}
+			s.background = append(s.background, sch.Run)
+		}
+	}
+	if mode == httpapi.ModeNotifier {
+		st, err := open(cfg.Notifier.ConnString)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		readyStores = append(readyStores, st)
+		log.Warn("notifier mode: notifications are not implemented yet; serving health and metrics only")
+	}
+	for _, st := range stores {
+		registerStoreMetrics(metrics, st)
+	}
+	s.api = hs.Handler()
+	s.introspection = metrics.Introspection(func(r *http.Request) error {
+		for _, st := range readyStores {
+			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				err := p.Ping(ctx)
+				cancel()
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return s, cleanup, nil
+}
+
+func signer(cfg *config.Config) func() (string, error) {
+	p := cfg.Auth.PSK
+	if p == nil {
+		return nil
+	}
+	return func() (string, error) {
+		key, err := auth.DecodeKey(p.Key)
+		if err != nil {
+			return "", err
+		}
+		iss := "clair"
+		if len(p.Issuer) > 0 {
+			iss = p.Issuer[0]
+		}
+		return auth.Sign(key, iss, 5*time.Minute)
+	}
+}
+
+func namespaces(st store.Store) httpapi.NamespaceStore {
+	if ns, ok := st.(httpapi.NamespaceStore); ok {
+		return ns
+	}
+	return nil
+}
+
+func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger, ready func(api, introspection string)) error {
+	apiLn, err := net.Listen("tcp", cfg.HTTPListenAddr)
+	if err != nil {
+		return fmt.Errorf("http_listen_addr: %w", err)
+	}
+	inLn, err := net.Listen("tcp", cfg.IntrospectionAddr)
+	if err != nil {
+		apiLn.Close()
+		return fmt.Errorf("introspection_addr: %w", err)
+	}
+	api := &http.Server{Handler: s.api, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second}
+	if t := cfg.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			apiLn.Close()
+			inLn.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		api.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		apiLn = tls.NewListener(apiLn, api.TLSConfig)
+	}
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	for _, job := range s.background {
+		go job(bg)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- api.Serve(apiLn) }()
+	go func() { errc <- intro.Serve(inLn) }()
+	log.Info("serving", "api", apiLn.Addr().String(), "introspection", inLn.Addr().String(), "tls", cfg.TLS != nil)
+	if ready != nil {
+		ready(apiLn.Addr().String(), inLn.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("server stopped", "err", err)
+		}
+	}
+	sd, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cancelBG()
+	_ = intro.Shutdown(sd)
+	return api.Shutdown(sd)
+}

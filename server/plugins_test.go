@@ -1,0 +1,3 @@
+package server
+
+import _ "github.com/openclair/clair/plugins" // the tests use the shipped set, as cmd/clair does
