@@ -41,7 +41,7 @@ func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 		return f
 	}
 	for id, p := range ir.Packages {
-		if _, ok := ecosystemFormat[p.Ecosystem]; !ok {
+		if _, ok := ecosystemFormat(p.Ecosystem); !ok {
 			continue
 		}
 		if vuln.IsLanguage(p.Ecosystem) {
