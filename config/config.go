@@ -85,16 +85,16 @@ type UpdaterConfig struct {
 
 // Notifier configures notifications.
 type Notifier struct {
-	ConnString       string         `yaml:"connstring"`
-	Migrations       bool           `yaml:"migrations"`
-	IndexerAddr      string         `yaml:"indexer_addr"`
-	MatcherAddr      string         `yaml:"matcher_addr"`
-	PollInterval     Duration       `yaml:"poll_interval"`
-	DeliveryInterval Duration       `yaml:"delivery_interval"`
-	DisableSummary   bool           `yaml:"disable_summary"`
-	Webhook          *Webhook       `yaml:"webhook"`
-	AMQP             map[string]any `yaml:"amqp"`
-	STOMP            map[string]any `yaml:"stomp"`
+	ConnString       string   `yaml:"connstring"`
+	Migrations       bool     `yaml:"migrations"`
+	IndexerAddr      string   `yaml:"indexer_addr"`
+	MatcherAddr      string   `yaml:"matcher_addr"`
+	PollInterval     Duration `yaml:"poll_interval"`
+	DeliveryInterval Duration `yaml:"delivery_interval"`
+	DisableSummary   bool     `yaml:"disable_summary"`
+	Webhook          *Webhook `yaml:"webhook"`
+	AMQP             *AMQP    `yaml:"amqp"`
+	STOMP            *STOMP   `yaml:"stomp"`
 }
 
 // Webhook delivers notifications by HTTP POST.
@@ -244,6 +244,14 @@ func section(typ string) string {
 		return "notifier"
 	case "Webhook":
 		return "notifier.webhook"
+	case "AMQP":
+		return "notifier.amqp"
+	case "Exchange":
+		return "notifier.amqp.exchange"
+	case "STOMP":
+		return "notifier.stomp"
+	case "Login":
+		return "notifier.stomp.user"
 	case "Auth":
 		return "auth"
 	case "PSK":
@@ -350,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Indexer.MaxLayerSize < 0 {
 		return errors.New("indexer.max_layer_size: negative")
+	}
+	if err := c.validateDelivery(); err != nil {
+		return err
 	}
 	return nil
 }

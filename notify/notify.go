@@ -48,6 +48,8 @@ type Delivery struct {
 	ID string
 	// Callback is the absolute URL of the set's first page
 	// (<callback base>/<ID>), which callback-mode deliverers send.
+	// It is a default: as Clair does, each mechanism with its own
+	// `callback` setting sends that setting joined with ID instead.
 	Callback string
 	// Notifications reads the set's notifications, for direct-mode
 	// deliverers that send them in the message itself.

@@ -1,5 +1,5 @@
 // Package registered lists what this binary's registries hold: scanners,
-// feeds, version schemes and ecosystems, as their packages registered them
+// feeds, version schemes, ecosystems and notification deliverers, as their packages registered them
 // in init(). `clairctl plugins` prints it and the server logs it at start,
 // so that a custom binary shows what it was built with. It imports no
 // plugin itself (package plugins does that).
@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
@@ -43,6 +44,9 @@ func List() []Plugin {
 	}
 	for _, n := range version.Names() {
 		out = append(out, Plugin{Kind: "version", Name: n})
+	}
+	for _, n := range notify.DelivererNames() {
+		out = append(out, Plugin{Kind: "deliverer", Name: n})
 	}
 	for _, e := range vuln.Ecosystems() {
 		out = append(out, Plugin{Kind: "ecosystem", Name: e.Name, Detail: e.VersionFormat})
