@@ -274,9 +274,13 @@ func (n *Notifier) deliver(ctx context.Context, s Set, d Deliverer) (err error) 
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
+	cb := ""
+	if n.CallbackBase != "" {
+		cb = strings.TrimSuffix(n.CallbackBase, "/") + "/" + s.ID
+	}
 	return d.Deliver(ctx, Delivery{
 		ID:            s.ID,
-		Callback:      strings.TrimSuffix(n.CallbackBase, "/") + "/" + s.ID,
+		Callback:      cb,
 		Notifications: func(ctx context.Context) ([]Notification, error) { return All(ctx, n.Store, s.ID) },
 	})
 }
