@@ -50,6 +50,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
 	root.AddCommand(newPlugins(g))
+	root.AddCommand(newNotifications(g))
 	return root
 }
 
@@ -172,11 +173,18 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 
 func newUpdate(g *globals) *cobra.Command {
 	var ff feedFlags
+	var format string
 	c := &cobra.Command{
 		Use:   "update",
-		Short: "Bring the vulnerability feeds up to date",
-		Args:  cobra.NoArgs,
+		Short: "Bring the vulnerability feeds up to date, and list the scanned images the update affects",
+		Long: "Bring the vulnerability feeds up to date. The images previously scanned into the database are then\n" +
+			"checked against what changed: each vulnerability an image gained (added) or lost (removed) is printed\n" +
+			"(`clairctl notifications` lists them again later).",
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
 			ctx := c.Context()
 			st, err := g.openStore(ctx)
 			if err != nil {
@@ -184,10 +192,17 @@ func newUpdate(g *globals) *cobra.Command {
 			}
 			defer st.Close()
 			fmt.Fprintln(g.stderr, "Updating vulnerability feeds:")
-			return runUpdate(ctx, g, st, &ff)
+			sets, err := updateAndNotify(ctx, g, st, &ff)
+			if sets != nil {
+				if werr := writeSets(g.stdout, format, sets); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
 		},
 	}
 	ff.register(c)
+	c.Flags().StringVar(&format, "format", "table", "output format of the affected images: table or json")
 	return c
 }
 
