@@ -64,57 +64,96 @@ func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]N
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	frags := map[string][]*vuln.IndexReport{}
-	err = st.ManifestFragments(ctx, keys, func(_ match.Key, m string, b []byte) error {
-		var f vuln.IndexReport
-		if err := json.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("notify: index fragment of %s: %w", m, err)
-		}
-		frags[m] = append(frags[m], &f)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	manifests := make([]string, 0, len(frags))
-	for m := range frags {
-		manifests = append(manifests, m)
-	}
-	slices.Sort(manifests)
-
 	mb := &match.Matcher{Store: before}
 	ma := &match.Matcher{Store: after}
-	results := make([][]Notification, len(manifests))
-	errs := make([]error, len(manifests))
+
+	// The index streams fragments in manifest order; each manifest is
+	// evaluated by a worker as soon as its last fragment is read, so
+	// memory holds the manifests in flight, not every candidate.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		manifest string
+		raw      [][]byte
+	}
+	jobs := make(chan job, 64)
+	var (
+		mu   sync.Mutex
+		out  []Notification
+		ferr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if ferr == nil {
+			ferr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
 	var wg sync.WaitGroup
-	next := make(chan int)
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = evaluate(ctx, mb, ma, match.Merge(frags[manifests[i]]), cur, summary)
+			for j := range jobs {
+				frags := make([]*vuln.IndexReport, len(j.raw))
+				for i, b := range j.raw {
+					frags[i] = new(vuln.IndexReport)
+					if err := json.Unmarshal(b, frags[i]); err != nil {
+						fail(fmt.Errorf("notify: index fragment of %s: %w", j.manifest, err))
+						return
+					}
+				}
+				ns, err := evaluate(ctx, mb, ma, match.Merge(frags), cur, summary)
+				if err != nil {
+					fail(fmt.Errorf("notify: %s: %w", j.manifest, err))
+					return
+				}
+				if len(ns) > 0 {
+					mu.Lock()
+					out = append(out, ns...)
+					mu.Unlock()
+				}
 			}
 		}()
 	}
-	for i := range manifests {
-		if ctx.Err() != nil {
-			break
+	var pending job
+	send := func() error {
+		if pending.manifest == "" {
+			return nil
 		}
-		next <- i
+		select {
+		case jobs <- pending:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pending = job{}
+		return nil
 	}
-	close(next)
+	err = st.ManifestFragments(ctx, keys, func(_ match.Key, m string, b []byte) error {
+		if m != pending.manifest {
+			if err := send(); err != nil {
+				return err
+			}
+			pending.manifest = m
+		}
+		pending.raw = append(pending.raw, slices.Clone(b))
+		return nil
+	})
+	if err == nil {
+		err = send()
+	}
+	close(jobs)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	var out []Notification
-	for i, ns := range results {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("notify: %s: %w", manifests[i], errs[i])
-		}
-		out = append(out, ns...)
-	}
+	slices.SortFunc(out, func(a, b Notification) int {
+		return cmp.Or(cmp.Compare(a.Manifest, b.Manifest), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Vulnerability.Name, b.Vulnerability.Name), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 

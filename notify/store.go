@@ -18,8 +18,10 @@ type Store interface {
 	store.Locker
 
 	// ManifestFragments calls fn with every indexed fragment
-	// (match.Fragments, as JSON) of these keys: the index PutIndexReport
-	// writes and deleting the report removes.
+	// (match.Fragments, as JSON) of these keys, in manifest order (a
+	// manifest's fragments one after the other): the index PutIndexReport
+	// writes and deleting the report removes. fragment is valid during
+	// the call only.
 	ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error
 
 	// PutNotificationSet stores a set with its notifications, atomically.

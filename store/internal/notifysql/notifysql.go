@@ -106,34 +106,55 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 }
 
 // ManifestFragments calls fn with every indexed fragment of these keys
-// (match.Fragments' JSON), key by key.
+// (match.Fragments' JSON), in manifest order: the fragments of one manifest
+// come one after the other, so that the caller can evaluate a manifest as
+// soon as the next begins and hold only one. One statement reads them all.
 func (db *DB) ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
-	for _, k := range keys {
-		if err := db.fragments(ctx, k, fn); err != nil {
-			return err
-		}
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
-}
-
-func (db *DB) fragments(ctx context.Context, k match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
-	rows, err := db.R.QueryContext(ctx, db.q(`SELECT manifest, fragment FROM manifest_index WHERE namespace = ? AND name = ?`), k.Namespace, k.Name)
+	var rows *sql.Rows
+	var err error
+	if db.Dollar {
+		ns, names := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			ns[i], names[i] = k.Namespace, k.Name
+		}
+		rows, err = db.R.QueryContext(ctx, `SELECT i.namespace, i.name, i.manifest, i.fragment
+			FROM unnest($1::text[], $2::text[]) AS k (namespace, name)
+			JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name
+			ORDER BY i.manifest`, ns, names)
+	} else {
+		pairs := make([][2]string, len(keys))
+		for i, k := range keys {
+			pairs[i] = [2]string{k.Namespace, k.Name}
+		}
+		js, jerr := json.Marshal(pairs)
+		if jerr != nil {
+			return db.errf("manifest index: %w", jerr)
+		}
+		rows, err = db.R.QueryContext(ctx, `SELECT i.namespace, i.name, i.manifest, i.fragment
+			FROM json_each(?) AS k
+			JOIN manifest_index AS i ON i.namespace = json_extract(k.value, '$[0]') AND i.name = json_extract(k.value, '$[1]')
+			ORDER BY i.manifest`, string(js))
+	}
 	if err != nil {
-		return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+		return db.errf("manifest index: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var k match.Key
 		var m string
 		var b []byte
-		if err := rows.Scan(&m, &b); err != nil {
-			return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+		if err := rows.Scan(&k.Namespace, &k.Name, &m, &b); err != nil {
+			return db.errf("manifest index: %w", err)
 		}
 		if err := fn(k, m, b); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return db.errf("manifest index %s %s: %w", k.Namespace, k.Name, err)
+		return db.errf("manifest index: %w", err)
 	}
 	return nil
 }
