@@ -1,6 +1,8 @@
 package match
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/openclair/clair/vuln"
@@ -23,15 +25,19 @@ type Key struct {
 // affected" overrides, rpm de-duplication) stays within one package or one
 // key. The notifier keeps these fragments in an index, so that an update
 // re-evaluates only the packages it can change, without decoding reports.
+//
+// Fragments of packages other than rpm are canonical: no manifest, package
+// ids numbered in content order, only the fields matching reads. Two images
+// with the same packages under a key have byte-identical fragments, so
+// their evaluation can be shared. rpm fragments keep the report's package
+// ids, which rpm de-duplication relates across keys: they are evaluated per
+// manifest, merged.
 func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 	out := map[Key]*vuln.IndexReport{}
 	frag := func(k Key) *vuln.IndexReport {
 		f, ok := out[k]
 		if !ok {
 			f = &vuln.IndexReport{
-				ManifestHash:  ir.ManifestHash,
-				State:         ir.State,
-				Success:       ir.Success,
 				Packages:      map[string]*vuln.Package{},
 				Distributions: map[string]*vuln.Distribution{},
 				Environments:  map[string][]*vuln.Environment{},
@@ -46,7 +52,7 @@ func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 		}
 		if vuln.IsLanguage(p.Ecosystem) {
 			f := frag(Key{p.Ecosystem, feedName(p.Ecosystem, p.Name)})
-			f.Packages[id] = p
+			f.Packages[id] = matchFields(p)
 			continue
 		}
 		d := distributionOf(ir, id)
@@ -60,21 +66,15 @@ func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 		}
 		for _, n := range names {
 			f := frag(Key{ns, n})
-			f.Packages[id] = p
+			f.Packages[id] = matchFields(p)
 			f.Distributions[d.ID] = d
 			// The package's environments, pointed at the distribution
 			// distributionOf chose, so that it chooses it again.
-			var envs []*vuln.Environment
-			for _, e := range ir.Environments[id] {
-				cp := *e
-				cp.DistributionID = d.ID
-				envs = append(envs, &cp)
-			}
-			if len(envs) == 0 {
-				envs = []*vuln.Environment{{DistributionID: d.ID}}
-			}
-			f.Environments[id] = envs
+			env := &vuln.Environment{DistributionID: d.ID}
 			if p.Ecosystem == "rpm" {
+				for _, e := range ir.Environments[id] {
+					env.RepositoryIDs = append(env.RepositoryIDs, e.RepositoryIDs...)
+				}
 				// repositoryCPEs may read every repository of
 				// the image, and contentSetCPEs its content sets.
 				if f.Repositories == nil {
@@ -84,9 +84,54 @@ func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 					f.Repositories[rid] = r
 				}
 			}
+			f.Environments[id] = []*vuln.Environment{env}
 		}
 	}
+	for _, f := range out {
+		canonical(f)
+	}
 	return out
+}
+
+// matchFields is the part of a package matching reads.
+func matchFields(p *vuln.Package) *vuln.Package {
+	out := &vuln.Package{Name: p.Name, Version: p.Version, Kind: p.Kind, Module: p.Module, Arch: p.Arch, Ecosystem: p.Ecosystem}
+	if p.Source != nil {
+		out.Source = &vuln.Package{Name: p.Source.Name, Version: p.Source.Version, Kind: p.Source.Kind}
+	}
+	return out
+}
+
+// canonical numbers the packages of a fragment without rpm packages in
+// content order, so that equal contents encode to equal bytes.
+func canonical(f *vuln.IndexReport) {
+	type entry struct {
+		key  string
+		p    *vuln.Package
+		envs []*vuln.Environment
+	}
+	var es []entry
+	for id, p := range f.Packages {
+		if p.Ecosystem == "rpm" {
+			return
+		}
+		src := ""
+		if p.Source != nil {
+			src = p.Source.Name + "\x00" + p.Source.Version + "\x00" + p.Source.Kind
+		}
+		es = append(es, entry{strings.Join([]string{p.Name, p.Version, p.Kind, p.Module, p.Arch, p.Ecosystem, src}, "\x00"), p, f.Environments[id]})
+	}
+	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	f.Packages = make(map[string]*vuln.Package, len(es))
+	envs := make(map[string][]*vuln.Environment, len(es))
+	for i, e := range es {
+		id := strconv.Itoa(i + 1)
+		f.Packages[id] = e.p
+		if e.envs != nil {
+			envs[id] = e.envs
+		}
+	}
+	f.Environments = envs
 }
 
 // Merge joins fragments of one manifest (Fragments) into one report.

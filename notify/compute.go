@@ -90,21 +90,14 @@ func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]N
 		mu.Unlock()
 		cancel()
 	}
+	cache := &diffCache{m: map[string]diff{}}
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				frags := make([]*vuln.IndexReport, len(j.raw))
-				for i, b := range j.raw {
-					frags[i] = new(vuln.IndexReport)
-					if err := json.Unmarshal(b, frags[i]); err != nil {
-						fail(fmt.Errorf("notify: index fragment of %s: %w", j.manifest, err))
-						return
-					}
-				}
-				ns, err := evaluate(ctx, mb, ma, match.Merge(frags), cur, summary)
+				ns, err := evaluateManifest(ctx, mb, ma, cache, j.manifest, j.raw, cur, summary)
 				if err != nil {
 					fail(fmt.Errorf("notify: %s: %w", j.manifest, err))
 					return
@@ -192,26 +185,70 @@ func changedKeys(d *store.UpdateDiff) []match.Key {
 	return out
 }
 
-// evaluate matches one manifest's fragments in both views.
-func evaluate(ctx context.Context, mb, ma *match.Matcher, ir *vuln.IndexReport, op string, summary bool) ([]Notification, error) {
-	b, err := mb.Match(ctx, ir)
-	if err != nil {
-		return nil, err
+// diff is what one fragment's matches gain and lose between the views.
+type diff struct{ added, removed []*vuln.Vulnerability }
+
+// diffCache shares the evaluation of identical fragments (match.Fragments
+// makes them byte-identical): images built on one base share most of them.
+type diffCache struct {
+	mu sync.Mutex
+	m  map[string]diff
+}
+
+// maxCachedFragments bounds the cache; past it, fragments are evaluated
+// every time.
+const maxCachedFragments = 500_000
+
+func (c *diffCache) get(k []byte) (diff, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[string(k)]
+	return d, ok
+}
+
+func (c *diffCache) put(k []byte, d diff) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < maxCachedFragments {
+		c.m[string(k)] = d
 	}
-	a, err := ma.Match(ctx, ir)
-	if err != nil {
-		return nil, err
-	}
+}
+
+// evaluateManifest returns the notifications of one manifest from its
+// index fragments. Fragments without rpm packages are evaluated alone (the
+// matcher relates advisories within one key only, and a vulnerability's id
+// names its package, so the fragments' changes are disjoint and their union
+// is the report's change); rpm fragments together, merged, since rpm
+// de-duplication relates a package's two keys.
+func evaluateManifest(ctx context.Context, mb, ma *match.Matcher, cache *diffCache, manifest string, raw [][]byte, op string, summary bool) ([]Notification, error) {
 	var added, removed []*vuln.Vulnerability
-	for id, v := range a.Vulnerabilities {
-		if _, ok := b.Vulnerabilities[id]; !ok {
-			added = append(added, v)
+	var rpm []*vuln.IndexReport
+	for _, b := range raw {
+		if d, ok := cache.get(b); ok {
+			added, removed = append(added, d.added...), append(removed, d.removed...)
+			continue
 		}
+		f := new(vuln.IndexReport)
+		if err := json.Unmarshal(b, f); err != nil {
+			return nil, fmt.Errorf("index fragment: %w", err)
+		}
+		if hasRPM(f) {
+			rpm = append(rpm, f)
+			continue
+		}
+		d, err := evaluate(ctx, mb, ma, f)
+		if err != nil {
+			return nil, err
+		}
+		cache.put(b, d)
+		added, removed = append(added, d.added...), append(removed, d.removed...)
 	}
-	for id, v := range b.Vulnerabilities {
-		if _, ok := a.Vulnerabilities[id]; !ok {
-			removed = append(removed, v)
+	if len(rpm) > 0 {
+		d, err := evaluate(ctx, mb, ma, match.Merge(rpm))
+		if err != nil {
+			return nil, err
 		}
+		added, removed = append(added, d.added...), append(removed, d.removed...)
 	}
 	bySeverity := func(x, y *vuln.Vulnerability) int {
 		return cmp.Or(cmp.Compare(y.NormalizedSeverity, x.NormalizedSeverity), cmp.Compare(x.Name, y.Name), cmp.Compare(x.ID, y.ID))
@@ -228,12 +265,45 @@ func evaluate(ctx context.Context, mb, ma *match.Matcher, ir *vuln.IndexReport, 
 	}
 	var out []Notification
 	for _, v := range added {
-		out = append(out, notification(op, ir.ManifestHash, Added, v))
+		out = append(out, notification(op, manifest, Added, v))
 	}
 	for _, v := range removed {
-		out = append(out, notification(op, ir.ManifestHash, Removed, v))
+		out = append(out, notification(op, manifest, Removed, v))
 	}
 	return out, nil
+}
+
+func hasRPM(f *vuln.IndexReport) bool {
+	for _, p := range f.Packages {
+		if p.Ecosystem == "rpm" {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluate matches a report in both views and returns the change.
+func evaluate(ctx context.Context, mb, ma *match.Matcher, ir *vuln.IndexReport) (diff, error) {
+	b, err := mb.Match(ctx, ir)
+	if err != nil {
+		return diff{}, err
+	}
+	a, err := ma.Match(ctx, ir)
+	if err != nil {
+		return diff{}, err
+	}
+	var d diff
+	for id, v := range a.Vulnerabilities {
+		if _, ok := b.Vulnerabilities[id]; !ok {
+			d.added = append(d.added, v)
+		}
+	}
+	for id, v := range b.Vulnerabilities {
+		if _, ok := a.Vulnerabilities[id]; !ok {
+			d.removed = append(d.removed, v)
+		}
+	}
+	return d, nil
 }
 
 func notification(op, manifest string, r Reason, v *vuln.Vulnerability) Notification {
