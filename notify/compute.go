@@ -25,8 +25,10 @@ import (
 // is now. Both views are the store's current advisories with the snapshot
 // diffs from prev (and from cur) to the feed's current operation undone, so
 // Compute is right for an operation that later ones already replaced.
-// Only the manifests the store's index has under the keys of the changed
-// advisories are evaluated, and only their fragments for those keys.
+// Only the index fragments under the keys of the changed advisories are
+// evaluated, each distinct one once; then only the manifests of the
+// fragments whose matches changed are read (cost: the distinct fragments
+// under the changed keys, plus the affected (manifest, key) rows).
 //
 // With summary, each manifest gets one notification: its most severe added
 // vulnerability, or when it gained none, its most severe removed one
@@ -67,20 +69,21 @@ func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]N
 	mb := &match.Matcher{Store: before}
 	ma := &match.Matcher{Store: after}
 
-	// The index streams fragments in manifest order; each manifest is
-	// evaluated by a worker as soon as its last fragment is read, so
-	// memory holds the manifests in flight, not every candidate.
+	// First each distinct fragment under the changed keys, once (images
+	// on one base share theirs): its change between the views. rpm
+	// fragments are kept for the second pass.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type job struct {
-		manifest string
-		raw      [][]byte
+		hash string
+		data []byte
 	}
 	jobs := make(chan job, 64)
 	var (
-		mu   sync.Mutex
-		out  []Notification
-		ferr error
+		mu       sync.Mutex
+		affected = map[string]diff{}
+		rpm      = map[string]*vuln.IndexReport{}
+		ferr     error
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -90,52 +93,44 @@ func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]N
 		mu.Unlock()
 		cancel()
 	}
-	cache := &diffCache{m: map[string]diff{}}
 	var wg sync.WaitGroup
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				ns, err := evaluateManifest(ctx, mb, ma, cache, j.manifest, j.raw, cur, summary)
-				if err != nil {
-					fail(fmt.Errorf("notify: %s: %w", j.manifest, err))
+				f := new(vuln.IndexReport)
+				if err := json.Unmarshal(j.data, f); err != nil {
+					fail(fmt.Errorf("notify: index fragment %s: %w", j.hash, err))
 					return
 				}
-				if len(ns) > 0 {
+				if hasRPM(f) {
 					mu.Lock()
-					out = append(out, ns...)
+					rpm[j.hash] = f
+					mu.Unlock()
+					continue
+				}
+				d, err := evaluate(ctx, mb, ma, f)
+				if err != nil {
+					fail(fmt.Errorf("notify: index fragment %s: %w", j.hash, err))
+					return
+				}
+				if len(d.added)+len(d.removed) > 0 {
+					mu.Lock()
+					affected[j.hash] = d
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-	var pending job
-	send := func() error {
-		if pending.manifest == "" {
-			return nil
-		}
+	err = st.IndexedFragments(ctx, keys, func(h string, b []byte) error {
 		select {
-		case jobs <- pending:
+		case jobs <- job{h, slices.Clone(b)}:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		pending = job{}
-		return nil
-	}
-	err = st.ManifestFragments(ctx, keys, func(_ match.Key, m string, b []byte) error {
-		if m != pending.manifest {
-			if err := send(); err != nil {
-				return err
-			}
-			pending.manifest = m
-		}
-		pending.raw = append(pending.raw, slices.Clone(b))
-		return nil
 	})
-	if err == nil {
-		err = send()
-	}
 	close(jobs)
 	wg.Wait()
 	if ferr != nil {
@@ -144,9 +139,48 @@ func Compute(ctx context.Context, st Store, prev, cur string, summary bool) ([]N
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	slices.SortFunc(out, func(a, b Notification) int {
-		return cmp.Or(cmp.Compare(a.Manifest, b.Manifest), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Vulnerability.Name, b.Vulnerability.Name), cmp.Compare(a.ID, b.ID))
+
+	// Then the manifests of the fragments that changed (and of the rpm
+	// ones), manifest by manifest.
+	hashes := make([]string, 0, len(affected)+len(rpm))
+	for h := range affected {
+		hashes = append(hashes, h)
+	}
+	for h := range rpm {
+		hashes = append(hashes, h)
+	}
+	slices.Sort(hashes)
+	var out []Notification
+	var cur1 string
+	var pending []string
+	flush := func() error {
+		if cur1 == "" {
+			return nil
+		}
+		ns, err := manifestNotifications(ctx, mb, ma, affected, rpm, cur1, pending, cur, summary)
+		if err != nil {
+			return fmt.Errorf("notify: %s: %w", cur1, err)
+		}
+		out = append(out, ns...)
+		cur1, pending = "", pending[:0]
+		return nil
+	}
+	err = st.FragmentManifests(ctx, keys, hashes, func(m, h string) error {
+		if m != cur1 {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur1 = m
+		}
+		pending = append(pending, h)
+		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -188,63 +222,26 @@ func changedKeys(d *store.UpdateDiff) []match.Key {
 // diff is what one fragment's matches gain and lose between the views.
 type diff struct{ added, removed []*vuln.Vulnerability }
 
-// diffCache shares the evaluation of identical fragments (match.Fragments
-// makes them byte-identical): images built on one base share most of them.
-type diffCache struct {
-	mu sync.Mutex
-	m  map[string]diff
-}
-
-// maxCachedFragments bounds the cache; past it, fragments are evaluated
-// every time.
-const maxCachedFragments = 500_000
-
-func (c *diffCache) get(k []byte) (diff, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, ok := c.m[string(k)]
-	return d, ok
-}
-
-func (c *diffCache) put(k []byte, d diff) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) < maxCachedFragments {
-		c.m[string(k)] = d
-	}
-}
-
-// evaluateManifest returns the notifications of one manifest from its
-// index fragments. Fragments without rpm packages are evaluated alone (the
-// matcher relates advisories within one key only, and a vulnerability's id
-// names its package, so the fragments' changes are disjoint and their union
-// is the report's change); rpm fragments together, merged, since rpm
-// de-duplication relates a package's two keys.
-func evaluateManifest(ctx context.Context, mb, ma *match.Matcher, cache *diffCache, manifest string, raw [][]byte, op string, summary bool) ([]Notification, error) {
+// manifestNotifications returns the notifications of one manifest from
+// the changes of its fragments. Fragments without rpm packages were
+// evaluated alone (the matcher relates advisories within one key only, and
+// a vulnerability's id names its package, so the fragments' changes are
+// disjoint and their union is the report's change); rpm fragments are
+// evaluated together, merged, since rpm de-duplication relates a package's
+// two keys.
+func manifestNotifications(ctx context.Context, mb, ma *match.Matcher, affected map[string]diff, rpm map[string]*vuln.IndexReport, manifest string, hashes []string, op string, summary bool) ([]Notification, error) {
 	var added, removed []*vuln.Vulnerability
-	var rpm []*vuln.IndexReport
-	for _, b := range raw {
-		if d, ok := cache.get(b); ok {
+	var rfs []*vuln.IndexReport
+	for _, h := range hashes {
+		if d, ok := affected[h]; ok {
 			added, removed = append(added, d.added...), append(removed, d.removed...)
-			continue
 		}
-		f := new(vuln.IndexReport)
-		if err := json.Unmarshal(b, f); err != nil {
-			return nil, fmt.Errorf("index fragment: %w", err)
+		if f, ok := rpm[h]; ok {
+			rfs = append(rfs, f)
 		}
-		if hasRPM(f) {
-			rpm = append(rpm, f)
-			continue
-		}
-		d, err := evaluate(ctx, mb, ma, f)
-		if err != nil {
-			return nil, err
-		}
-		cache.put(b, d)
-		added, removed = append(added, d.added...), append(removed, d.removed...)
 	}
-	if len(rpm) > 0 {
-		d, err := evaluate(ctx, mb, ma, match.Merge(rpm))
+	if len(rfs) > 0 {
+		d, err := evaluate(ctx, mb, ma, match.Merge(rfs))
 		if err != nil {
 			return nil, err
 		}

@@ -339,9 +339,13 @@ func (n *Notifier) succeeded(set, d string) {
 
 // GC deletes the sets older than the retention that need nothing more
 // (acknowledged by every deliverer, read, or empty), except each feed's
-// newest set, which marks where the notifier resumes. It returns how many
-// it deleted.
+// newest set, which marks where the notifier resumes, and the index
+// fragments no report uses any more. It returns how many sets it deleted.
 func (n *Notifier) GC(ctx context.Context) (int, error) {
+	// The index's fragments that replaced or deleted reports left.
+	if _, err := n.Store.DeleteUnusedFragments(ctx); err != nil {
+		return 0, fmt.Errorf("notify: gc: %w", err)
+	}
 	sets, err := n.Store.NotificationSets(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("notify: gc: %w", err)

@@ -184,7 +184,7 @@ func TestNotifierProcessAndDeliver(t *testing.T) {
 			}
 			// A restarted notifier (a new instance) resends nothing
 			// acknowledged.
-			n2 := &notify.Notifier{Store: st, Deliverers: n.Deliverers, Now: clk.Now}
+			n2 := &notify.Notifier{Store: st, Deliverers: n.Deliverers, Now: clk.Now, CallbackBase: n.CallbackBase}
 			if err := n2.Deliver(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func TestNotifierHangingReceiver(t *testing.T) {
 	_, first, second := debianScenario(t, st)
 	hang, ok := newReceiver(t, 0), newReceiver(t, 0)
 	hang.hang.Store(true)
-	n := &notify.Notifier{Store: st, DeliverTimeout: 200 * time.Millisecond, Deliverers: []notify.Deliverer{
+	n := &notify.Notifier{Store: st, DeliverTimeout: 200 * time.Millisecond, CallbackBase: "http://clair/notifier/api/v1/notification", Deliverers: []notify.Deliverer{
 		&hookDeliverer{"hangs", hang.srv.URL}, &hookDeliverer{"ok", ok.srv.URL}}}
 	first()
 	n.Process(ctx)
@@ -258,7 +258,7 @@ func TestNotifierKilledMidDelivery(t *testing.T) {
 	if err := d.Deliver(ctx, notify.Delivery{ID: sets[0].ID, Callback: "http://x/" + sets[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	n2 := &notify.Notifier{Store: st, Deliverers: []notify.Deliverer{d}}
+	n2 := &notify.Notifier{Store: st, Deliverers: []notify.Deliverer{d}, CallbackBase: "http://x"}
 	for range 3 {
 		if err := n2.Deliver(ctx); err != nil {
 			t.Fatal(err)
@@ -278,8 +278,8 @@ func TestNotifierTwoInstances(t *testing.T) {
 	_, first, second := debianScenario(t, st)
 	rcv := newReceiver(t, 0)
 	first()
-	a := &notify.Notifier{Store: st, Deliverers: []notify.Deliverer{&hookDeliverer{"webhook", rcv.srv.URL}}}
-	b := &notify.Notifier{Store: st2, Deliverers: a.Deliverers}
+	a := &notify.Notifier{Store: st, Deliverers: []notify.Deliverer{&hookDeliverer{"webhook", rcv.srv.URL}}, CallbackBase: "http://x"}
+	b := &notify.Notifier{Store: st2, Deliverers: a.Deliverers, CallbackBase: "http://x"}
 	a.Process(ctx)
 	second()
 	var wg sync.WaitGroup

@@ -17,12 +17,17 @@ type Store interface {
 	UpdateDiff(ctx context.Context, prev, cur string) (*store.UpdateDiff, error)
 	store.Locker
 
-	// ManifestFragments calls fn with every indexed fragment
-	// (match.Fragments, as JSON) of these keys, in manifest order (a
-	// manifest's fragments one after the other): the index PutIndexReport
-	// writes and deleting the report removes. fragment is valid during
-	// the call only.
-	ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error
+	// IndexedFragments calls fn once with each distinct fragment
+	// (match.Fragments, as JSON, and its hash) that the index holds under
+	// these keys: the index PutIndexReport writes and deleting the report
+	// removes. data is valid during the call only.
+	IndexedFragments(ctx context.Context, keys []match.Key, fn func(hash string, data []byte) error) error
+	// FragmentManifests calls fn with each (manifest, fragment hash)
+	// indexed under these keys whose fragment is one of hashes, in
+	// manifest order.
+	FragmentManifests(ctx context.Context, keys []match.Key, hashes []string, fn func(manifest, hash string) error) error
+	// DeleteUnusedFragments deletes fragments no index row names.
+	DeleteUnusedFragments(ctx context.Context) (int, error)
 
 	// PutNotificationSet stores a set with its notifications, atomically.
 	// ok is false, and nothing is written, when a set for the same update

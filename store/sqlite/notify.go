@@ -11,9 +11,19 @@ import (
 // The notifier's storage is written once, for both stores, in
 // store/internal/notifysql; these methods hand it the store's database.
 
-// ManifestFragments implements notify.Store.
-func (s *Store) ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
-	return s.nq.ManifestFragments(ctx, keys, fn)
+// IndexedFragments implements notify.Store.
+func (s *Store) IndexedFragments(ctx context.Context, keys []match.Key, fn func(hash string, data []byte) error) error {
+	return s.nq.IndexedFragments(ctx, keys, fn)
+}
+
+// FragmentManifests implements notify.Store.
+func (s *Store) FragmentManifests(ctx context.Context, keys []match.Key, hashes []string, fn func(manifest, hash string) error) error {
+	return s.nq.FragmentManifests(ctx, keys, hashes, fn)
+}
+
+// DeleteUnusedFragments implements notify.Store.
+func (s *Store) DeleteUnusedFragments(ctx context.Context) (int, error) {
+	return s.nq.DeleteUnusedFragments(ctx)
 }
 
 // PutNotificationSet implements notify.Store.

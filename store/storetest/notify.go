@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,15 +39,30 @@ func RunNotify(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// fragmentsOf maps each manifest indexed under keys to the keys it is
+// under, reading the index as the notifier does (distinct fragments, then
+// their manifests).
 func fragmentsOf(t *testing.T, ns notify.Store, keys ...match.Key) map[string][]match.Key {
 	t.Helper()
 	out := map[string][]match.Key{}
-	err := ns.ManifestFragments(context.Background(), keys, func(k match.Key, m string, _ []byte) error {
-		out[m] = append(out[m], k)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, k := range keys {
+		var hashes []string
+		if err := ns.IndexedFragments(context.Background(), []match.Key{k}, func(h string, b []byte) error {
+			var f vuln.IndexReport
+			if err := json.Unmarshal(b, &f); err != nil || len(f.Packages) == 0 {
+				return fmt.Errorf("fragment %s: %q: %v", h, b, err)
+			}
+			hashes = append(hashes, h)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := ns.FragmentManifests(context.Background(), []match.Key{k}, hashes, func(m, _ string) error {
+			out[m] = append(out[m], k)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return out
 }
@@ -85,19 +101,27 @@ func testManifestIndex(t *testing.T, ns notify.Store, s store.Store) {
 	if len(got) != 1 || len(got["sha256:2"]) != 1 {
 		t.Fatalf("after deleting: index = %v", got)
 	}
-	// The fragment is the report's part for the key.
-	err := ns.ManifestFragments(ctx, []match.Key{other}, func(_ match.Key, m string, b []byte) error {
-		if m != "sha256:2" || len(b) == 0 {
-			return fmt.Errorf("fragment %s: %q", m, b)
-		}
+	// Identical packages make one fragment, kept once; fragments no
+	// report names any more go.
+	var hashes []string
+	if err := ns.IndexedFragments(ctx, []match.Key{glibc, other}, func(h string, _ []byte) error {
+		hashes = append(hashes, h)
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if len(hashes) != 1 {
+		t.Fatalf("%d distinct fragments, want 1 (sha256:2's openssl)", len(hashes))
+	}
+	if n, err := ns.DeleteUnusedFragments(ctx); err != nil || n != 1 {
+		t.Fatalf("unused fragments deleted: %d %v, want 1 (the glibc one)", n, err)
 	}
 	// A callback's error stops the walk and comes back as it is.
 	stop := errors.New("stop")
-	if err := ns.ManifestFragments(ctx, []match.Key{other}, func(match.Key, string, []byte) error { return stop }); !errors.Is(err, stop) {
+	if err := ns.IndexedFragments(ctx, []match.Key{other}, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("callback error: got %v", err)
+	}
+	if err := ns.FragmentManifests(ctx, []match.Key{other}, hashes, func(string, string) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("callback error: got %v", err)
 	}
 }

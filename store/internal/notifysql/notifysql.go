@@ -7,7 +7,9 @@ package notifysql
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,8 +61,9 @@ func (db *DB) errf(format string, args ...any) error {
 // that says otherwise.
 func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []byte, now int64) (err error) {
 	type row struct {
-		k match.Key
-		b []byte
+		k    match.Key
+		hash string
+		b    []byte
 	}
 	var rows []row
 	for k, f := range match.Fragments(r) {
@@ -68,7 +71,8 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 		if err != nil {
 			return db.errf("put index report %s: %w", r.ManifestHash, err)
 		}
-		rows = append(rows, row{k, b})
+		h := sha256.Sum256(b)
+		rows = append(rows, row{k, hex.EncodeToString(h[:]), b})
 	}
 	tx, err := db.W.BeginTx(ctx, nil)
 	if err != nil {
@@ -88,13 +92,21 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 		return db.errf("put index report %s: index: %w", r.ManifestHash, err)
 	}
 	if len(rows) > 0 {
+		fst, err := tx.PrepareContext(ctx, db.q(`INSERT INTO index_fragment (hash, data) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`))
+		if err != nil {
+			return db.errf("put index report %s: index: %w", r.ManifestHash, err)
+		}
+		defer fst.Close()
 		st, err := tx.PrepareContext(ctx, db.q(`INSERT INTO manifest_index (namespace, name, manifest, fragment) VALUES (?, ?, ?, ?)`))
 		if err != nil {
 			return db.errf("put index report %s: index: %w", r.ManifestHash, err)
 		}
 		defer st.Close()
 		for _, rw := range rows {
-			if _, err = st.ExecContext(ctx, rw.k.Namespace, rw.k.Name, r.ManifestHash, rw.b); err != nil {
+			if _, err = fst.ExecContext(ctx, rw.hash, rw.b); err != nil {
+				return db.errf("put index report %s: index: %w", r.ManifestHash, err)
+			}
+			if _, err = st.ExecContext(ctx, rw.k.Namespace, rw.k.Name, r.ManifestHash, rw.hash); err != nil {
 				return db.errf("put index report %s: index: %w", r.ManifestHash, err)
 			}
 		}
@@ -105,58 +117,113 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 	return nil
 }
 
-// ManifestFragments calls fn with every indexed fragment of these keys
-// (match.Fragments' JSON), in manifest order: the fragments of one manifest
-// come one after the other, so that the caller can evaluate a manifest as
-// soon as the next begins and hold only one. One statement reads them all.
-func (db *DB) ManifestFragments(ctx context.Context, keys []match.Key, fn func(k match.Key, manifest string, fragment []byte) error) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	var rows *sql.Rows
-	var err error
+// keyArgs returns the statement fragment joining the keys as a table k
+// (namespace, name) and its arguments, in the dialect. It comes first in
+// the statement: its placeholders are the first.
+func (db *DB) keyArgs(keys []match.Key) (string, []any, error) {
 	if db.Dollar {
 		ns, names := make([]string, len(keys)), make([]string, len(keys))
 		for i, k := range keys {
 			ns[i], names[i] = k.Namespace, k.Name
 		}
-		rows, err = db.R.QueryContext(ctx, `SELECT i.namespace, i.name, i.manifest, i.fragment
-			FROM unnest($1::text[], $2::text[]) AS k (namespace, name)
-			JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name
-			ORDER BY i.manifest`, ns, names)
-	} else {
-		pairs := make([][2]string, len(keys))
-		for i, k := range keys {
-			pairs[i] = [2]string{k.Namespace, k.Name}
-		}
-		js, jerr := json.Marshal(pairs)
-		if jerr != nil {
-			return db.errf("manifest index: %w", jerr)
-		}
-		rows, err = db.R.QueryContext(ctx, `SELECT i.namespace, i.name, i.manifest, i.fragment
-			FROM json_each(?) AS k
-			JOIN manifest_index AS i ON i.namespace = json_extract(k.value, '$[0]') AND i.name = json_extract(k.value, '$[1]')
-			ORDER BY i.manifest`, string(js))
+		return `unnest(?::text[], ?::text[]) AS k (namespace, name)`, []any{ns, names}, nil
 	}
+	pairs := make([][2]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = [2]string{k.Namespace, k.Name}
+	}
+	js, err := json.Marshal(pairs)
 	if err != nil {
-		return db.errf("manifest index: %w", err)
+		return "", nil, err
+	}
+	return `(SELECT json_extract(value, '$[0]') AS namespace, json_extract(value, '$[1]') AS name FROM json_each(?)) AS k`, []any{string(js)}, nil
+}
+
+// IndexedFragments calls fn once with each distinct fragment indexed under
+// these keys (its hash and match.Fragments' JSON; data is valid during the
+// call only).
+func (db *DB) IndexedFragments(ctx context.Context, keys []match.Key, fn func(hash string, data []byte) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	from, args, err := db.keyArgs(keys)
+	if err != nil {
+		return db.errf("index fragments: %w", err)
+	}
+	rows, err := db.R.QueryContext(ctx, db.q(`SELECT f.hash, f.data FROM index_fragment AS f WHERE f.hash IN (
+		SELECT DISTINCT i.fragment FROM `+from+` JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name)`), args...)
+	if err != nil {
+		return db.errf("index fragments: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k match.Key
-		var m string
+		var h string
 		var b []byte
-		if err := rows.Scan(&k.Namespace, &k.Name, &m, &b); err != nil {
-			return db.errf("manifest index: %w", err)
+		if err := rows.Scan(&h, &b); err != nil {
+			return db.errf("index fragments: %w", err)
 		}
-		if err := fn(k, m, b); err != nil {
+		if err := fn(h, b); err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return db.errf("manifest index: %w", err)
+		return db.errf("index fragments: %w", err)
 	}
 	return nil
+}
+
+// FragmentManifests calls fn with each (manifest, fragment hash) indexed
+// under these keys whose fragment is one of hashes, in manifest order.
+func (db *DB) FragmentManifests(ctx context.Context, keys []match.Key, hashes []string, fn func(manifest, hash string) error) error {
+	if len(keys) == 0 || len(hashes) == 0 {
+		return nil
+	}
+	from, args, err := db.keyArgs(keys)
+	if err != nil {
+		return db.errf("fragment manifests: %w", err)
+	}
+	var in string
+	if db.Dollar {
+		in, args = `i.fragment = ANY(?::text[])`, append(args, hashes)
+	} else {
+		js, err := json.Marshal(hashes)
+		if err != nil {
+			return db.errf("fragment manifests: %w", err)
+		}
+		in, args = `i.fragment IN (SELECT value FROM json_each(?))`, append(args, string(js))
+	}
+	rows, err := db.R.QueryContext(ctx, db.q(`SELECT i.manifest, i.fragment FROM `+from+`
+		JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name
+		WHERE `+in+` ORDER BY i.manifest`), args...)
+	if err != nil {
+		return db.errf("fragment manifests: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m, h string
+		if err := rows.Scan(&m, &h); err != nil {
+			return db.errf("fragment manifests: %w", err)
+		}
+		if err := fn(m, h); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return db.errf("fragment manifests: %w", err)
+	}
+	return nil
+}
+
+// DeleteUnusedFragments deletes the fragments no index row names (their
+// reports were replaced or deleted) and returns how many.
+func (db *DB) DeleteUnusedFragments(ctx context.Context) (int, error) {
+	res, err := db.W.ExecContext(ctx, `DELETE FROM index_fragment WHERE NOT EXISTS (
+		SELECT 1 FROM manifest_index AS i WHERE i.fragment = index_fragment.hash)`)
+	if err != nil {
+		return 0, db.errf("delete unused fragments: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // PutNotificationSet stores a set and its notifications in one

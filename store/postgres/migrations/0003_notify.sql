@@ -2,18 +2,28 @@
 
 -- manifest_index maps each key the matcher looks packages up under (image
 -- namespace or language ecosystem, package name as the feed keys it) to the
--- manifests with such packages, with the fragment of the index report those
--- packages need (match.Fragments, JSON): an update re-evaluates the
--- manifests of the keys it changed without decoding whole reports. Written
--- with the report, deleted with it (the cascade).
+-- manifests with such packages, and to the fragment of the index report
+-- those packages make (match.Fragments): an update re-evaluates the
+-- fragments under the keys it changed without decoding whole reports.
+-- Written with the report, deleted with it (the cascade).
 CREATE TABLE manifest_index (
-	namespace text  NOT NULL,
-	name      text  NOT NULL,
-	manifest  text  NOT NULL REFERENCES index_report (manifest) ON DELETE CASCADE,
-	fragment  bytea NOT NULL,
+	namespace text NOT NULL,
+	name      text NOT NULL,
+	manifest  text NOT NULL REFERENCES index_report (manifest) ON DELETE CASCADE,
+	fragment  text NOT NULL,
 	PRIMARY KEY (namespace, name, manifest)
 );
 CREATE INDEX manifest_index_manifest ON manifest_index (manifest);
+CREATE INDEX manifest_index_fragment ON manifest_index (namespace, name, fragment);
+
+-- The fragments, once each: images on one base share most of theirs, so
+-- an update evaluates each distinct fragment once. hash is the hex of the
+-- SHA-256 of data (JSON). Fragments no index row names any more are
+-- deleted by the notifier's GC.
+CREATE TABLE index_fragment (
+	hash text  NOT NULL PRIMARY KEY,
+	data bytea NOT NULL
+);
 
 -- One notification set per update operation the notifier processed (an
 -- empty one for a feed's first snapshot), in the order it stored them. No

@@ -2,18 +2,28 @@
 
 -- manifest_index maps each key the matcher looks packages up under (image
 -- namespace or language ecosystem, package name as the feed keys it) to the
--- manifests with such packages, with the fragment of the index report those
--- packages need (match.Fragments, JSON): an update re-evaluates the
--- manifests of the keys it changed without decoding whole reports. Written
--- with the report, deleted with it (the cascade).
+-- manifests with such packages, and to the fragment of the index report
+-- those packages make (match.Fragments): an update re-evaluates the
+-- fragments under the keys it changed without decoding whole reports.
+-- Written with the report, deleted with it (the cascade).
 CREATE TABLE manifest_index (
-	namespace TEXT  NOT NULL,
-	name      TEXT  NOT NULL,
-	manifest  TEXT  NOT NULL REFERENCES index_report (manifest) ON DELETE CASCADE,
-	fragment  BLOB  NOT NULL,
+	namespace TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	manifest  TEXT NOT NULL REFERENCES index_report (manifest) ON DELETE CASCADE,
+	fragment  TEXT NOT NULL,
 	PRIMARY KEY (namespace, name, manifest)
 ) WITHOUT ROWID;
 CREATE INDEX manifest_index_manifest ON manifest_index (manifest);
+CREATE INDEX manifest_index_fragment ON manifest_index (namespace, name, fragment);
+
+-- The fragments, once each: images on one base share most of theirs, so
+-- an update evaluates each distinct fragment once. hash is the hex of the
+-- SHA-256 of data (JSON). Fragments no index row names any more are
+-- deleted by the notifier's GC.
+CREATE TABLE index_fragment (
+	hash TEXT  NOT NULL PRIMARY KEY,
+	data BLOB NOT NULL
+);
 
 -- One notification set per update operation the notifier processed (an
 -- empty one for a feed's first snapshot), in the order it stored them. No
@@ -25,7 +35,7 @@ CREATE TABLE notification_set (
 	operation TEXT    NOT NULL UNIQUE,
 	prev      TEXT    NOT NULL,
 	feed      TEXT    NOT NULL,
-	created   INTEGER NOT NULL,
+	created   INTEGER  NOT NULL,
 	count     INTEGER NOT NULL,
 	read_at   INTEGER
 );
@@ -35,7 +45,7 @@ CREATE TABLE notification_set (
 CREATE TABLE notification (
 	set_id TEXT    NOT NULL REFERENCES notification_set (id) ON DELETE CASCADE,
 	seq    INTEGER NOT NULL,
-	data   BLOB    NOT NULL,
+	data   BLOB   NOT NULL,
 	PRIMARY KEY (set_id, seq)
 );
 
