@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,20 @@ func TestV1Notification(t *testing.T) {
 	if env.Notification.Deleted == "" {
 		t.Errorf("Deleted not set after DELETE: %+v", env.Notification)
 	}
+}
+
+// FuzzPageTokens: the notifier APIs' page tokens come from clients; any
+// string is either refused or read back to the token it is.
+func FuzzPageTokens(f *testing.F) {
+	for _, s := range []string{"", "1", "500", "007", "-5", "1-2", "0-0", "99999999999999999999", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := cursor(s); err == nil && s != "" && strconv.Itoa(n) != s {
+			t.Fatalf("cursor(%q) = %d", s, n)
+		}
+		if g, o, err := v1Page(s); err == nil && v1PageToken(g, o) != s {
+			t.Fatalf("v1Page(%q) = %d, %d", s, g, o)
+		}
+	})
 }
