@@ -172,7 +172,6 @@ func (n *Notifier) Process(ctx context.Context) ([]Set, error) {
 			todo = append(todo, i)
 		}
 		if len(todo) == len(list) && len(todo) > 0 {
-			todo = todo[:1]
 			s := n.newSet(list[0].ID, "", feed)
 			if _, err := n.Store.PutNotificationSet(ctx, s, nil); err != nil {
 				return out, fmt.Errorf("notify: process: %w", err)

@@ -60,7 +60,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 			Callback string `json:"callback"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		var all []notify.Notification
@@ -68,7 +68,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 		for {
 			resp, err := http.Get(m.Callback + "?page_size=3&next=" + next)
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			var p struct {
@@ -78,7 +78,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 			err = json.NewDecoder(resp.Body).Decode(&p)
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != 200 {
-				http.Error(w, fmt.Sprint(resp.StatusCode, err), 502)
+				http.Error(w, fmt.Sprint(resp.StatusCode, err), http.StatusBadGateway)
 				return
 			}
 			all = append(all, p.Notifications...)
