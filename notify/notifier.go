@@ -114,8 +114,16 @@ func (n *Notifier) Run(ctx context.Context) error {
 }
 
 func (n *Notifier) pollOnce(ctx context.Context) {
-	if _, err := n.Process(ctx); err != nil && ctx.Err() == nil {
+	sets, err := n.Process(ctx)
+	if err != nil && ctx.Err() == nil {
 		n.log().Error("notifier: process", "err", err)
+	}
+	for _, s := range sets {
+		if s.Count > 0 {
+			// A new set leaves now, not at the next delivery tick.
+			n.deliverOnce(ctx)
+			break
+		}
 	}
 	if _, err := n.GC(ctx); err != nil && ctx.Err() == nil {
 		n.log().Error("notifier: gc", "err", err)
