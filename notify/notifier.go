@@ -62,8 +62,9 @@ type Notifier struct {
 	Logger         *slog.Logger // nil: slog.Default()
 	Now            func() time.Time
 
-	mu      sync.Mutex
-	backoff map[[2]string]retry // (set, deliverer) → when to try again
+	mu         sync.Mutex
+	backoff    map[[2]string]retry // (set, deliverer) → when to try again
+	fragmentGC time.Time           // last DeleteUnusedFragments
 }
 
 type retry struct {
@@ -349,9 +350,18 @@ func (n *Notifier) succeeded(set, d string) {
 // newest set, which marks where the notifier resumes, and the index
 // fragments no report uses any more. It returns how many sets it deleted.
 func (n *Notifier) GC(ctx context.Context) (int, error) {
-	// The index's fragments that replaced or deleted reports left.
-	if _, err := n.Store.DeleteUnusedFragments(ctx); err != nil {
-		return 0, fmt.Errorf("notify: gc: %w", err)
+	// The index's fragments that replaced or deleted reports left, once
+	// a day: a pass reads the whole fragment table.
+	n.mu.Lock()
+	due := n.now().Sub(n.fragmentGC) >= 24*time.Hour
+	n.mu.Unlock()
+	if due {
+		if _, err := n.Store.DeleteUnusedFragments(ctx); err != nil {
+			return 0, fmt.Errorf("notify: gc: %w", err)
+		}
+		n.mu.Lock()
+		n.fragmentGC = n.now()
+		n.mu.Unlock()
 	}
 	sets, err := n.Store.NotificationSets(ctx)
 	if err != nil {

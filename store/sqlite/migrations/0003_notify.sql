@@ -15,6 +15,7 @@ CREATE TABLE manifest_index (
 ) WITHOUT ROWID;
 CREATE INDEX manifest_index_manifest ON manifest_index (manifest);
 CREATE INDEX manifest_index_fragment ON manifest_index (namespace, name, fragment);
+CREATE INDEX manifest_index_by_fragment ON manifest_index (fragment); -- unused fragments' GC
 
 -- The fragments, once each: images on one base share most of theirs, so
 -- an update evaluates each distinct fragment once. hash is the hex of the
