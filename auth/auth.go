@@ -78,7 +78,16 @@ type PSK struct {
 	Key []byte
 	// Issuers lists the accepted "iss" values; empty accepts any issuer.
 	Issuers []string
+	// MaxLifetime refuses tokens whose exp is further than this past their
+	// iat (or past now, without iat): a token good for ten years is a
+	// password that cannot be changed. 0 means DefaultMaxLifetime.
+	MaxLifetime time.Duration
 }
+
+// DefaultMaxLifetime is the longest token lifetime a PSK accepts unless
+// told otherwise: clients sign tokens per request or per few minutes
+// (clairctl and Quay sign for minutes).
+const DefaultMaxLifetime = time.Hour
 
 // Verify checks a compact JWT: algorithm exactly HS256, signature under Key
 // (jwt's HMAC check compares with hmac.Equal, in constant time), exp present
@@ -94,8 +103,11 @@ func (p *PSK) Verify(token string) error {
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithLeeway(Leeway),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 	)
-	var claims jwt.RegisteredClaims
+	// MapClaims, not RegisteredClaims: those read a quoted "exp" as a
+	// number, and a claim of the wrong type is malformed, not lenient.
+	claims := jwt.MapClaims{}
 	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		// Belt and braces with WithValidMethods: never hand the key to
 		// another verifier.
@@ -107,8 +119,24 @@ func (p *PSK) Verify(token string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrInvalidToken, reason(err))
 	}
-	if len(p.Issuers) > 0 && !slices.Contains(p.Issuers, claims.Issuer) {
-		return fmt.Errorf("%w: issuer %q not allowed", ErrInvalidToken, claims.Issuer)
+	iss, err := claims.GetIssuer()
+	if err != nil {
+		return fmt.Errorf("%w: iss: not a string", ErrInvalidToken)
+	}
+	if len(p.Issuers) > 0 && !slices.Contains(p.Issuers, iss) {
+		return fmt.Errorf("%w: issuer %q not allowed", ErrInvalidToken, iss)
+	}
+	exp, _ := claims.GetExpirationTime() // required and checked by the parser
+	start := time.Now()
+	if iat, err := claims.GetIssuedAt(); err == nil && iat != nil {
+		start = iat.Time
+	}
+	max := p.MaxLifetime
+	if max <= 0 {
+		max = DefaultMaxLifetime
+	}
+	if exp != nil && exp.Sub(start) > max+Leeway {
+		return fmt.Errorf("%w: lifetime %s is longer than the %s allowed", ErrInvalidToken, exp.Sub(start).Round(time.Second), max)
 	}
 	return nil
 }
@@ -117,7 +145,7 @@ func (p *PSK) Verify(token string) error {
 // which check failed, without the library's nesting.
 func reason(err error) string {
 	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrInvalidType):
 		return "malformed token"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		if strings.Contains(err.Error(), "signing method") || strings.Contains(err.Error(), "algorithm") {
@@ -153,6 +181,23 @@ func (p *PSK) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Authenticate checks a request's bearer token as Middleware does, for
+// servers that answer refusals in their own error shape (the classic API's
+// differs from v4's). The error's text after ErrInvalidToken is fit for
+// the client.
+func (p *PSK) Authenticate(r *http.Request) error {
+	tok, err := bearer(r)
+	if err == nil {
+		err = p.Verify(tok)
+	}
+	return err
+}
+
+// Reason is the client-facing part of an Authenticate error.
+func Reason(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrInvalidToken.Error()+": ")
 }
 
 // bearer extracts the token of an "Authorization: Bearer ..." header. The

@@ -18,12 +18,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/openclair/clair/gate"
 )
 
 // Main runs clairctl with os.Args and exits with its status; it stops
@@ -48,10 +51,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		// One line naming the cause: scripts grep it, people read it.
 		fmt.Fprintln(stderr, "clairctl: "+strings.ReplaceAll(err.Error(), "\n", "; "))
-		if e, ok := err.(exitError); ok {
+		var e exitError
+		if errors.As(err, &e) {
 			return e.code
 		}
-		return 1
+		// 1 is the gate's "findings": an error is never mistaken for it.
+		return gate.ExitError
 	}
 	return 0
 }

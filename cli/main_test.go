@@ -19,7 +19,7 @@ import (
 // touch the network.
 const root = ".."
 
-func clairctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func clairctl(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
 	code = run(context.Background(), args, &o, &e)

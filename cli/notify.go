@@ -149,5 +149,6 @@ func newNotifications(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	g.dbFlag(c)
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,27 +31,34 @@ const tokenTTL = 5 * time.Minute
 func newReport(g *globals) *cobra.Command {
 	var (
 		host     string
-		format   string
+		of       outputFlags
 		platform string
 		pskKey   string
 		pskIss   string
+		refs     []string
 	)
 	c := &cobra.Command{
 		Use:   "report [flags] IMAGE...",
 		Short: "Have a Clair server index registry images and print their vulnerability reports",
 		Long: `Have a Clair server index registry images and print their vulnerability reports.
 
-For each IMAGE (a registry reference), report resolves its manifest as
-"clairctl manifest" does, posts it to HOST/indexer/api/v1/index_report (the
-server fetches the layers from the registry with the pull token in the
-manifest), then prints HOST/matcher/api/v1/vulnerability_report/DIGEST.
-With --psk-key every request carries a JWT signed with that key, for a
-server configured with "auth: psk".`,
-		Args: cobra.MinimumNArgs(1),
+For each IMAGE (a registry reference, or --image-ref REF), report resolves
+its manifest as "clairctl manifest" does, posts it to
+HOST/indexer/api/v1/index_report (the server fetches the layers from the
+registry with the pull token in the manifest), then prints
+HOST/matcher/api/v1/vulnerability_report/DIGEST. With --psk-key every
+request carries a JWT signed with that key, for a server configured with
+"auth: psk".` + exitCodes,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args)+len(refs) == 0 {
+				return errors.New("give at least one IMAGE (or --image-ref REF)")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if format != "table" && format != "json" {
-				return fmt.Errorf("--format %q: want table or json", format)
+			if err := of.prepare(ctx); err != nil {
+				return err
 			}
 			p, err := parsePlatform(platform)
 			if err != nil {
@@ -64,7 +72,9 @@ server configured with "auth: psk".`,
 				return err
 			}
 			log := g.logger()
-			for i, ref := range args {
+			var docs []*report.Document
+			missing := false
+			for _, ref := range append(refs, args...) {
 				m, err := registryManifest(ctx, ref, p, nil)
 				if err != nil {
 					return err
@@ -74,18 +84,18 @@ server configured with "auth: psk".`,
 				if err != nil {
 					return fmt.Errorf("report %s: %w", ref, err)
 				}
-				if format == "table" && len(args) > 1 {
-					// Several tables need to say whose they are.
-					if i > 0 {
-						fmt.Fprintln(g.stdout)
-					}
-					fmt.Fprintf(g.stdout, "%s (%s)\n", ref, m.Hash)
+				var warnings []string
+				for _, w := range missingData(vr, ref) {
+					fmt.Fprintln(g.stderr, "warning: "+w)
+					warnings = append(warnings, w)
+					missing = true
 				}
-				if err := report.Write(g.stdout, format, vr); err != nil {
-					return err
-				}
+				docs = append(docs, of.document(g.stderr, vr, ref, warnings))
 			}
-			return nil
+			if err := of.write(g.stdout, docs, true); err != nil {
+				return err
+			}
+			return of.verdict(g.stderr, docs, missing)
 		},
 	}
 	envOr := func(k, def string) string {
@@ -95,7 +105,8 @@ server configured with "auth: psk".`,
 		return def
 	}
 	c.Flags().StringVar(&host, "host", envOr("CLAIR_HOST", defaultHost), "Clair API base URL (env CLAIR_HOST)")
-	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	of.register(c)
+	c.Flags().StringArrayVar(&refs, "image-ref", nil, "an IMAGE to report on (repeatable; same as giving it as an argument)")
 	c.Flags().StringVar(&platform, "platform", image.DefaultPlatform, "platform to pick from a multi-platform image")
 	// No default from the environment here: cobra prints defaults in
 	// --help, and this one is a secret. RunE reads CLAIR_PSK_KEY.

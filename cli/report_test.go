@@ -231,3 +231,38 @@ func TestReportErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSeedForm: the seeds' spelling works as written, and report
+// takes the same gates as scan.
+func TestReportSeedForm(t *testing.T) {
+	tr := newTestRegistry(t, true)
+	alpine := pushImage(t, tr, "library/alpine:3.18.9", "alpine-3.18.9.tar")
+	clair := newClairStandIn(t, alpine, true, realReport(t, alpine), nil)
+	t.Setenv("CLAIR_HOST", clair.srv.URL)
+
+	// The alpine report holds CVE-2024-9143 (Unknown severity) in
+	// libcrypto3 and libssl3: nothing at High.
+	out, errOut, code := clairctl(t, "report", "--image-ref", alpine.ref, "--output-format", "json", "--minimum-severity", "High")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var vr vuln.VulnerabilityReport
+	if err := json.Unmarshal([]byte(out), &vr); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(vr.PackageVulnerabilities) != 0 || len(vr.Packages) != 15 {
+		t.Errorf("--minimum-severity High: %d findings in %d packages", len(vr.PackageVulnerabilities), len(vr.Packages))
+	}
+	_, errOut, code = clairctl(t, "report", "--image-ref", alpine.ref, "--fail-on", "unknown")
+	if code != 1 || !strings.Contains(errOut, "gate: 2 findings") {
+		t.Errorf("--fail-on unknown: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = clairctl(t, "report", "--image-ref", alpine.ref, "--fail-on", "unknown", "--ignore-unfixed", "--severity", "Low")
+	if code != 0 {
+		t.Errorf("filtered gate: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = clairctl(t, "report")
+	if code != 2 || !strings.Contains(errOut, "--image-ref") {
+		t.Errorf("no image: exit %d: %s", code, errOut)
+	}
+}

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -19,10 +22,11 @@ import (
 	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/progress"
 	"github.com/openclair/clair/report"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/store"
-	"github.com/openclair/clair/store/sqlite"
+	"github.com/openclair/clair/store/connect"
 	"github.com/openclair/clair/updater"
 	"github.com/openclair/clair/vuln"
 )
@@ -30,28 +34,130 @@ import (
 type globals struct {
 	db      string
 	verbose bool
+	quiet   bool
 	stdout  io.Writer
 	stderr  io.Writer
 }
 
+// dbCommands are the commands that use a database; --db anywhere else is a
+// mistake worth saying so.
+var dbCommands = map[string]bool{"update": true, "scan": true, "diff": true, "sbom": true, "notifications": true, "import-updaters": true}
+
+const dbUsage = "database: a PostgreSQL URL (postgres://, postgresql://) or key=value string (host=... dbname=...), as the server's config takes, or a SQLite file (PATH or sqlite:PATH; default clair/clair.db in the user cache folder); env CLAIR_DB"
+
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
-		Use:           "clairctl",
-		Short:         "Scan container images for known vulnerabilities",
+		Use:   "clairctl",
+		Short: "Scan container images for known vulnerabilities",
+		Long: `Scan container images for known vulnerabilities.
+
+Exit status:
+  0  the command completed; no finding at or above --fail-on
+  1  a finding at or above --fail-on
+  2  an error: bad flags or files, an unreadable image, no feed data, ...
+  3  --fail-on was given but there was no data to judge the image by
+     (a distribution no feed covers, no packages at all)`,
+		Version:       buildVersion(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if f := c.Flags().Lookup("db"); f != nil && f.Changed && !dbCommands[c.Name()] {
+				return fmt.Errorf("--db: clairctl %s does not use a database", c.Name())
+			}
+			if g.quiet && g.verbose {
+				return errors.New("--quiet and --verbose: choose one")
+			}
+			return nil
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("CLAIR_DB"), "database: a SQLite file path (default: the user cache folder; env CLAIR_DB)")
+	// --db before the command name ("clairctl --db X scan") keeps working;
+	// the commands that use it show it in their own --help.
+	root.PersistentFlags().StringVar(&g.db, "db", os.Getenv("CLAIR_DB"), dbUsage)
+	_ = root.PersistentFlags().MarkHidden("db")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log progress to stderr")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print nothing on stderr but warnings and errors")
 	root.AddCommand(newUpdate(g), newScan(g))
 	root.AddCommand(newManifest(g))
 	root.AddCommand(newReport(g))
 	root.AddCommand(newPlugins(g))
+	root.AddCommand(newDiff(g), newSBOM(g))
+	root.AddCommand(newExportUpdaters(g), newImportUpdaters(g))
 	root.AddCommand(newNotifications(g))
 	return root
+}
+
+// dbFlag gives a command that uses the database its own --db.
+func (g *globals) dbFlag(c *cobra.Command) {
+	c.Flags().StringVar(&g.db, "db", os.Getenv("CLAIR_DB"), dbUsage)
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// progress is the progress printer: nil (silent) with --quiet or when
+// stderr is not a terminal.
+func (g *globals) progress() *progress.Printer {
+	if g.quiet {
+		return nil
+	}
+	return progress.New(g.stderr)
+}
+
+// openImage opens ref with progress on registry blob pulls and on each
+// layer's reading while it is indexed (layers already indexed are not
+// read, and show nothing).
+func (g *globals) openImage(ctx context.Context, ref, platform string) (*image.Image, error) {
+	pr := g.progress()
+	opt := image.Options{Platform: platform, Keychain: authn.DefaultKeychain}
+	if pr != nil {
+		opt.Transport = pr.Transport(nil, func(r *http.Request) string {
+			if i := strings.LastIndex(r.URL.Path, "/blobs/"); i >= 0 {
+				return "pull " + shortDigest(r.URL.Path[i+len("/blobs/"):])
+			}
+			return ""
+		})
+	}
+	img, err := image.Open(ctx, ref, opt)
+	if err != nil || pr == nil {
+		return img, err
+	}
+	for i, l := range img.Layers {
+		if l == nil || l.Dir != "" {
+			continue
+		}
+		l := l
+		img.Layers[i] = image.NewLayer(l.Digest, l.DiffID, l.Size, func(ctx context.Context) (io.ReadCloser, error) {
+			rc, err := l.Uncompressed(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return pr.Reader(rc, "index "+shortDigest(l.Digest), 0), nil
+		})
+	}
+	return img, nil
+}
+
+func shortDigest(d string) string {
+	_, hex, ok := strings.Cut(d, ":")
+	if ok && len(hex) > 12 {
+		return hex[:12]
+	}
+	return d
+}
+
+// info prints a progress line unless --quiet.
+func (g *globals) info(format string, a ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stderr, format+"\n", a...)
+	}
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -62,23 +168,21 @@ func (g *globals) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl}))
 }
 
+// openStore opens the store --db names, with the server's connection
+// strings (package connect): PostgreSQL or SQLite.
 func (g *globals) openStore(ctx context.Context) (store.Store, error) {
-	path := g.db
-	if path == "" {
-		p, err := sqlite.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
+	st, err := connect.Open(ctx, g.db)
+	if err != nil {
+		return nil, fmt.Errorf("--db: %w", err)
 	}
-	path = strings.TrimPrefix(path, "sqlite:")
-	return sqlite.Open(ctx, path)
+	return st, nil
 }
 
 // feedFlags are the flags that choose feeds and their URLs.
 type feedFlags struct {
 	only  []string
 	feeds []string
+	force bool // update only: accept a snapshot that loses most of a feed
 }
 
 func (f *feedFlags) register(c *cobra.Command) {
@@ -117,10 +221,24 @@ func (f *feedFlags) selected() ([]feed.Feed, map[string]string, error) {
 		urls[name] = abs
 	}
 	var out []feed.Feed
-	if len(f.only) == 0 {
+	only := f.only
+	if len(only) == 0 && len(f.feeds) > 0 {
+		// "--feed debian=file://..." alone means that feed: trying every
+		// other one (and failing offline) is never what was asked.
+		for _, kv := range f.feeds {
+			name, _, _ := strings.Cut(kv, "=")
+			only = append(only, name)
+		}
+	}
+	if len(only) == 0 {
 		return feed.All(), urls, nil
 	}
-	for _, n := range f.only {
+	seen := map[string]bool{}
+	for _, n := range only {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
 		fd, ok := feed.Lookup(strings.TrimSpace(n))
 		if !ok {
 			return nil, nil, fmt.Errorf("--only: unknown feed %q (known: %s)", n, strings.Join(feedNames(), ", "))
@@ -156,16 +274,22 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 	if err != nil {
 		return err
 	}
-	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger()}
+	u := &updater.Updater{Store: st, URLs: urls, Log: g.logger(), Force: ff.force}
+	if pr := g.progress(); pr != nil {
+		// The updater's own default, with progress on the bodies.
+		u.Client = &http.Client{Timeout: 10 * time.Minute, Transport: pr.Transport(nil, func(r *http.Request) string {
+			return "download " + r.URL.Host + r.URL.Path
+		})}
+	}
 	res, err := u.Run(ctx, feeds)
 	for _, r := range res {
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(g.stderr, "  %-8s failed: %v\n", r.Feed, r.Err)
 		case r.Changed:
-			fmt.Fprintf(g.stderr, "  %-8s updated: %d advisories in %s\n", r.Feed, r.Advisories, r.Duration.Round(time.Millisecond))
+			g.info("  %-8s updated: %d advisories in %.1fs", r.Feed, r.Advisories, r.Duration.Seconds())
 		default:
-			fmt.Fprintf(g.stderr, "  %-8s unchanged: %d advisories\n", r.Feed, r.Advisories)
+			g.info("  %-8s unchanged: %d advisories", r.Feed, r.Advisories)
 		}
 	}
 	return err
@@ -177,21 +301,29 @@ func newUpdate(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "update",
 		Short: "Bring the vulnerability feeds up to date, and list the scanned images the update affects",
-		Long: "Bring the vulnerability feeds up to date. The images previously scanned into the database are then\n" +
-			"checked against what changed: each vulnerability an image gained (added) or lost (removed) is printed\n" +
-			"(`clairctl notifications` lists them again later).",
+		Long: `Bring the vulnerability feeds up to date.
+
+Without --only, every feed is updated; --feed NAME=URL alone updates only
+the feeds it names.
+
+The images previously scanned into the database are then checked against
+what changed: each vulnerability an image gained (added) or lost (removed)
+is printed (clairctl notifications lists them again later).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
 			ctx := c.Context()
+			if _, _, err := ff.selected(); err != nil {
+				return err
+			}
 			st, err := g.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			fmt.Fprintln(g.stderr, "Updating vulnerability feeds:")
+			g.info("Updating vulnerability feeds:")
 			sets, err := updateAndNotify(ctx, g, st, &ff)
 			if sets != nil {
 				if werr := writeSets(g.stdout, format, sets); werr != nil && err == nil {
@@ -202,15 +334,86 @@ func newUpdate(g *globals) *cobra.Command {
 		},
 	}
 	ff.register(c)
+	c.Flags().BoolVar(&ff.force, "force", false, "accept a snapshot that loses most of a feed (refused otherwise: none left, or under half of a feed of 1000 or more advisories)")
 	c.Flags().StringVar(&format, "format", "table", "output format of the affected images: table or json")
+	g.dbFlag(c)
 	return c
+}
+
+// scanImage indexes ref, brings the feeds it needs up to date (unless
+// skipUpdate) and matches it. The warnings are what the reader must know;
+// missing is true when there was nothing to judge the image by.
+func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform string, ff feedFlags, skipUpdate bool) (vr *vuln.VulnerabilityReport, warnings []string, missing bool, err error) {
+	warn := func(w string) {
+		fmt.Fprintln(g.stderr, "warning: "+w)
+		warnings = append(warnings, w)
+	}
+	img, err := g.openImage(ctx, ref, platform)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer img.Close()
+	ix := &index.Indexer{Store: st, Scanners: scanner.All()}
+	ir, err := ix.Index(ctx, img)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, w := range ir.Warnings {
+		// What the indexer skipped stays on stderr: the report's warnings
+		// are about trusting the result.
+		fmt.Fprintln(g.stderr, "warning: "+w)
+	}
+	if err := st.PutIndexReport(ctx, ir); err != nil {
+		return nil, nil, false, err
+	}
+	updateFailed := false
+	if !skipUpdate {
+		// Without --only, only the feeds this image needs: a Debian
+		// image has no use for Red Hat's archive.
+		if len(ff.only) == 0 {
+			ff.only = feedsFor(ir)
+		}
+		if len(ff.only) > 0 {
+			g.info("Updating vulnerability feeds (--skip-update to use the stored data):")
+			if err := runUpdate(ctx, g, st, &ff); err != nil {
+				// Stale data is better than no scan; missing data is
+				// caught below, per namespace the image needs.
+				warn("some feeds could not be updated; using the data already stored")
+				updateFailed = true
+			}
+		}
+	}
+	if err := checkFeedData(ctx, st, ir); err != nil {
+		var md *missingDataError
+		if updateFailed && errors.As(err, &md) {
+			// The advice to update or give --feed does not help when that
+			// is what just failed (above).
+			return nil, nil, false, fmt.Errorf("no vulnerability data for %s: its update failed (see above)", strings.Join(md.feeds, ", "))
+		}
+		return nil, nil, false, err
+	}
+	if n := languagePackages(ir); n > 0 {
+		if _, err := st.FeedState(ctx, "osv"); err != nil {
+			warn(fmt.Sprintf("%d language packages, but no OSV data: they are not checked (clairctl update --only osv)", n))
+			missing = true
+		}
+	}
+	vr, err = (&match.Matcher{Store: st, Logger: g.logger()}).Match(ctx, ir)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	for _, w := range missingData(vr, ref) {
+		warn(w)
+		missing = true
+	}
+	return vr, warnings, missing, nil
 }
 
 func newScan(g *globals) *cobra.Command {
 	var (
 		ff         feedFlags
+		of         outputFlags
 		skipUpdate bool
-		format     string
 		platform   string
 	)
 	c := &cobra.Command{
@@ -222,70 +425,51 @@ IMAGE is a registry reference (debian:12, ghcr.io/x/y@sha256:...) or one of
   docker-archive:PATH   a "docker save" tar, compressed or not
   oci-archive:PATH      a tar of an OCI layout
   oci:DIR               an OCI layout folder
-  dir:PATH              a root filesystem folder`,
+  dir:PATH              a root filesystem folder
+
+Findings an ignore file or a VEX statement suppresses are listed apart with
+their reason, in every format. A distribution no feed covers, or an image
+without packages, is a warning on stderr and in the report; with --fail-on
+it exits 3.` + exitCodes,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if format != "table" && format != "json" {
-				return fmt.Errorf("--format %q: want table or json", format)
+			if err := of.prepare(ctx); err != nil {
+				return err
+			}
+			if _, _, err := ff.selected(); err != nil {
+				return err
 			}
 			st, err := g.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			img, err := image.Open(ctx, args[0], image.Options{Platform: platform, Keychain: authn.DefaultKeychain})
+			vr, warnings, missing, err := scanImage(ctx, g, st, args[0], platform, ff, skipUpdate)
 			if err != nil {
 				return err
 			}
-			defer img.Close()
-			ix := &index.Indexer{Store: st, Scanners: scanner.All()}
-			ir, err := ix.Index(ctx, img)
-			if err != nil {
+			d := of.document(g.stderr, vr, args[0], warnings)
+			if err := of.write(g.stdout, []*report.Document{d}, false); err != nil {
 				return err
 			}
-			for _, w := range ir.Warnings {
-				fmt.Fprintln(g.stderr, "warning: "+w)
-			}
-			if err := st.PutIndexReport(ctx, ir); err != nil {
-				return err
-			}
-			if !skipUpdate {
-				// Without --only, only the feeds this image needs: a Debian
-				// image has no use for Red Hat's archive.
-				if len(ff.only) == 0 {
-					ff.only = feedsFor(ir)
-				}
-				if len(ff.only) > 0 {
-					fmt.Fprintln(g.stderr, "Updating vulnerability feeds (--skip-update to use the stored data):")
-					if err := runUpdate(ctx, g, st, &ff); err != nil {
-						// Stale data is better than no scan; missing data is
-						// caught below, per namespace the image needs.
-						fmt.Fprintln(g.stderr, "  warning: some feeds could not be updated; using the data already stored")
-					}
-				}
-			}
-			if err := checkFeedData(ctx, st, ir); err != nil {
-				return err
-			}
-			if n := languagePackages(ir); n > 0 {
-				if _, err := st.FeedState(ctx, "osv"); err != nil {
-					fmt.Fprintf(g.stderr, "warning: %d language packages, but no OSV data: they are not checked (clairctl update --only osv)\n", n)
-				}
-			}
-			vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
-			if err != nil {
-				return err
-			}
-			return report.Write(g.stdout, format, vr)
+			return of.verdict(g.stderr, []*report.Document{d}, missing)
 		},
 	}
 	ff.register(c)
+	of.register(c)
+	g.dbFlag(c)
 	c.Flags().BoolVar(&skipUpdate, "skip-update", false, "do not update the feeds first")
-	c.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	c.Flags().StringVar(&platform, "platform", "linux/amd64", "platform to pick from a multi-platform image")
 	return c
 }
+
+// exitCodes ends the --help of the commands with a gate.
+const exitCodes = `
+
+Exit status: 0 no finding at or above --fail-on (or no --fail-on); 1 a
+finding at or above --fail-on; 2 an error; 3 --fail-on given but no data to
+judge the image by.`
 
 // namespaceFeeds says which feed serves a distribution namespace prefix.
 var namespaceFeeds = map[string]string{
@@ -358,7 +542,14 @@ func checkFeedData(ctx context.Context, st store.Store, ir *vuln.IndexReport) er
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("no vulnerability data for %s: run 'clairctl update --only %s' (or give --feed NAME=URL)", strings.Join(missing, ", "), strings.Join(missing, ","))
+		return &missingDataError{feeds: missing}
 	}
 	return nil
+}
+
+// missingDataError names the feeds an image needs that have no data.
+type missingDataError struct{ feeds []string }
+
+func (e *missingDataError) Error() string {
+	return fmt.Sprintf("no vulnerability data for %s: run 'clairctl update --only %s' (or give --feed NAME=URL)", strings.Join(e.feeds, ", "), strings.Join(e.feeds, ","))
 }

@@ -30,6 +30,32 @@ type Config struct {
 	TLS               *TLS     `yaml:"tls"`
 	Trace             any      `yaml:"trace"`   // Clair's tracing: accepted, not used
 	Metrics           Metrics  `yaml:"metrics"` // Prometheus is always on the introspection address
+	// HTTP bounds the API server's connections (see HTTP).
+	HTTP HTTP `yaml:"http"`
+	// IntrospectionPprof serves /debug/pprof/ on the introspection
+	// address; off by default (profiles show memory and command lines).
+	IntrospectionPprof bool `yaml:"introspection_pprof"`
+}
+
+// HTTP bounds the API server's connections so that slow or stalled
+// clients cannot hold its sockets, file descriptors or memory. Zero values
+// take the defaults below.
+type HTTP struct {
+	// ReadHeaderTimeout bounds reading a request's headers (10s).
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, body included (1m).
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response (2m); a response still being
+	// computed (indexing a large manifest) has its own deadline, the
+	// manifest's.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long (2m).
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds the API's open connections (1024), and
+	// MaxConnectionsPerIP those of one client address (64): past them new
+	// connections wait (globally) or are closed (per address).
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Indexer configures the indexer service.
@@ -47,6 +73,17 @@ type Indexer struct {
 	IndexReportRequestConcurrency int            `yaml:"index_report_request_concurrency"`
 	// MaxLayerSize bounds a downloaded layer blob, in bytes (0: 16 GiB).
 	MaxLayerSize int64 `yaml:"max_layer_size"`
+	// LayerReadConcurrency bounds the layers fetched and scanned at once
+	// in the process, across all requests (0: 2 per CPU).
+	LayerReadConcurrency int `yaml:"layer_read_concurrency"`
+	// ManifestTimeout bounds indexing one manifest, all layers included
+	// (0: 30m).
+	ManifestTimeout Duration `yaml:"manifest_timeout"`
+	// LayerMinRate is the fewest bytes a second a layer must arrive at,
+	// averaged over LayerRateWindow, or its fetch ends (0: 1024; -1: off).
+	LayerMinRate int64 `yaml:"layer_min_rate"`
+	// LayerRateWindow is the span LayerMinRate is averaged over (0: 30s).
+	LayerRateWindow Duration `yaml:"layer_rate_window"`
 }
 
 // Matcher configures the matcher service and the updaters it runs.
@@ -117,6 +154,9 @@ type Auth struct {
 type PSK struct {
 	Key    string   `yaml:"key"`
 	Issuer []string `yaml:"iss"`
+	// MaxLifetime refuses tokens whose exp is further than this past
+	// their iat, or past now when they have no iat (0: 1h).
+	MaxLifetime Duration `yaml:"max_lifetime"`
 }
 
 // TLS serves the API over TLS.
@@ -162,8 +202,12 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // Defaults as Clair has them.
 const (
-	DefaultHTTPListenAddr    = ":6060"
-	DefaultIntrospectionAddr = ":8089"
+	DefaultHTTPListenAddr = ":6060"
+	// DefaultIntrospectionAddr is loopback: metrics and probes are for
+	// the operator's host, and the API's authentication does not cover
+	// them. Deployments that need them on the network (Kubernetes probes)
+	// say so.
+	DefaultIntrospectionAddr = "127.0.0.1:8089"
 	DefaultPeriod            = 6 * time.Hour
 	DefaultUpdateRetention   = 10
 	DefaultLayerConcurrency  = 10
@@ -260,6 +304,8 @@ func section(typ string) string {
 		return "tls"
 	case "Metrics":
 		return "metrics"
+	case "HTTP":
+		return "http"
 	}
 	return typ
 }
@@ -359,6 +405,9 @@ func (c *Config) Validate() error {
 	if c.Indexer.MaxLayerSize < 0 {
 		return errors.New("indexer.max_layer_size: negative")
 	}
+	if err := c.validateLimits(); err != nil {
+		return err
+	}
 	if err := c.validateDelivery(); err != nil {
 		return err
 	}
@@ -376,4 +425,39 @@ func (c *Config) SlogLevel() (lvl int) {
 		return 8
 	}
 	return 0
+}
+
+// validateLimits refuses negative bounds, which would read as "none".
+func (c *Config) validateLimits() error {
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"indexer.manifest_timeout", c.Indexer.ManifestTimeout},
+		{"indexer.layer_rate_window", c.Indexer.LayerRateWindow},
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.idle_timeout", c.HTTP.IdleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("%s: %s is negative", d.key, time.Duration(d.v))
+		}
+	}
+	if p := c.Auth.PSK; p != nil && p.MaxLifetime < 0 {
+		return fmt.Errorf("auth.psk.max_lifetime: %s is negative", time.Duration(p.MaxLifetime))
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"indexer.layer_read_concurrency", c.Indexer.LayerReadConcurrency},
+		{"http.max_connections", c.HTTP.MaxConnections},
+		{"http.max_connections_per_ip", c.HTTP.MaxConnectionsPerIP},
+	} {
+		if n.v < 0 {
+			return fmt.Errorf("%s: %d is negative", n.key, n.v)
+		}
+	}
+	return nil
 }

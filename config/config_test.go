@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPListenAddr != ":6060" || c.IntrospectionAddr != ":8089" ||
+	if c.HTTPListenAddr != ":6060" || c.IntrospectionAddr != "127.0.0.1:8089" ||
 		time.Duration(c.Matcher.Period) != DefaultPeriod || c.Indexer.ConnString != "" {
 		t.Errorf("defaults: %+v", c)
 	}

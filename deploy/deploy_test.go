@@ -256,6 +256,15 @@ func checkServices(t *testing.T, dir string, c cluster) {
 		if !found {
 			t.Errorf("%s: Service %s selects no Deployment's pods", dir, name)
 		}
+		// The introspection address (metrics, probes, profiles) is not
+		// behind the API's authentication: no Service publishes it.
+		ports, _ := get(s, "spec", "ports").([]any)
+		for _, p := range ports {
+			pm, _ := p.(map[string]any)
+			if fmt.Sprint(pm["port"]) == "8089" || fmt.Sprint(pm["targetPort"]) == "introspection" || fmt.Sprint(pm["targetPort"]) == "8089" {
+				t.Errorf("%s: Service %s publishes the introspection port: %v", dir, name, pm)
+			}
+		}
 	}
 }
 

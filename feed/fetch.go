@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"html"
 	"io"
 	"io/fs"
@@ -20,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/openclair/clair/limit"
 )
 
 // MaxBodySize bounds what Get copies from one URL. Feeds are tens of
@@ -99,16 +102,54 @@ func (fp fingerprint) String() string {
 //
 // Timeouts come from ctx and c (nil means http.DefaultClient). A body larger
 // than MaxBodySize is an error.
+//
+// A document served compressed (gzip, bzip2, xz or zstd, told by its first
+// bytes, whatever its name or Content-Type says: mirrors keep
+// tracker.json.gz) reaches dst decompressed, at most MaxBodySize bytes of
+// it; the fingerprint is of the bytes as served. Feeds that keep an
+// upstream archive as it is use GetRaw.
 func Get(ctx context.Context, c *http.Client, rawURL, prev string, dst io.Writer) (string, error) {
+	return get(ctx, c, rawURL, prev, dst, true)
+}
+
+// GetRaw is Get without the decompression: dst receives the bytes as
+// served (an upstream .tar.zst a feed reads itself, documents a snapshot
+// keeps compressed).
+func GetRaw(ctx context.Context, c *http.Client, rawURL, prev string, dst io.Writer) (string, error) {
+	return get(ctx, c, rawURL, prev, dst, false)
+}
+
+func get(ctx context.Context, c *http.Client, rawURL, prev string, dst io.Writer, decode bool) (string, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {
 		return "", err
 	}
 	pfp := parseFingerprint(prev)
 	if u.Scheme == "file" {
-		return getFile(u, pfp, dst)
+		return getFile(u, pfp, dst, decode)
 	}
-	return getHTTP(ctx, c, u, pfp, dst)
+	return getHTTP(ctx, c, u, pfp, dst, decode)
+}
+
+// copyBody copies src to dst (decompressed when decode is set) while h
+// hashes the bytes as served, every one of them: a decompressor that stops
+// at its stream's end leaves the rest to be hashed too.
+func copyBody(dst io.Writer, h hash.Hash, src io.Reader, decode bool) error {
+	raw := io.TeeReader(limit.Reader(src, MaxBodySize), h)
+	if !decode {
+		_, err := io.Copy(dst, raw)
+		return err
+	}
+	r, _, err := Decompress(raw, MaxBodySize)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := io.Copy(dst, r); err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, raw)
+	return err
 }
 
 // parseURL accepts http, https and file URLs, and plain absolute paths as
@@ -150,7 +191,7 @@ func FilePath(rawURL string) (p string, ok bool) {
 	return filepath.FromSlash(u.Path), true
 }
 
-func getFile(u *url.URL, prev fingerprint, dst io.Writer) (string, error) {
+func getFile(u *url.URL, prev fingerprint, dst io.Writer, decode bool) (string, error) {
 	p := filepath.FromSlash(u.Path)
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -188,7 +229,7 @@ func getFile(u *url.URL, prev fingerprint, dst io.Writer) (string, error) {
 		return "", fmt.Errorf("feed: %s: %w", u, err)
 	}
 	h := sha256.New()
-	if _, err := copyLimited(io.MultiWriter(dst, h), f); err != nil {
+	if err := copyBody(dst, h, f, decode); err != nil {
 		return "", fmt.Errorf("feed: %s: %w", u, err)
 	}
 	return fingerprint{
@@ -205,25 +246,13 @@ func hashFile(p string) (string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := copyLimited(h, f); err != nil {
+	if _, err := io.Copy(h, limit.Reader(f, MaxBodySize)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// copyLimited copies at most MaxBodySize bytes and fails beyond that.
-func copyLimited(dst io.Writer, src io.Reader) (int64, error) {
-	n, err := io.Copy(dst, io.LimitReader(src, MaxBodySize+1))
-	if err != nil {
-		return n, err
-	}
-	if n > MaxBodySize {
-		return n, fmt.Errorf("body larger than the %d byte limit", MaxBodySize)
-	}
-	return n, nil
-}
-
-func getHTTP(ctx context.Context, c *http.Client, u *url.URL, prev fingerprint, dst io.Writer) (string, error) {
+func getHTTP(ctx context.Context, c *http.Client, u *url.URL, prev fingerprint, dst io.Writer, decode bool) (string, error) {
 	if c == nil {
 		c = http.DefaultClient
 	}
@@ -257,7 +286,7 @@ func getHTTP(ctx context.Context, c *http.Client, u *url.URL, prev fingerprint, 
 		return "", fmt.Errorf("feed: GET %s: Content-Length %d over the %d byte limit", name, resp.ContentLength, MaxBodySize)
 	}
 	h := sha256.New()
-	if _, err := copyLimited(io.MultiWriter(dst, h), resp.Body); err != nil {
+	if err := copyBody(dst, h, resp.Body, decode); err != nil {
 		return "", fmt.Errorf("feed: GET %s: %w", name, err)
 	}
 	fp := fingerprint{
@@ -325,12 +354,9 @@ func List(ctx context.Context, c *http.Client, rawURL string) (*Listing, error) 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &StatusError{URL: name, StatusCode: resp.StatusCode, Status: resp.Status}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxListingSize+1))
+	body, err := limit.ReadAll(resp.Body, maxListingSize)
 	if err != nil {
-		return nil, fmt.Errorf("feed: GET %s: %w", name, err)
-	}
-	if len(body) > maxListingSize {
-		return nil, fmt.Errorf("feed: GET %s: listing larger than %d bytes", name, maxListingSize)
+		return nil, fmt.Errorf("feed: GET %s: listing: %w", name, err)
 	}
 	sum := sha256.Sum256(body)
 	return &Listing{Entries: parseIndex(u, body), Digest: hex.EncodeToString(sum[:])}, nil

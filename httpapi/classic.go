@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/openclair/clair/image"
-	"github.com/openclair/clair/index"
-	"github.com/openclair/clair/match"
-	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -29,25 +25,38 @@ import (
 // manifest "v1layer:<Name>" whose Layers are the chain's keys, so a child
 // layer is indexed from its parents' cached scans without fetching them
 // again, and GET joins the chain's report with today's data.
+//
+// The handlers only decode, call the services and encode: chains, dedup,
+// locks and limits are service.Indexer's (IndexClassic).
 type Classic struct {
-	Store   ClassicStore
-	Indexer *index.Indexer
-	Matcher *match.Matcher
-	// Open streams a layer blob from its Path with its Headers (through
-	// the guarded layer fetcher).
-	Open func(ctx context.Context, uri string, headers map[string][]string) (io.ReadCloser, error)
-	// State is the indexer state, kept with each layer's report.
-	State func() string
+	Indexer ClassicService
+	Matcher ClassicMatcher
 	// Namespaces lists advisories by namespace; nil leaves the
 	// /namespaces routes answering 404.
 	Namespaces NamespaceStore
+	// Database serves GET /database and POST /database/update; nil
+	// answers them 404.
+	Database DatabaseService
+
+	srv *Server // for logging failures
 }
 
-// ClassicStore is what the classic API keeps.
-type ClassicStore interface {
-	PutIndexReport(ctx context.Context, r *vuln.IndexReport) error
-	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
-	DeleteIndexReports(ctx context.Context, manifests []string) (deleted []string, err error)
+// ClassicMatcher matches a classic layer's report (service.Matcher).
+type ClassicMatcher interface {
+	MatchReport(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error)
+}
+
+// ClassicService is what the classic layer routes call (service.Indexer).
+type ClassicService interface {
+	IndexClassic(ctx context.Context, l *service.ClassicLayer) (*vuln.IndexReport, error)
+	ClassicReport(ctx context.Context, name string) (*vuln.IndexReport, error)
+	DeleteClassic(ctx context.Context, name string) error
+}
+
+// DatabaseService is what the database routes call (service.Database).
+type DatabaseService interface {
+	Status(ctx context.Context) ([]service.FeedStatus, error)
+	Update(ctx context.Context) ([]service.UpdateResult, error)
 }
 
 // NamespaceStore lists what the feeds hold, for /namespaces.
@@ -66,7 +75,7 @@ type NamespaceStore interface {
 // clients only check that it is set.
 const indexedByVersion = 3
 
-const v1Prefix = "v1layer:"
+const v1Prefix = service.ClassicPrefix
 
 // v1 wire types.
 type (
@@ -103,13 +112,21 @@ type (
 		VersionFormat string `json:"VersionFormat,omitempty"`
 	}
 	v1Error struct {
-		Message string `json:"Message"`
+		Message   string `json:"Message"`
+		RequestID string `json:"RequestID,omitempty"`
 	}
 )
 
 // v1Fail writes the classic error shape {"Error":{"Message":...}}.
 func v1Fail(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]v1Error{"Error": {Message: msg}})
+	writeJSON(w, status, map[string]v1Error{"Error": {Message: msg, RequestID: w.Header().Get(requestIDHeader)}})
+}
+
+// fail answers a classic request with err's status and public message,
+// in the classic shape.
+func (c *Classic) fail(w http.ResponseWriter, r *http.Request, err error) {
+	st, msg := c.srv.failure(w, r, err)
+	v1Fail(w, st, msg)
 }
 
 func (c *Classic) routes(prefix string) []route {
@@ -119,105 +136,117 @@ func (c *Classic) routes(prefix string) []route {
 		{prefix + "/namespaces", map[string]http.HandlerFunc{http.MethodGet: c.getNamespaces}},
 		{prefix + "/namespaces/{ns}/vulnerabilities", map[string]http.HandlerFunc{http.MethodGet: c.getNamespaceVulns}},
 		{prefix + "/namespaces/{ns}/vulnerabilities/{vuln}", map[string]http.HandlerFunc{http.MethodGet: c.getVuln}},
+		// The seed documents' paths.
+		{prefix + "/namespaces/{ns}", map[string]http.HandlerFunc{http.MethodGet: c.getNamespace}},
+		{prefix + "/vulnerabilities/{ns}/{vuln}", map[string]http.HandlerFunc{http.MethodGet: c.getVuln}},
+		{prefix + "/layers/{name}/vulnerabilities", map[string]http.HandlerFunc{http.MethodGet: c.getLayerVulns}},
+		{prefix + "/database", map[string]http.HandlerFunc{http.MethodGet: c.getDatabase}},
+		{prefix + "/database/update", map[string]http.HandlerFunc{http.MethodPost: c.postDatabaseUpdate}},
 	}
+}
+
+// getLayerVulns is GET layers/{name}?vulnerabilities by another path.
+func (c *Classic) getLayerVulns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	q.Set("vulnerabilities", "")
+	r.URL.RawQuery = q.Encode()
+	c.getLayer(w, r)
+}
+
+func (c *Classic) getNamespace(w http.ResponseWriter, r *http.Request) {
+	if c.Namespaces == nil {
+		v1Fail(w, http.StatusNotFound, "namespaces are not served by this store")
+		return
+	}
+	ns := r.PathValue("ns")
+	nss, err := c.Namespaces.Namespaces(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	f, ok := nss[ns]
+	if !ok || vuln.Internal(ns) {
+		v1Fail(w, http.StatusNotFound, fmt.Sprintf("namespace %q not found", ns))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]v1Namespace{"Namespace": {Name: ns, VersionFormat: f}})
+}
+
+type v1Feed struct {
+	Name        string     `json:"Name"`
+	Fingerprint string     `json:"Fingerprint,omitempty"`
+	UpdatedAt   *time.Time `json:"UpdatedAt,omitempty"`
+	CheckedAt   *time.Time `json:"CheckedAt,omitempty"`
+	Advisories  int        `json:"Advisories"`
+	Ready       bool       `json:"Ready"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (c *Classic) getDatabase(w http.ResponseWriter, r *http.Request) {
+	if c.Database == nil {
+		v1Fail(w, http.StatusNotFound, "the database is not served by this instance")
+		return
+	}
+	st, err := c.Database.Status(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	out := make([]v1Feed, 0, len(st))
+	for _, f := range st {
+		out = append(out, v1Feed{Name: f.Name, Fingerprint: f.Fingerprint, UpdatedAt: timePtr(f.UpdatedAt),
+			CheckedAt: timePtr(f.CheckedAt), Advisories: f.Advisories, Ready: !f.UpdatedAt.IsZero()})
+	}
+	writeJSON(w, http.StatusOK, map[string]map[string][]v1Feed{"Database": {"Feeds": out}})
+}
+
+type v1Update struct {
+	Feed       string `json:"Feed"`
+	Changed    bool   `json:"Changed"`
+	Advisories int    `json:"Advisories"`
+	Failed     bool   `json:"Failed,omitempty"`
+}
+
+// postDatabaseUpdate runs the updaters now and answers when they are done.
+func (c *Classic) postDatabaseUpdate(w http.ResponseWriter, r *http.Request) {
+	if c.Database == nil {
+		v1Fail(w, http.StatusNotFound, "the database is not served by this instance")
+		return
+	}
+	longWork(w)
+	res, err := c.Database.Update(r.Context())
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	out := make([]v1Update, 0, len(res))
+	for _, u := range res {
+		out = append(out, v1Update{Feed: u.Feed, Changed: u.Changed, Advisories: u.Advisories, Failed: u.Failed})
+	}
+	writeJSON(w, http.StatusOK, map[string][]v1Update{"Updates": out})
 }
 
 func (c *Classic) postLayer(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Layer *struct {
-			Name       string
-			Path       string
-			Headers    map[string]string
-			ParentName string
-			Format     string
-		}
+		Layer *service.ClassicLayer
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			v1Fail(w, http.StatusRequestEntityTooLarge, err.Error())
-			return
-		}
-		v1Fail(w, http.StatusBadRequest, "could not decode layer: "+err.Error())
+		c.fail(w, r, badBody("could not decode layer", err))
+		return
+	}
+	longWork(w)
+	rep, err := c.Indexer.IndexClassic(r.Context(), body.Layer)
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	l := body.Layer
-	switch {
-	case l == nil:
-		v1Fail(w, http.StatusBadRequest, "Layer: missing")
-		return
-	case l.Name == "":
-		v1Fail(w, http.StatusBadRequest, "Layer.Name: empty")
-		return
-	case l.Path == "":
-		v1Fail(w, http.StatusBadRequest, "Layer.Path: empty")
-		return
-	case l.Name == l.ParentName:
-		v1Fail(w, http.StatusBadRequest, "Layer.ParentName: a layer cannot be its own parent")
-		return
-	}
-	switch strings.ToLower(l.Format) {
-	case "", "docker", "oci":
-	default:
-		v1Fail(w, http.StatusBadRequest, fmt.Sprintf("Layer.Format: %q is not Docker or OCI", l.Format))
-		return
-	}
-	ctx := r.Context()
-	var chain []string
-	if l.ParentName != "" {
-		parent, err := c.Store.IndexReport(ctx, v1Prefix+l.ParentName)
-		if errors.Is(err, store.ErrNotFound) {
-			v1Fail(w, http.StatusBadRequest, fmt.Sprintf("Layer.ParentName: layer %q is unknown: post it first", l.ParentName))
-			return
-		} else if err != nil {
-			v1Fail(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		chain = append(chain, parent.Layers...)
-	}
-	key := v1Prefix + l.Name
-	chain = append(chain, key)
-
-	headers := map[string][]string{}
-	for k, v := range l.Headers {
-		headers[k] = []string{v}
-	}
-	img := &image.Image{Ref: "v1:" + l.Name, ManifestDigest: key}
-	for _, k := range chain {
-		if k == key {
-			uri := l.Path
-			img.Layers = append(img.Layers, image.NewLayer(k, "", 0, func(ctx context.Context) (io.ReadCloser, error) {
-				return c.Open(ctx, uri, headers)
-			}))
-			continue
-		}
-		// Parents were scanned when they were posted: their scans are in
-		// the layer cache, and open is never called unless the scanners
-		// changed since.
-		name := strings.TrimPrefix(k, v1Prefix)
-		img.Layers = append(img.Layers, image.NewLayer(k, "", 0, func(context.Context) (io.ReadCloser, error) {
-			return nil, fmt.Errorf("layer %q was scanned by other scanners: post it again", name)
-		}))
-	}
-	rep, err := c.Indexer.Index(ctx, img)
-	if err != nil {
-		var le *image.LayerError
-		st := http.StatusInternalServerError
-		if errors.As(err, &le) {
-			st = http.StatusUnprocessableEntity // Clair v2's answer to a layer it could not read
-		}
-		v1Fail(w, st, err.Error())
-		return
-	}
-	rep.ManifestHash = key
-	rep.Layers = chain
-	if c.State != nil {
-		rep.IndexState = c.State()
-	}
-	if err := c.Store.PutIndexReport(ctx, rep); err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
-		return
-	}
 	writeJSON(w, http.StatusCreated, map[string]v1Layer{"Layer": {
 		Name: l.Name, Path: l.Path, ParentName: l.ParentName, Format: l.Format,
 		IndexedByVersion: indexedByVersion, NamespaceName: namespaceOf(rep),
@@ -242,12 +271,9 @@ func namespaceOf(rep *vuln.IndexReport) string {
 func (c *Classic) getLayer(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	ctx := r.Context()
-	rep, err := c.Store.IndexReport(ctx, v1Prefix+name)
-	if errors.Is(err, store.ErrNotFound) {
-		v1Fail(w, http.StatusNotFound, fmt.Sprintf("layer %q not found", name))
-		return
-	} else if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+	rep, err := c.Indexer.ClassicReport(ctx, name)
+	if err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -260,8 +286,8 @@ func (c *Classic) getLayer(w http.ResponseWriter, r *http.Request) {
 	if withFeatures || withVulns {
 		var vr *vuln.VulnerabilityReport
 		if withVulns {
-			if vr, err = c.Matcher.Match(ctx, rep); err != nil {
-				v1Fail(w, http.StatusInternalServerError, err.Error())
+			if vr, err = c.Matcher.MatchReport(ctx, rep); err != nil {
+				c.fail(w, r, err)
 				return
 			}
 		}
@@ -330,13 +356,8 @@ func firstLink(links string) string {
 func (c *Classic) deleteLayer(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	ctx := r.Context()
-	deleted, err := c.Store.DeleteIndexReports(ctx, []string{v1Prefix + name})
-	if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if len(deleted) == 0 {
-		v1Fail(w, http.StatusNotFound, fmt.Sprintf("layer %q not found", name))
+	if err := c.Indexer.DeleteClassic(ctx, name); err != nil {
+		c.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -349,7 +370,7 @@ func (c *Classic) getNamespaces(w http.ResponseWriter, r *http.Request) {
 	}
 	nss, err := c.Namespaces.Namespaces(r.Context())
 	if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+		c.fail(w, r, err)
 		return
 	}
 	out := make([]v1Namespace, 0, len(nss))
@@ -358,7 +379,7 @@ func (c *Classic) getNamespaces(w http.ResponseWriter, r *http.Request) {
 			out = append(out, v1Namespace{Name: n, VersionFormat: f})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return naturalLess(out[i].Name, out[j].Name) })
 	writeJSON(w, http.StatusOK, map[string][]v1Namespace{"Namespaces": out})
 }
 
@@ -399,7 +420,7 @@ func (c *Classic) getNamespaceVulns(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	nss, err := c.Namespaces.Namespaces(ctx)
 	if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+		c.fail(w, r, err)
 		return
 	}
 	if _, ok := nss[ns]; !ok || vuln.Internal(ns) {
@@ -408,7 +429,7 @@ func (c *Classic) getNamespaceVulns(w http.ResponseWriter, r *http.Request) {
 	}
 	names, err := c.Namespaces.NamespaceVulnerabilities(ctx, ns, after, limit+1)
 	if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+		c.fail(w, r, err)
 		return
 	}
 	resp := struct {
@@ -437,7 +458,7 @@ func (c *Classic) getVuln(w http.ResponseWriter, r *http.Request) {
 	}
 	advs, err := c.Namespaces.Vulnerability(r.Context(), ns, name)
 	if err != nil {
-		v1Fail(w, http.StatusInternalServerError, err.Error())
+		c.fail(w, r, err)
 		return
 	}
 	if len(advs) == 0 {

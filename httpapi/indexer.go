@@ -2,11 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
-	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -48,36 +47,58 @@ func (s *Server) postIndexReport(w http.ResponseWriter, r *http.Request) {
 	var m vuln.Manifest
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(&m); err != nil {
-		s.fail(w, r, fmt.Errorf("%w: manifest: %w", service.ErrBadRequest, err))
+		s.fail(w, r, badBody("manifest", err))
 		return
 	}
-	// Clair's contract: a client holding a report of the current state
-	// says so, and is told there is nothing newer.
-	if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, tag) {
-		if _, ok, err := s.Indexer.Indexed(r.Context(), m.Hash); err == nil && ok {
-			w.Header().Set("ETag", tag)
-			apiFail(w, http.StatusPreconditionFailed, "index report of "+m.Hash+" is current")
-			return
-		}
-	}
+	longWork(w)
 	rep, created, err := s.Indexer.Index(r.Context(), &m)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	// Clair's contract: a client holding a report of the current state
+	// says so, and is told there is nothing newer. Index answered from
+	// the stored report (read once) when it did not index.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && !created && matchesETag(inm, tag) {
+		w.Header().Set("ETag", tag)
+		apiFail(w, http.StatusPreconditionFailed, "index report of "+m.Hash+" is current")
+		return
+	}
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Location", indexReportPath+"/"+m.Hash)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, rep)
+	// Clair's links to the report and to its vulnerabilities.
+	w.Header().Add("Link", `<`+indexReportPath+"/"+m.Hash+`>; rel="https://projectquay.io/clair/v1/index_report"`)
+	w.Header().Add("Link", `<`+vulnReportPath+"/"+m.Hash+`>; rel="https://projectquay.io/clair/v1/vulnerability_report"`)
+	// Clair answers 201 to every successful POST, a repeated one too:
+	// its clients test for 201.
+	writeJSONAs(w, http.StatusCreated, mediaIndexReport, rep)
 }
+
+// longWork lifts the server's read and write deadlines once the body is
+// read, for a handler whose work may outlast them (indexing a manifest is
+// bounded by the manifest's own deadline): an expired read deadline would
+// cancel the request, an expired write deadline lose the answer. The
+// answer then gets writeAfterWork to be written, so that a client that
+// never reads still cannot hold the connection.
+func longWork(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set(longWorkHeader, "1")
+}
+
+// longWorkHeader marks (inside the process) a response whose deadline
+// writeJSON sets afresh; it is removed before the headers are sent.
+const longWorkHeader = "X-Clair-Long-Work"
+
+// writeAfterWork is how long a long handler's answer has to be written.
+const writeAfterWork = 2 * time.Minute
 
 func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
+	ctype, ok := negotiate(r, mediaIndexReport)
+	if !ok {
+		apiFail(w, http.StatusUnsupportedMediaType, "unable to negotiate a media type: "+mediaIndexReport+" or application/json")
 		return
 	}
 	tag := etag(s.Indexer.State())
@@ -94,15 +115,11 @@ func (s *Server) getIndexReport(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("ETag", tag)
 	}
-	writeJSON(w, http.StatusOK, rep)
+	writeJSONAs(w, http.StatusOK, ctype, rep)
 }
 
 func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
-		return
-	}
 	if _, err := s.Indexer.Delete(r.Context(), []string{d}); err != nil {
 		s.fail(w, r, err)
 		return
@@ -113,14 +130,8 @@ func (s *Server) deleteIndexReport(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteIndexReports(w http.ResponseWriter, r *http.Request) {
 	var ds []string
 	if err := json.NewDecoder(r.Body).Decode(&ds); err != nil {
-		s.fail(w, r, fmt.Errorf("%w: body: want a JSON array of manifest digests: %w", service.ErrBadRequest, err))
+		s.fail(w, r, badBody("body: want a JSON array of manifest digests", err))
 		return
-	}
-	for i, d := range ds {
-		if !service.ValidDigest(d) {
-			apiFail(w, http.StatusBadRequest, fmt.Sprintf("[%d]: %q is not a manifest digest", i, d))
-			return
-		}
 	}
 	deleted, err := s.Indexer.Delete(r.Context(), ds)
 	if err != nil {
@@ -134,6 +145,11 @@ func (s *Server) deleteIndexReports(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getIndexState(w http.ResponseWriter, r *http.Request) {
+	ctype, ok := negotiate(r, mediaIndexState)
+	if !ok {
+		apiFail(w, http.StatusUnsupportedMediaType, "unable to negotiate a media type: "+mediaIndexState+" or application/json")
+		return
+	}
 	st := s.Indexer.State()
 	tag := etag(st)
 	w.Header().Set("ETag", tag)
@@ -141,5 +157,39 @@ func (s *Server) getIndexState(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"state": st})
+	writeJSONAs(w, http.StatusOK, ctype, map[string]string{"state": st})
+}
+
+// Clair's media types.
+const (
+	mediaIndexReport = "application/vnd.clair.indexreport.v1+json"
+	mediaIndexState  = "application/vnd.clair.indexstate.v1+json"
+)
+
+// negotiate picks Clair's media type or application/json from Accept, as
+// Clair does: no Accept, or one allowing anything, gets Clair's type.
+func negotiate(r *http.Request, clair string) (string, bool) {
+	accept := r.Header.Values("Accept")
+	if len(accept) == 0 {
+		return clair, true
+	}
+	json := false
+	for _, h := range accept {
+		for _, part := range strings.Split(h, ",") {
+			mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.ReplaceAll(strings.TrimSpace(params), " ", "") == "q=0" {
+				continue
+			}
+			switch strings.ToLower(strings.TrimSpace(mt)) {
+			case clair, "*/*", "application/*":
+				return clair, true
+			case "application/json":
+				json = true
+			}
+		}
+	}
+	if json {
+		return "application/json", true
+	}
+	return "", false
 }

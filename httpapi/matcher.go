@@ -2,14 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
@@ -37,8 +35,7 @@ func (s *Server) matcherRoutes() []route {
 // nothing is cached but the compiled advisories, which follow the feeds.
 func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
-	if !service.ValidDigest(d) {
-		apiFail(w, http.StatusBadRequest, fmt.Sprintf("%q is not a manifest digest", d))
+	if s.serveReportFormat(w, r, d) {
 		return
 	}
 	e, err := s.Matcher.ReportJSON(r.Context(), d)
@@ -47,12 +44,14 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := e.JSON
-	w.Header().Set("Vary", "Accept-Encoding")
+	w.Header().Set("Vary", "Accept, Accept-Encoding") // Accept picks the format (format.go)
 	if acceptsGzip(r) {
 		b = e.Gzip()
 		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// Clair's hint (matcher.cache_age): reports change only with the feeds.
+	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(s.CacheAge.Seconds())))
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
@@ -127,10 +126,6 @@ func (s *Server) getUpdateDiff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d, err := s.Updates.UpdateDiff(r.Context(), prev, cur)
-	if errors.Is(err, store.ErrInvalid) {
-		apiFail(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

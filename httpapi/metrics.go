@@ -15,6 +15,9 @@ import (
 // that tests can run several servers in one process.
 type Metrics struct {
 	Registry *prometheus.Registry
+	// Pprof serves /debug/pprof/ on the introspection handler; off unless
+	// asked (profiles show the command line and the heap).
+	Pprof bool
 
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
@@ -86,13 +89,15 @@ func Observer(h *prometheus.HistogramVec) func(time.Duration, error) {
 func (m *Metrics) Introspection(ready func(r *http.Request) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
-	// Profiles, as Clair serves them: the introspection address is for
-	// operators, not for API clients.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// Profiles, as Clair serves them, when asked: the introspection
+	// address is for operators, not for API clients.
+	if m.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))

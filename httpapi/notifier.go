@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openclair/clair/errkind"
 	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/store"
 )
@@ -53,6 +54,14 @@ type notificationPage struct {
 type pageInfo struct {
 	Size int    `json:"size"`
 	Next string `json:"next,omitempty"`
+}
+
+// setErr gives a missing set its kind and a message naming it.
+func setErr(id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errkind.Wrap(errkind.NotFound, "notification "+id+" not found", err)
+	}
+	return err
 }
 
 func validSetID(id string) error {
@@ -105,7 +114,7 @@ func (s *Server) getNotifications(w http.ResponseWriter, r *http.Request) {
 	}
 	ns, next, err := s.Notifications.Notifications(r.Context(), id, after, size)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, setErr(id, err))
 		return
 	}
 	p := notificationPage{Page: pageInfo{Size: len(ns)}, Notifications: ns}
@@ -125,7 +134,7 @@ func (s *Server) deleteNotifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Notifications.MarkNotificationSetRead(r.Context(), id, time.Now().UTC()); err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, setErr(id, err))
 		return
 	}
 	w.WriteHeader(http.StatusOK)

@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openclair/clair/errkind"
 	"github.com/openclair/clair/image"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
@@ -34,6 +34,12 @@ type Indexer struct {
 	Store       LayerStore // nil = no cache
 	Scanners    []scanner.Scanner
 	Concurrency int // layers indexed at once; <=0 means runtime.GOMAXPROCS(0)
+	// Gate, when set, runs the read of each layer the cache lacks: the
+	// caller makes concurrent reads of one digest wait for each other (in
+	// this process and across instances sharing the store) and bounds the
+	// layers read at once. read looks the cache up again first, so a
+	// waiter that finds the layer scanned meanwhile reads nothing.
+	Gate func(ctx context.Context, layer string, read func(ctx context.Context) error) error
 }
 
 // Index reads the image's layers (those not already cached) and returns what
@@ -108,14 +114,44 @@ func layerName(l *image.Layer) string {
 	return "(unnamed)"
 }
 
-// layerError names the layer, unless the error already starts by naming it
-// (the image package's read errors do).
+// layerError names the layer (unless the image package's error already
+// does) and keeps the error's kind; its public message names the layer too.
 func layerError(l *image.Layer, err error) error {
-	var le *image.LayerError
-	if errors.As(err, &le) && strings.HasPrefix(err.Error(), "layer "+layerName(l)+": ") {
-		return fmt.Errorf("index: %w", err)
+	inner := err
+	if !namesLayer(err, layerName(l)) {
+		inner = fmt.Errorf("layer %s: %w", layerName(l), err)
 	}
-	return fmt.Errorf("index: layer %s: %w", layerName(l), err)
+	return errkind.Wrap(errkind.Of(err), "layer "+layerName(l)+": "+errkind.Public(err), fmt.Errorf("index: %w", inner))
+}
+
+// namesLayer reports whether err is, under its kind, the image package's
+// error for the layer: then its text starts by naming it.
+func namesLayer(err error, name string) bool {
+	for {
+		if e, ok := err.(*errkind.Error); ok && e.Err != nil {
+			err = e.Err
+			continue
+		}
+		le, ok := err.(*image.LayerError)
+		return ok && le.Digest == name
+	}
+}
+
+// contentError marks what reading a layer's bytes failed on as the
+// layer's fault (a path escaping the root, a tar or gzip that does not
+// decode) unless it already has a kind: a source's failure, a timeout, the
+// caller gone.
+func contentError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errkind.Explicit(err); ok {
+		return err
+	}
+	if k := errkind.Of(err); k == errkind.Canceled || k == errkind.Timeout {
+		return err
+	}
+	return errkind.Wrap(errkind.BadContent, err.Error(), err)
 }
 
 // indexLayer gets what every scanner found in the layer: from the cache
@@ -131,43 +167,64 @@ func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, 
 		v.fill(w, ix.Scanners)
 		return v, nil
 	}
-	cache := ix.Store != nil && l.Digest != ""
-	missing := ix.Scanners
-	needLayer := true
-	if cache {
-		missing = nil
-		for _, s := range ix.Scanners {
-			b, ok, err := ix.Store.LayerScan(ctx, l.Digest, s.Name(), s.Version())
-			if err != nil {
-				return nil, fmt.Errorf("cache: %w", err)
-			}
-			if ok {
-				// A record that does not decode (written by another
-				// format) is a miss, and is overwritten below.
-				if rec, ok := decodeScanRecord(b); ok {
-					v.scans[s.Name()] = rec
-					continue
-				}
-			}
-			missing = append(missing, s)
+	if ix.Store == nil || l.Digest == "" {
+		return v, ix.readLayer(ctx, l, v, ix.Scanners, false, false)
+	}
+	missing, needLayer, err := ix.cached(ctx, l, v)
+	if err != nil || len(missing) == 0 && !needLayer {
+		return v, err
+	}
+	if ix.Gate == nil {
+		return v, ix.readLayer(ctx, l, v, missing, needLayer, true)
+	}
+	err = ix.Gate(ctx, l.Digest, func(ctx context.Context) error {
+		missing, needLayer, err := ix.cached(ctx, l, v)
+		if err != nil || len(missing) == 0 && !needLayer {
+			return err
 		}
-		b, ok, err := ix.Store.LayerScan(ctx, l.Digest, layerScanner, layerScannerVersion)
+		return ix.readLayer(ctx, l, v, missing, needLayer, true)
+	})
+	return v, err
+}
+
+// cached fills v from the cache and says what it lacks: the scanners
+// without a record, and whether the layer's own record is missing.
+func (ix *Indexer) cached(ctx context.Context, l *image.Layer, v *layerView) (missing []scanner.Scanner, needLayer bool, err error) {
+	needLayer = true
+	for _, s := range ix.Scanners {
+		b, ok, err := ix.Store.LayerScan(ctx, l.Digest, s.Name(), s.Version())
 		if err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
+			return nil, false, fmt.Errorf("cache: %w", err)
 		}
 		if ok {
-			if rec, ok := decodeLayerRecord(b); ok {
-				v.setLayer(rec)
-				needLayer = false
+			// A record that does not decode (written by another
+			// format) is a miss, and is overwritten below.
+			if rec, ok := decodeScanRecord(b); ok {
+				v.scans[s.Name()] = rec
+				continue
 			}
 		}
-		if len(missing) == 0 && !needLayer {
-			return v, nil
+		missing = append(missing, s)
+	}
+	b, ok, err := ix.Store.LayerScan(ctx, l.Digest, layerScanner, layerScannerVersion)
+	if err != nil {
+		return nil, false, fmt.Errorf("cache: %w", err)
+	}
+	if ok {
+		if rec, ok := decodeLayerRecord(b); ok {
+			v.setLayer(rec)
+			needLayer = false
 		}
 	}
+	return missing, needLayer, nil
+}
+
+// readLayer reads the layer once for the missing scanners and, with cache,
+// stores what they found.
+func (ix *Indexer) readLayer(ctx context.Context, l *image.Layer, v *layerView, missing []scanner.Scanner, needLayer, cache bool) error {
 	rc, err := l.Uncompressed(ctx)
 	if err != nil {
-		return nil, err
+		return contentError(err)
 	}
 	w := newWalker(missing)
 	err = walkTar(ctx, rc, w)
@@ -175,29 +232,29 @@ func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, 
 		err = cerr
 	}
 	if err != nil {
-		return nil, err
+		return contentError(err)
 	}
 	v.fill(w, missing)
 	if !cache {
-		return v, nil
+		return nil
 	}
 	for i, s := range missing {
 		b, err := json.Marshal(w.recs[i])
 		if err != nil {
-			return nil, fmt.Errorf("scanner %s: encoding results: %w", s.Name(), err)
+			return fmt.Errorf("scanner %s: encoding results: %w", s.Name(), err)
 		}
 		if err := ix.Store.PutLayerScan(ctx, l.Digest, s.Name(), s.Version(), b); err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
+			return fmt.Errorf("cache: %w", err)
 		}
 	}
 	if needLayer {
 		b, err := json.Marshal(w.layerRecord())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := ix.Store.PutLayerScan(ctx, l.Digest, layerScanner, layerScannerVersion, b); err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
+			return fmt.Errorf("cache: %w", err)
 		}
 	}
-	return v, nil
+	return nil
 }

@@ -144,3 +144,15 @@ func (f *Fetcher) hint() string {
 	}
 	return DefaultPrivateHint
 }
+
+// public is the refusal as a client may read it: the host as the client
+// wrote it and no more. The address a name resolved to, and which range it
+// is in, are the server's network, not the client's business (they would
+// make the API a DNS oracle for internal names).
+func (e *BlockedError) public() string {
+	host := e.Host
+	if host == "" {
+		host = e.Addr.String()
+	}
+	return "refusing to connect to " + host + ": not a public address"
+}

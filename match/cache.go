@@ -142,7 +142,9 @@ func (c *compiled) affectsIn(installed version.Version) (bool, int) {
 func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[string][]*compiled, error) {
 	c := &m.cache
 	gen, cacheable := "", false
-	if g, ok := m.Store.(Generationer); ok {
+	if g, ok := ctx.Value(generationKey{}).(string); ok {
+		gen, cacheable = g, true
+	} else if g, ok := m.Store.(Generationer); ok {
 		states, err := g.FeedStates(ctx)
 		if err != nil {
 			return nil, err
@@ -235,3 +237,7 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 	}
 	return nil
 }
+
+// generationKey carries, within one Match, the feed generation read once
+// for all its namespaces (see MatchStates).
+type generationKey struct{}

@@ -9,10 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/openclair/clair/internal/pep503"
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -27,6 +30,11 @@ type Store interface {
 type Matcher struct {
 	Store Store
 	cache cache
+
+	// Logger receives the warnings of a match (a Maven artifact found
+	// without a group that several groups publish); nil: slog.Default().
+	Logger *slog.Logger
+	groups groupIndex
 }
 
 // ecosystemFormat is the version format of the advisories that may apply
@@ -39,25 +47,13 @@ func ecosystemFormat(eco string) (format string, ok bool) {
 }
 
 // feedName is the name a feed keys a package on: PyPI names compare after
-// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy").
+// PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy"), the
+// same function feed/osv keys advisories with.
 func feedName(eco, name string) string {
-	if eco != vuln.EcosystemPyPI {
+	if eco != "pypi" {
 		return name
 	}
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r == '-' || r == '_' || r == '.' {
-			dash = true
-			continue
-		}
-		if dash && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		dash = false
-		b.WriteRune(r)
-	}
-	return b.String()
+	return pep503.Normalize(name)
 }
 
 // candidate is one package to match, with the keys the feeds use.
@@ -89,8 +85,28 @@ func (h hit) fixedIn() (fixed string, ok bool) {
 	return a.Ranges[h.rng].Fixed, true
 }
 
+// MatchStates is Match with the feeds' states the caller has already read
+// (for its own cache key): the matcher's cache keys on the same
+// generation, so the store is not asked again for each namespace.
+func (m *Matcher) MatchStates(ctx context.Context, ir *vuln.IndexReport, states []store.FeedState) (*vuln.VulnerabilityReport, error) {
+	if _, ok := m.Store.(Generationer); ok && states != nil {
+		ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+	}
+	return m.Match(ctx, ir)
+}
+
 // Match computes the vulnerability report of ir.
 func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error) {
+	if _, ok := ctx.Value(generationKey{}).(string); !ok {
+		if g, ok := m.Store.(Generationer); ok {
+			// Once for every namespace of the report.
+			states, err := g.FeedStates(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("match: %w", err)
+			}
+			ctx = context.WithValue(ctx, generationKey{}, store.Generation(states))
+		}
+	}
 	vr := &vuln.VulnerabilityReport{
 		ManifestHash:           ir.ManifestHash,
 		Packages:               orEmpty(ir.Packages),
@@ -123,6 +139,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		byNS[ns] = append(byNS[ns], distCandidates(ir, id, p, d, ns, csCPEs)...)
 	}
 
+	if err := m.recoverGroups(ctx, byNS[vuln.EcosystemMaven], vr); err != nil {
+		return nil, err
+	}
 	var hits []hit
 	for _, ns := range sortedKeys(byNS) {
 		h, err := m.matchNamespace(ctx, ns, byNS[ns])

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openclair/clair/internal/cpe"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -188,7 +189,7 @@ func cpeCovers(adv, pkg string) bool {
 	if adv == pkg {
 		return true
 	}
-	a, p := cpeAttrs(adv), cpeAttrs(pkg)
+	a, p := cpe.Fields(adv), cpe.Fields(pkg)
 	if a == nil || p == nil {
 		return false
 	}
@@ -212,16 +213,6 @@ func cpeCovers(adv, pkg string) bool {
 		}
 	}
 	return true
-}
-
-func cpeAttrs(s string) []string {
-	switch {
-	case strings.HasPrefix(s, "cpe:/"):
-		return strings.Split(s[len("cpe:/"):], ":")
-	case strings.HasPrefix(s, "cpe:2.3:"):
-		return strings.Split(s[len("cpe:2.3:"):], ":")
-	}
-	return nil
 }
 
 // dedupeHits keeps one finding per rpm package, feed, vulnerability and

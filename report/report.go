@@ -1,5 +1,21 @@
-// Package report writes vulnerability reports for people (table) and for
-// programs (Clair's JSON).
+// Package report writes vulnerability reports for people (table, html) and
+// for programs (Clair's JSON, SARIF 2.1.0, CycloneDX 1.6, SPDX 2.3, the
+// cosign vulnerability predicate, a user's text/template).
+//
+// What the CLI and the server call:
+//
+//   - WriteDocument(w, format, d) for every name in Formats; "template"
+//     reads d.Template (the --template FILE). Each format lists
+//     d.Suppressed apart, with its reason.
+//   - WriteSBOM(w, format, ir, image) for `clairctl sbom`: the packages
+//     alone, "cyclonedx" or "spdx" (SBOMFormats), no feeds needed.
+//   - ContentType(format) for HTTP answers, and FormatForMediaType to pick
+//     a format from an Accept header.
+//   - HTML is safe to serve: one self-contained page, no network.
+//
+// Rendering errors are returned before anything is written for the
+// template format (a failing template writes nothing); the others encode
+// in one pass from data already in memory.
 package report
 
 import (
@@ -9,12 +25,13 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/openclair/clair/vuln"
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"table", "json"}
+var Formats = []string{"table", "json", "html", "sarif", "cyclonedx", "spdx", "cosign-vuln", "template"}
 
 // Document is what every format renders: the report, and what the CLI's or
 // server's gates made of it. Suppressed findings are never dropped silently:
@@ -30,6 +47,12 @@ type Document struct {
 	// Warnings are what the reader must know to trust the result (a
 	// distribution without a feed, a feed that could not be updated).
 	Warnings []string
+	// Template is the text/template file the "template" format renders
+	// (--template FILE).
+	Template string
+	// Started is when the scan began (SBOM timestamps, the cosign
+	// predicate's scanStartedOn); zero means the time of rendering.
+	Started time.Time
 }
 
 // Suppressed is one (package, vulnerability) finding taken out of a report.
@@ -52,9 +75,24 @@ func Write(w io.Writer, format string, vr *vuln.VulnerabilityReport) error {
 func WriteDocument(w io.Writer, format string, d *Document) error {
 	switch format {
 	case "json":
-		return JSON(w, d.Report)
+		return DocumentJSON(w, d)
 	case "table", "":
-		return Table(w, d.Report)
+		if err := Table(w, d.Report); err != nil {
+			return err
+		}
+		return Notes(w, d)
+	case "html":
+		return HTML(w, d)
+	case "sarif":
+		return SARIF(w, d)
+	case "cyclonedx":
+		return CycloneDX(w, d)
+	case "spdx":
+		return SPDX(w, d)
+	case "cosign-vuln":
+		return CosignVuln(w, d)
+	case "template":
+		return Template(w, d.Template, d)
 	}
 	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -224,6 +262,6 @@ func Summary(vr *vuln.VulnerabilityReport, rows []Row) string {
 	if len(dists) > 0 {
 		on = ", " + strings.Join(dists, ", ")
 	}
-	return fmt.Sprintf("Total: %d vulnerabilities%s in %d of %d packages, %d unfixed%s",
-		len(rows), by, len(pkgs), len(vr.Packages), unfixed, on)
+	return fmt.Sprintf("Total: %d %s%s in %d of %d %s, %d unfixed%s",
+		len(rows), pluralWord(len(rows), "vulnerability"), by, len(pkgs), len(vr.Packages), pluralWord(len(vr.Packages), "package"), unfixed, on)
 }

@@ -130,7 +130,9 @@ func TestClassicAPI(t *testing.T) {
 		{"POST", "/v1/layers", "{", 400},
 		{"POST", "/v1/layers", map[string]any{"Layer": map[string]any{"Name": "x", "Path": childURI, "ParentName": "nope"}}, 400},
 		{"POST", "/v1/layers", map[string]any{"Layer": map[string]any{"Name": "x"}}, 400},
-		{"POST", "/v1/layers", map[string]any{"Layer": map[string]any{"Name": "x", "Path": bs.URL + "/v2/library/test/blobs/missing", "Headers": hdr}}, 422},
+		{"POST", "/v1/layers", map[string]any{"Layer": map[string]any{"Name": "x", "Path": bs.URL + "/v2/library/test/blobs/missing", "Headers": hdr}}, 502}, // the source's failure, as v4 maps it
+		{"GET", "/v1/no/such/route", nil, 404},
+		{"PUT", "/v1/layers", nil, 405},
 		{"GET", "/v1/namespaces/debian:99/vulnerabilities", nil, 404},
 		{"GET", "/v1/namespaces/alpine:v3.18/vulnerabilities?limit=-1", nil, 400},
 	} {

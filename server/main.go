@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ import (
 	"github.com/openclair/clair/index"
 	"github.com/openclair/clair/layerfetch"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/netlimit"
 	"github.com/openclair/clair/plugins/registered"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
@@ -48,15 +50,20 @@ import (
 	"github.com/openclair/clair/updater"
 )
 
-// Main runs the server with os.Args (-config, -mode) until SIGINT or
-// SIGTERM, and exits non-zero with one line on stderr when it cannot start
-// or stops on an error.
+// Main runs the server with os.Args (-config, -mode, -version, -h) until
+// SIGINT or SIGTERM, and exits non-zero with one slog JSON line on stderr
+// when it cannot start or stops on an error; -h and -version exit 0.
 func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, os.Args[1:], os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return // -h: the usage was asked for, and printed
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clair:", err)
+		// In slog's JSON like every other line the server writes, so that
+		// log collectors parse the reason it stopped too.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("clair stopped", "error", err.Error())
 		os.Exit(1)
 	}
 }
@@ -114,8 +121,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, i
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("CLAIR_CONF"), "configuration file (env CLAIR_CONF)")
 	modeFlag := fs.String("mode", envOr("CLAIR_MODE", "combo"), "what to run: combo, indexer, matcher or notifier (env CLAIR_MODE)")
+	showVersion := fs.Bool("version", false, "print the version (on stderr) and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "clair", buildVersion())
+		return nil
 	}
 	mode := httpapi.Mode(strings.ToLower(*modeFlag))
 	switch mode {
@@ -155,6 +167,7 @@ type server struct {
 
 func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog.Logger) (*server, func(), error) {
 	metrics := httpapi.NewMetrics()
+	metrics.Pprof = cfg.IntrospectionPprof
 	stores := map[string]store.Store{}
 	cleanup := func() {
 		for _, s := range stores {
@@ -179,14 +192,23 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("auth.psk.key: %w", err)
 		}
-		hs.Auth = (&auth.PSK{Key: key, Issuers: p.Issuer}).Middleware
+		psk := &auth.PSK{Key: key, Issuers: p.Issuer, MaxLifetime: time.Duration(p.MaxLifetime)}
+		hs.Authenticate, hs.Reason = psk.Authenticate, auth.Reason
 	}
 	s := &server{}
 	var readyStores []store.Store
+	var indexer *service.Indexer
+	// ready also waits for these feeds to have data (the updaters run
+	// here), in feedStore.
+	var readyFeeds []string
+	var feedStore service.FeedStater
+	var roundNow func(context.Context) []updater.Result
 
 	fetcher := &layerfetch.Fetcher{
 		AllowPrivate: cfg.Indexer.AllowPrivateNetworks,
 		MaxSize:      cfg.Indexer.MaxLayerSize,
+		MinRate:      cfg.Indexer.LayerMinRate,
+		RateWindow:   time.Duration(cfg.Indexer.LayerRateWindow),
 		Stats: layerfetch.StatsFunc(func(n int64, err error) {
 			res := "ok"
 			if err != nil {
@@ -212,8 +234,12 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		}
 		readyStores = append(readyStores, st)
 		ix.Store = st
-		hs.Indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
-			Observe: httpapi.Observer(metrics.IndexSeconds)}
+		ix.Gate = (&service.LayerGate{Locks: st, Max: cfg.Indexer.LayerReadConcurrency}).Run
+		indexer = &service.Indexer{Store: st, Fetcher: fetcher, Indexer: ix, Log: log,
+			Observe:     httpapi.Observer(metrics.IndexSeconds),
+			Concurrency: cfg.Indexer.IndexReportRequestConcurrency,
+			Timeout:     time.Duration(cfg.Indexer.ManifestTimeout)}
+		hs.Indexer = indexer
 	}
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeMatcher {
 		st, err := open(cfg.Matcher.ConnString)
@@ -221,16 +247,26 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			return nil, cleanup, err
 		}
 		readyStores = append(readyStores, st)
-		m := &match.Matcher{Store: st}
+		m := &match.Matcher{Store: st, Logger: log}
 		var reports service.ReportSource = st
 		if mode == httpapi.ModeMatcher && cfg.Matcher.IndexerAddr != "" && cfg.Matcher.ConnString != cfg.Indexer.ConnString {
 			reports = &service.RemoteReports{Base: cfg.Matcher.IndexerAddr, Client: &http.Client{Timeout: time.Minute}, Sign: signer(cfg)}
 		}
-		hs.Matcher = &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
-		hs.Updates = st
+		matcher := &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
+		hs.Matcher = matcher
+		hs.Updates = &service.Updates{Store: st}
+		// The web page, behind the same auth as the API.
+		hs.UI = &httpapi.UI{Matcher: matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
+		if l, ok := st.(httpapi.ManifestLister); ok {
+			hs.UI.Manifests = l
+		}
+		// Clair's default for cache_age is the update period.
+		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
+		if hs.CacheAge <= 0 {
+			hs.CacheAge = time.Duration(cfg.Matcher.Period)
+		}
 		if mode == httpapi.ModeCombo {
-			ix.Store = st
-			hs.Classic = &httpapi.Classic{Store: st, Indexer: ix, Matcher: m, Open: fetcher.Open, State: hs.Indexer.State, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: matcher, Namespaces: namespaces(st)}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
@@ -240,6 +276,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			for _, w := range warnings {
 				log.Warn("config: " + w)
 			}
+			for _, f := range feeds {
+				readyFeeds = append(readyFeeds, f.Name())
+			}
+			feedStore = st
 			sch := &updater.Scheduler{
 				Updater:   &updater.Updater{Store: st, URLs: urls, Log: log},
 				Locks:     st,
@@ -249,6 +289,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				GC:        st.GC,
 				Log:       log,
 				OnResult: func(r updater.Result) {
+					hs.UI.Errors.Observe(r.Feed, r.Err)
 					switch {
 					case r.Err != nil:
 						metrics.UpdaterRuns.WithLabelValues(r.Feed, "error").Inc()
@@ -262,6 +303,10 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				},
 			}
 			s.background = append(s.background, sch.Run)
+			roundNow = sch.Round
+		}
+		if hs.Classic != nil {
+			hs.Classic.Database = &service.Database{States: st, Feeds: readyFeeds, Round: roundNow}
 		}
 	}
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeNotifier {
@@ -292,9 +337,37 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				}
 			}
 		}
+		if feedStore != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			return service.FeedsReady(ctx, feedStore, readyFeeds)
+		}
 		return nil
 	})
 	return s, cleanup, nil
+}
+
+// Defaults for config.HTTP's zero fields.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = time.Minute
+	DefaultWriteTimeout      = 2 * time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxConnections    = 1024
+)
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orDur(v config.Duration, def time.Duration) time.Duration {
+	if v > 0 {
+		return time.Duration(v)
+	}
+	return def
 }
 
 func signer(cfg *config.Config) func() (string, error) {
@@ -332,9 +405,16 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 		apiLn.Close()
 		return fmt.Errorf("introspection_addr: %w", err)
 	}
-	api := &http.Server{Handler: s.api, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second}
+	h := cfg.HTTP
+	apiLn = netlimit.Listener(apiLn, or(h.MaxConnections, DefaultMaxConnections), h.MaxConnectionsPerIP)
+	api := &http.Server{Handler: s.api,
+		ReadHeaderTimeout: orDur(h.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       orDur(h.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      orDur(h.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       orDur(h.IdleTimeout, DefaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	intro := &http.Server{Handler: s.introspection, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	if t := cfg.TLS; t != nil {
 		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
 		if err != nil {
@@ -369,4 +449,12 @@ func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger,
 	cancelBG()
 	_ = intro.Shutdown(sd)
 	return api.Shutdown(sd)
+}
+
+// buildVersion is the module version the binary was built from.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }

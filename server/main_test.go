@@ -242,9 +242,10 @@ func TestIndexAndMatchAPI(t *testing.T) {
 	}
 	fetched := bs.fetches()
 
-	// Posting again is a store look-up: no fetch, 200.
+	// Posting again is a store look-up: no fetch, and 201 as Clair
+	// answers every successful POST.
 	code, _, _ = do(t, "POST", api+"/indexer/api/v1/index_report", bs.manifest)
-	if code != http.StatusOK || bs.fetches() != fetched {
+	if code != http.StatusCreated || bs.fetches() != fetched {
 		t.Errorf("second POST: %d, %d more fetches", code, bs.fetches()-fetched)
 	}
 	// A client holding the current state is told so.
@@ -321,7 +322,7 @@ func TestIndexAndMatchAPI(t *testing.T) {
 
 	// Introspection.
 	code, _, body = do(t, "GET", intro+"/metrics", nil)
-	if code != 200 || !strings.Contains(string(body), `clair_http_requests_total{code="201",method="POST",route="/indexer/api/v1/index_report"} 1`) ||
+	if code != 200 || !strings.Contains(string(body), `clair_http_requests_total{code="201",method="POST",route="/indexer/api/v1/index_report"} 2`) ||
 		!strings.Contains(string(body), "clair_layers_fetched_total") || !strings.Contains(string(body), `clair_updater_runs_total{feed="alpine",result="changed"} 1`) {
 		t.Errorf("metrics: %d\n%s", code, grep(string(body), "clair_"))
 	}

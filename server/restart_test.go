@@ -94,10 +94,20 @@ updaters:
 	pg.pgctl(t, "-m", "fast", "stop")
 	for i := 0; i < 5; i++ {
 		start := time.Now()
-		code, _, body := do(t, "GET", report, nil)
-		if took := time.Since(start); code < 500 || !strings.Contains(string(body), `"message"`) || took > 5*time.Second {
-			t.Errorf("with the database away: %d in %s: %s", code, took, body)
+		code, hdr, body := do(t, "GET", report, nil)
+		// 503 with Retry-After, and a body that names neither the
+		// database nor its address.
+		if took := time.Since(start); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" ||
+			!strings.Contains(string(body), `"message"`) || !strings.Contains(string(body), `"request_id"`) ||
+			strings.Contains(string(body), "postgres") || strings.Contains(string(body), "127.0.0.1") || took > 5*time.Second {
+			t.Errorf("with the database away: %d (Retry-After %q) in %s: %s", code, hdr.Get("Retry-After"), took, body)
 		}
+	}
+	// Writes too: a manifest posted while the database is away.
+	other := *bs.manifest
+	other.Hash = "sha256:" + strings.Repeat("ab", 32)
+	if code, hdr, body := do(t, "POST", api+"/indexer/api/v1/index_report", &other); code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("POST with the database away: %d: %s", code, body)
 	}
 	if code, _, _ := do(t, "GET", api+"/health", nil); code != 200 {
 		t.Errorf("/health with the database away: %d", code)

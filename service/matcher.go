@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openclair/clair/errkind"
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
@@ -43,9 +44,14 @@ type versioner interface {
 // ReportJSON matches the stored index report of manifest (store.ErrNotFound,
 // wrapped, when there is none) and encodes it as the API serves it.
 func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, error) {
+	if err := checkDigest(manifest); err != nil {
+		return nil, err
+	}
 	var key, gen string
+	var states []store.FeedState
 	if s.Feeds != nil {
-		states, err := s.Feeds.FeedStates(ctx)
+		var err error
+		states, err = s.Feeds.FeedStates(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("match %s: %w", manifest, err)
 		}
@@ -62,7 +68,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		if v, ok := s.Reports.(versioner); ok {
 			ver, err := v.IndexReportVersion(ctx, manifest)
 			if err != nil {
-				return nil, err
+				return nil, storeError("index report of "+manifest, err)
 			}
 			key = fmt.Sprintf("%s\x00v%d\x00%s", manifest, ver, gen)
 			if e, ok := s.cache.get(key); ok {
@@ -72,7 +78,11 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 	}
 	ir, err := s.Reports.IndexReport(ctx, manifest)
 	if err != nil {
-		return nil, err
+		return nil, storeError("index report of "+manifest, err)
+	}
+	if ir.State == IndexError {
+		// Matching nothing would read as "no vulnerabilities".
+		return nil, errkind.New(errkind.BadContent, "the manifest could not be indexed: "+ir.Err)
 	}
 	if s.Feeds != nil && key == "" {
 		key = manifest + "\x00s" + ir.IndexState + "\x00" + gen
@@ -81,7 +91,7 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		}
 	}
 	start := time.Now()
-	vr, err := s.Match.Match(ctx, ir)
+	vr, err := s.Match.MatchStates(ctx, ir, states)
 	if s.Observe != nil {
 		s.Observe(time.Since(start), err)
 	}
@@ -99,4 +109,23 @@ func (s *Matcher) ReportJSON(ctx context.Context, manifest string) (*Encoded, er
 		s.cache.put(key, e)
 	}
 	return e, nil
+}
+
+// MatchReport matches an index report already in hand (the classic API's layer
+// chains) against today's data, reading the feeds' states once, with the
+// same metrics as ReportJSON.
+func (s *Matcher) MatchReport(ctx context.Context, ir *vuln.IndexReport) (*vuln.VulnerabilityReport, error) {
+	var states []store.FeedState
+	if s.Feeds != nil {
+		var err error
+		if states, err = s.Feeds.FeedStates(ctx); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	vr, err := s.Match.MatchStates(ctx, ir, states)
+	if s.Observe != nil {
+		s.Observe(time.Since(start), err)
+	}
+	return vr, err
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -34,6 +35,43 @@ type Updater struct {
 	// TempDir holds snapshots while they are parsed; "" = os.TempDir().
 	TempDir string
 	Log     *slog.Logger
+	// Force accepts a snapshot that loses most of a feed (see
+	// ShrinkError), which is otherwise refused.
+	Force bool
+
+	cleanOnce sync.Once
+}
+
+// Shrink guard: a new snapshot is refused, and the stored one kept, when
+// the stored snapshot has advisories and the new one has none, or when the
+// stored one has at least ShrinkMinimum advisories and the new one keeps
+// fewer than ShrinkRatio of them. An empty but valid document ("{}" for
+// Debian), a mirror caught mid-sync or a truncated export would otherwise
+// replace a feed with nothing, and every later scan would pass with no
+// findings. Upstream feeds do not lose half their advisories in one day.
+const (
+	ShrinkMinimum = 1000
+	ShrinkRatio   = 0.5
+)
+
+// ShrinkError is the refusal of a snapshot that loses most of a feed.
+type ShrinkError struct {
+	Feed           string
+	Stored, Parsed int // advisories in the stored and the new snapshot
+}
+
+func (e *ShrinkError) Error() string {
+	return fmt.Sprintf("the new snapshot of %s has %d advisories where the stored one has %d: refused, the stored one is kept (a feed of %d or more advisories may not lose more than %d%% at once, nor any feed all; force the update to accept it: clairctl update --force)",
+		e.Feed, e.Parsed, e.Stored, ShrinkMinimum, int(100*(1-ShrinkRatio)))
+}
+
+// shrinks reports whether replacing stored advisories with parsed loses
+// most of the feed.
+func shrinks(stored, parsed int) bool {
+	if stored > 0 && parsed == 0 {
+		return true
+	}
+	return stored >= ShrinkMinimum && float64(parsed) < ShrinkRatio*float64(stored)
 }
 
 // Result is the outcome of one feed's update.
@@ -50,6 +88,7 @@ type Result struct {
 // serializes the writes). It returns one Result per feed, in the order given,
 // and the errors joined.
 func (u *Updater) Run(ctx context.Context, feeds []feed.Feed) ([]Result, error) {
+	u.cleanOnce.Do(u.cleanTemp)
 	res := make([]Result, len(feeds))
 	var wg sync.WaitGroup
 	for i, f := range feeds {
@@ -67,6 +106,25 @@ func (u *Updater) Run(ctx context.Context, feeds []feed.Feed) ([]Result, error) 
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// cleanTemp removes the snapshots that killed updates left (once per
+// Updater): a 20 MB file per kill adds up on a server restarted by its
+// orchestrator.
+func (u *Updater) cleanTemp() {
+	dirs := []string{os.TempDir()}
+	if u.TempDir != "" && filepath.Clean(u.TempDir) != filepath.Clean(os.TempDir()) {
+		dirs = append(dirs, u.TempDir)
+	}
+	for _, d := range dirs {
+		removed, err := feed.CleanTemp(d)
+		if len(removed) > 0 {
+			u.log().Info("removed leftovers of earlier updates", "dir", d, "count", len(removed))
+		}
+		if err != nil {
+			u.log().Warn("cleaning leftovers of earlier updates", "err", err)
+		}
+	}
 }
 
 func (u *Updater) url(f feed.Feed) string {
@@ -106,7 +164,7 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 		return r
 	}
 
-	tmp, err := os.CreateTemp(u.TempDir, "clair-feed-"+f.Name()+"-*")
+	tmp, err := feed.CreateTemp(u.TempDir, f.Name())
 	if err != nil {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
 		return r
@@ -135,10 +193,18 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 		return r
 	}
 	op, err := u.Store.ReplaceFeed(ctx, f.Name(), fp, func(emit func(*vuln.Advisory) error) error {
-		return f.Parse(ctx, tmp, fi.Size(), func(a *vuln.Advisory) error {
+		n := 0
+		err := f.Parse(ctx, tmp, fi.Size(), func(a *vuln.Advisory) error {
 			a.Feed = f.Name()
+			n++
 			return emit(a)
 		})
+		if err == nil && !u.Force && shrinks(st.Advisories, n) {
+			// Failing load rolls the transaction back: the stored
+			// snapshot stays.
+			return &ShrinkError{Feed: f.Name(), Stored: st.Advisories, Parsed: n}
+		}
+		return err
 	})
 	if err != nil {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
@@ -146,6 +212,6 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 	}
 	r.Changed = true
 	r.Advisories = op.Advisories
-	u.log().Info("feed updated", "feed", f.Name(), "url", r.URL, "advisories", op.Advisories, "took", time.Since(start).Round(time.Millisecond))
+	u.log().Info("feed updated", "feed", f.Name(), "url", r.URL, "advisories", op.Advisories, "seconds", time.Since(start).Seconds())
 	return r
 }

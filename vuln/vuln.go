@@ -122,7 +122,7 @@ type Vulnerability struct {
 	Updater            string        `json:"updater"`
 	Name               string        `json:"name"`
 	Description        string        `json:"description"`
-	Issued             time.Time     `json:"issued"`
+	Issued             time.Time     `json:"issued,omitzero"` // absent when the feed gives no date, never 0001-01-01
 	Links              string        `json:"links"`
 	Severity           string        `json:"severity"`
 	NormalizedSeverity Severity      `json:"normalized_severity"`

@@ -5,7 +5,6 @@
 package alpine
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,9 +20,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -85,7 +86,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		}
 	}
 	if len(branches) == 0 {
-		return "", fmt.Errorf("alpine: %s: no branch directories (v3.N/, edge/) in the listing", redact(rawURL))
+		return "", fmt.Errorf("alpine: %s: no branch directories (v3.N/, edge/) in the listing", redact.URL(rawURL))
 	}
 	local, isLocal := feed.FilePath(rawURL)
 	digest := l.Digest
@@ -121,7 +122,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			base.RawPath = ""
 		}
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	var buf bytes.Buffer
 	n := 0
 	for _, b := range branches {
@@ -134,7 +135,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 				src = base.ResolveReference(&url.URL{Path: name}).String()
 			}
 			buf.Reset()
-			_, err := feed.Get(ctx, c, src, "", &limitWriter{w: &buf, n: maxFile})
+			_, err := feed.Get(ctx, c, src, "", limit.Writer(&buf, maxFile))
 			if feed.IsNotExist(err) {
 				// Old branches have no community repository.
 				continue
@@ -142,76 +143,39 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			if err != nil {
 				return "", fmt.Errorf("alpine: %s: %w", name, err)
 			}
-			hdr := &tar.Header{
-				Typeflag: tar.TypeReg,
-				Name:     name,
-				Mode:     0o644,
-				Size:     int64(buf.Len()),
-				ModTime:  time.Unix(0, 0), // the listing dates the snapshot; keep tars reproducible
-				Format:   tar.FormatPAX,
-			}
-			if err := tw.WriteHeader(hdr); err != nil {
-				return "", fmt.Errorf("alpine: writing snapshot: %w", err)
-			}
-			if _, err := tw.Write(buf.Bytes()); err != nil {
+			if err := sw.Add(name, buf.Bytes()); err != nil {
 				return "", fmt.Errorf("alpine: writing snapshot: %w", err)
 			}
 			n++
 		}
 	}
 	if n == 0 {
-		return "", fmt.Errorf("alpine: %s: no secdb files (main.json, community.json) under %d branch directories", redact(rawURL), len(branches))
+		return "", fmt.Errorf("alpine: %s: no secdb files (main.json, community.json) under %d branch directories", redact.URL(rawURL), len(branches))
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("alpine: writing snapshot: %w", err)
 	}
 	return fp, nil
 }
 
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, fmt.Errorf("file larger than %d bytes", maxFile)
-	}
-	l.n -= int64(len(p))
-	return l.w.Write(p)
-}
-
 // Parse implements feed.Feed: it reads the tar Fetch wrote and decodes each
 // secdb file one package at a time.
 func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Advisory) error) error {
-	tr := tar.NewReader(io.NewSectionReader(snap, 0, size))
 	files := 0
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("alpine: snapshot: %w", err)
-		}
-		if hdr.Typeflag != tar.TypeReg || !strings.HasSuffix(hdr.Name, ".json") {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("alpine: %w", err)
-		}
-		if err := parseFile(hdr.Name, tr, emit); err != nil {
-			return err
+	var perr error
+	err := snapshot.Walk(ctx, snap, size, func(e snapshot.Entry) error {
+		if !strings.HasSuffix(e.Name, ".json") {
+			return nil
 		}
 		files++
+		perr = parseFile(e.Name, e.Data, emit)
+		return perr
+	})
+	switch {
+	case perr != nil:
+		return perr
+	case err != nil:
+		return fmt.Errorf("alpine: %w", err)
 	}
 	if files == 0 {
 		// An empty snapshot would silently wipe every Alpine advisory.

@@ -65,10 +65,15 @@
 // about the same vulnerability. In the language ecosystems Parse emits one
 // advisory per (namespace, package, Name), and also folds a record into an
 // earlier one of the same package when their ids and aliases link them
-// (unless each is named by a different CVE; see Parse). The first record in snapshot order (ecosystems
-// in Fetch's order, records in zip order, which puts GHSA-… before GO-…,
-// PYSEC-… and RUSTSEC-…) wins: its ranges are kept, and its Aliases gain the
-// ids and aliases of the records it stands for. Several affected[] entries
+// (unless each is named by a different CVE; see Parse). The first record in
+// snapshot order (ecosystems in Fetch's order, records in zip order, which
+// puts GHSA-… before GO-…, PYSEC-… and RUSTSEC-…) emits the advisory: its
+// fields are kept, its Aliases gain the ids and aliases of the records it
+// stands for, and its Ranges and Versions become the union of every
+// record's, as OSV reads aliased records (a version is affected when any
+// record about the vulnerability affects it; GHSA may list 2.9.0–2.9.3 where
+// PYSEC says everything before 2.9.3). FixedIn is the lowest fix; the
+// matcher reports the fix of the range a version falls in. Several affected[] entries
 // of one record for the same package are merged into one advisory (in
 // every ecosystem).
 //
@@ -80,7 +85,6 @@
 package osv
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -95,9 +99,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/internal/redact"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -210,7 +216,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if prev != "" && json.Unmarshal([]byte(prev), &prevFP) != nil {
 		prevFP = map[string]string{}
 	}
-	tmp, err := os.MkdirTemp("", "clair-osv-")
+	tmp, err := feed.MkdirTemp("", "osv")
 	if err != nil {
 		return "", fmt.Errorf("osv: %w", err)
 	}
@@ -250,7 +256,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		results = append(results, r)
 	}
 	if len(results) == 0 {
-		return "", fmt.Errorf("osv: %s: none of the ecosystems %s is there", redact(rawURL), strings.Join(ecos, ", "))
+		return "", fmt.Errorf("osv: %s: none of the ecosystems %s is there", redact.URL(rawURL), strings.Join(ecos, ", "))
 	}
 	for eco := range prevFP {
 		if _, ok := fps[eco]; !ok {
@@ -260,7 +266,7 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 	if !changed {
 		return "", feed.ErrUnchanged
 	}
-	tw := tar.NewWriter(dst)
+	sw := snapshot.NewWriter(dst)
 	for _, r := range results {
 		if r.unchanged {
 			// Unchanged, but the snapshot replaces the old one whole.
@@ -270,12 +276,12 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 			}
 			fps[r.eco] = fp
 		}
-		if err := addTar(tw, r.eco+"/all.zip", r.file); err != nil {
+		if err := sw.AddFile(r.eco+"/all.zip", r.file); err != nil {
 			return "", fmt.Errorf("osv: %s: writing snapshot: %w", r.eco, err)
 		}
 		os.Remove(r.file)
 	}
-	if err := tw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return "", fmt.Errorf("osv: writing snapshot: %w", err)
 	}
 	b, err := json.Marshal(fps) // map keys are sorted: a stable fingerprint
@@ -283,13 +289,6 @@ func (f *Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, d
 		return "", fmt.Errorf("osv: %w", err)
 	}
 	return string(b), nil
-}
-
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
-	}
-	return rawURL
 }
 
 // ecosystemURL returns where eco's zip is under root, "" for a local tree
@@ -328,32 +327,6 @@ func get(ctx context.Context, c *http.Client, u, prev, file string) (string, err
 	return fp, err
 }
 
-func addTar(tw *tar.Writer, name, file string) error {
-	r, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	fi, err := r.Stat()
-	if err != nil {
-		return err
-	}
-	if err := tw.WriteHeader(&tar.Header{
-		Name: name, Mode: 0o644, Size: fi.Size(), Typeflag: tar.TypeReg,
-		ModTime: fi.ModTime().UTC().Truncate(time.Second), Format: tar.FormatPAX,
-	}); err != nil {
-		return err
-	}
-	n, err := io.Copy(tw, r)
-	if err != nil {
-		return err
-	}
-	if n != fi.Size() {
-		return fmt.Errorf("%d bytes copied, want %d", n, fi.Size())
-	}
-	return nil
-}
-
 // archive is one ecosystem's zip inside the snapshot.
 type archive struct {
 	name string // the tar entry's name, for errors
@@ -374,21 +347,9 @@ func archives(snap io.ReaderAt, size int64) ([]archive, error) {
 		}
 		return []archive{{name: "snapshot", any: true, zr: zr}}, nil
 	}
-	sr := io.NewSectionReader(snap, 0, size)
-	tr := tar.NewReader(sr)
 	var out []archive
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		dir, base := path.Split(h.Name)
+	err := snapshot.Walk(context.Background(), snap, size, func(e snapshot.Entry) error {
+		dir, base := path.Split(e.Name)
 		var ecoName string
 		switch {
 		case base == "all.zip" && dir != "":
@@ -396,26 +357,21 @@ func archives(snap io.ReaderAt, size int64) ([]archive, error) {
 		case path.Ext(base) == ".zip" && dir == "":
 			ecoName = strings.TrimSuffix(base, ".zip")
 		default:
-			continue
+			return nil
 		}
 		eco, ok := lookupEcosystem(ecoName)
 		if !ok {
-			continue // an ecosystem this code does not map
+			return nil // an ecosystem this code does not map
 		}
-		// The tar reader has read exactly the headers: the position is the
-		// start of the entry's contiguous data.
-		off, err := sr.Seek(0, io.SeekCurrent)
+		zr, err := zip.NewReader(e.Data, e.Data.Size())
 		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %w", err)
+			return fmt.Errorf("%s: %w", e.Name, err)
 		}
-		if h.Size < 0 || off+h.Size > size {
-			return nil, fmt.Errorf("osv: snapshot: %s: truncated", h.Name)
-		}
-		zr, err := zip.NewReader(io.NewSectionReader(snap, off, h.Size), h.Size)
-		if err != nil {
-			return nil, fmt.Errorf("osv: snapshot: %s: %w", h.Name, err)
-		}
-		out = append(out, archive{name: h.Name, eco: eco, zr: zr})
+		out = append(out, archive{name: e.Name, eco: eco, zr: zr})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("osv: %w", err)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("osv: snapshot holds no <Ecosystem>/all.zip of a known ecosystem")
@@ -429,6 +385,48 @@ type group struct {
 	owner int64    // archive index << 32 | file index
 	name  string   // the advisory's Name
 	extra []string // Names and aliases of the duplicates, unsorted
+	// ranges and versions are the duplicates' statements: OSV reads a
+	// version as affected when any record about the vulnerability says so,
+	// so the advisory the owner emits carries their union.
+	ranges   []vuln.Range
+	versions []string
+}
+
+// statement returns what a says is affected as ranges and versions; an
+// advisory about every version (unfixed, no bounds) is the range {}.
+func statement(a *vuln.Advisory) ([]vuln.Range, []string) {
+	if len(a.Ranges) == 0 && len(a.Versions) == 0 && a.State == vuln.StateUnfixed {
+		return []vuln.Range{{}}, nil
+	}
+	return a.Ranges, a.Versions
+}
+
+// union gives a the ranges and versions of its duplicates (g), every one
+// kept once, in the order read (the owner's first), and sets State and
+// FixedIn again. The matcher reports the fix of the range a version falls
+// in, so a version on a branch only a duplicate lists still reads its own
+// fix.
+func union(a *vuln.Advisory, g *group) {
+	if len(g.ranges) == 0 && len(g.versions) == 0 {
+		return
+	}
+	rs, vs := statement(a)
+	rs, vs = slices.Clone(rs), slices.Clone(vs)
+	for _, r := range g.ranges {
+		if !slices.Contains(rs, r) {
+			rs = append(rs, r)
+		}
+	}
+	for _, v := range g.versions {
+		if !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	a.Ranges, a.Versions = slices.Clip(rs), slices.Clip(vs)
+	if len(a.Versions) == 0 {
+		a.Versions = nil
+	}
+	finish(a)
 }
 
 // Parse implements feed.Feed. It reads the snapshot twice: the first pass
@@ -519,6 +517,9 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 				}
 			case g.owner != owner:
 				g.extra = append(append(g.extra, a.Name), a.Aliases...)
+				rs, vs := statement(a)
+				g.ranges = append(g.ranges, rs...)
+				g.versions = append(g.versions, vs...)
 			}
 		}
 		return nil
@@ -547,6 +548,7 @@ func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(
 			if len(g.extra) > 0 {
 				a.Aliases = mergeAliases(a.Name, a.Aliases, g.extra)
 			}
+			union(a, g)
 			if err := emit(a); err != nil {
 				return err
 			}
@@ -600,11 +602,8 @@ func readRecord(f *zip.File, buf *bytes.Buffer) ([]byte, error) {
 	defer r.Close()
 	buf.Reset()
 	buf.Grow(int(f.UncompressedSize64) + bytes.MinRead) // bounded just above
-	if _, err := buf.ReadFrom(io.LimitReader(r, maxRecord+1)); err != nil {
+	if _, err := buf.ReadFrom(limit.Reader(r, maxRecord)); err != nil {
 		return nil, err
-	}
-	if buf.Len() > maxRecord {
-		return nil, fmt.Errorf("record over the %d byte limit", maxRecord)
 	}
 	return buf.Bytes(), nil
 }

@@ -363,17 +363,6 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-func TestNormalizePyPI(t *testing.T) {
-	for in, want := range map[string]string{
-		"Django": "django", "zope.interface": "zope-interface", "Foo__Bar": "foo-bar",
-		"a-_.b": "a-b", "requests": "requests", "Ruamel.YAML.clib": "ruamel-yaml-clib",
-	} {
-		if got := normalizePyPI(in); got != want {
-			t.Errorf("normalizePyPI(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // server serves dir/<Eco>.zip at /<Eco>/all.zip with ETags, counting
 // requests per path.
 type server struct {

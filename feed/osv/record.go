@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/semver"
+
 	"github.com/openclair/clair/feed/internal/osvschema"
+	"github.com/openclair/clair/internal/pep503"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
 )
@@ -77,7 +80,7 @@ func convert(name string, r *record, ar *archive) ([]*vuln.Advisory, error) {
 		}
 		pkg := af.Package.Name
 		if eco.Namespace == "pypi" {
-			pkg = normalizePyPI(pkg)
+			pkg = pep503.Normalize(pkg)
 		}
 		fix := func(v string) string { return v }
 		if eco.Namespace == "go" {
@@ -448,37 +451,40 @@ func streamWord(s string) bool {
 	return true
 }
 
-// goVersion gives an OSV Go version the "v" of Go module versions.
+// goVersion reads an OSV Go version as a Go module version: it gets the
+// "v" OSV omits, and the leading zeros GHSA copies from projects' own
+// version numbers ("19.03.0" of github.com/docker/docker, whose module
+// versions are v19.3.0+incompatible…) are dropped, so that the range is
+// compared instead of skipped as unparsable. Build metadata
+// ("+incompatible") is kept; comparisons ignore it. A version that stays
+// invalid is returned with its "v" and the matcher skips its range.
 func goVersion(v string) string {
-	if v == "" || strings.HasPrefix(v, "v") {
+	if v == "" || v == "0" {
 		return v
 	}
-	return "v" + v
-}
-
-// normalizePyPI is PEP 503's name normalization: lowercase, and every run of
-// "-", "_" and "." becomes one "-".
-func normalizePyPI(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '-' || c == '_' || c == '.' {
-			sep = true
-			continue
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
 	}
-	if sep {
-		b.WriteByte('-')
+	if semver.IsValid(v) {
+		return v
 	}
-	return b.String()
+	core, rest := v[1:], ""
+	if i := strings.IndexAny(core, "-+"); i >= 0 {
+		core, rest = core[:i], core[i:]
+	}
+	parts := strings.Split(core, ".")
+	for i, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return v
+		}
+		if t := strings.TrimLeft(p, "0"); t != "" {
+			parts[i] = t
+		} else {
+			parts[i] = "0"
+		}
+	}
+	if c := "v" + strings.Join(parts, ".") + rest; semver.IsValid(c) {
+		return c
+	}
+	return v
 }

@@ -32,6 +32,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/feed/snapshot"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -111,7 +113,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	}
 
 	var buf bytes.Buffer
-	changesFP, err := feed.Get(ctx, c, base+changesFile, pfp.Changes, &limitWriter{w: &buf, n: maxIndex})
+	changesFP, err := feed.Get(ctx, c, base+changesFile, pfp.Changes, limit.Writer(&buf, maxIndex))
 	if errors.Is(err, feed.ErrUnchanged) {
 		return "", feed.ErrUnchanged
 	}
@@ -130,7 +132,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	}
 
 	buf.Reset()
-	if _, err := feed.Get(ctx, c, base+latestFile, "", &limitWriter{w: &buf, n: 4096}); err != nil {
+	if _, err := feed.Get(ctx, c, base+latestFile, "", limit.Writer(&buf, 4096)); err != nil {
 		return "", fmt.Errorf("redhat: %s: %w", latestFile, err)
 	}
 	archive := strings.TrimSpace(buf.String())
@@ -145,7 +147,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 
 	buf.Reset()
 	var deletions []change
-	if _, err := feed.Get(ctx, c, base+deletionsFile, "", &limitWriter{w: &buf, n: maxIndex}); err != nil {
+	if _, err := feed.Get(ctx, c, base+deletionsFile, "", limit.Writer(&buf, maxIndex)); err != nil {
 		if !feed.IsNotExist(err) {
 			return "", fmt.Errorf("redhat: %s: %w", deletionsFile, err)
 		}
@@ -186,7 +188,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 	// wait for them, or dst is written after Fetch has returned. Close
 	// after a successful Close is a no-op.
 	defer zw.Close()
-	tw := tar.NewWriter(zw)
+	tw := snapshot.NewWriter(zw)
 	n, err := copyArchive(ctx, c, base+archive, archive, tw, func(p string) bool {
 		_, changed := final[p]
 		return !changed && !deleted[p]
@@ -204,7 +206,7 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 			return "", fmt.Errorf("redhat: %w", err)
 		}
 		buf.Reset()
-		_, err := feed.Get(ctx, c, base+p, "", &limitWriter{w: &buf, n: maxFile})
+		_, err := feed.Get(ctx, c, base+p, "", limit.Writer(&buf, maxFile))
 		if feed.IsNotExist(err) {
 			// Listed as changed but gone: deleted since, and deletions.csv
 			// will say so. The archive's copy, if any, is stale either way.
@@ -213,8 +215,8 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		if err != nil {
 			return "", fmt.Errorf("redhat: %s: %w", p, err)
 		}
-		if err := writeEntry(tw, p, buf.Bytes()); err != nil {
-			return "", err
+		if err := tw.Add(p, buf.Bytes()); err != nil {
+			return "", fmt.Errorf("redhat: writing snapshot: %w", err)
 		}
 		n++
 	}
@@ -222,8 +224,8 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 		// An empty snapshot would silently wipe every Red Hat advisory.
 		return "", fmt.Errorf("redhat: %s: no VEX documents in %s nor in %s", base, archive, changesFile)
 	}
-	if err := writeEntry(tw, trailerName, []byte(strconv.Itoa(n)+"\n")); err != nil {
-		return "", err
+	if err := tw.Add(trailerName, []byte(strconv.Itoa(n)+"\n")); err != nil {
+		return "", fmt.Errorf("redhat: writing snapshot: %w", err)
 	}
 	if err := tw.Close(); err != nil {
 		return "", fmt.Errorf("redhat: writing snapshot: %w", err)
@@ -239,11 +241,11 @@ func (*Feed) Fetch(ctx context.Context, c *http.Client, rawURL, prev string, dst
 // true into tw, without holding the archive: it goes from the HTTP body
 // through the zstd decoder and the tar reader to the snapshot. Any damage
 // (a truncated download, a bad frame) is an error.
-func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *tar.Writer, keep func(string) bool) (int, error) {
+func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *snapshot.Writer, keep func(string) bool) (int, error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := feed.Get(ctx, c, src, "", pw)
+		_, err := feed.GetRaw(ctx, c, src, "", pw)
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -256,7 +258,7 @@ func copyArchive(ctx context.Context, c *http.Client, src, name string, tw *tar.
 	return n, err
 }
 
-func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep func(string) bool) (int, error) {
+func copyTar(ctx context.Context, r io.Reader, name string, tw *snapshot.Writer, keep func(string) bool) (int, error) {
 	zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
 		return 0, fmt.Errorf("redhat: %s: %w", name, err)
@@ -282,12 +284,8 @@ func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep
 		if hdr.Size > maxFile {
 			return n, fmt.Errorf("redhat: %s: %s: %d bytes, over the %d byte limit", name, p, hdr.Size, maxFile)
 		}
-		out := &tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o644, Size: hdr.Size, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if err := tw.WriteHeader(out); err != nil {
-			return n, fmt.Errorf("redhat: writing snapshot: %w", err)
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return n, fmt.Errorf("redhat: %s: %s: %w", name, p, err)
+		if err := tw.AddReader(p, hdr.Size, tr); err != nil {
+			return n, fmt.Errorf("redhat: %s: %w", name, err)
 		}
 		n++
 	}
@@ -297,17 +295,6 @@ func copyTar(ctx context.Context, r io.Reader, name string, tw *tar.Writer, keep
 		return n, fmt.Errorf("redhat: %s: %w", name, err)
 	}
 	return n, nil
-}
-
-func writeEntry(tw *tar.Writer, name string, b []byte) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("redhat: writing snapshot: %w", err)
-	}
-	if _, err := tw.Write(b); err != nil {
-		return fmt.Errorf("redhat: writing snapshot: %w", err)
-	}
-	return nil
 }
 
 // cleanPath makes archive and index paths comparable: "./2024/x.json" and
@@ -378,20 +365,6 @@ func dirURL(rawURL string) (string, error) {
 		u.RawPath = ""
 	}
 	return u.String(), nil
-}
-
-// limitWriter fails once more than n bytes were written.
-type limitWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.n {
-		return 0, errors.New("file over the size limit")
-	}
-	l.n -= int64(len(p))
-	return l.w.Write(p)
 }
 
 // Parse implements feed.Feed: it reads the snapshot Fetch wrote one document

@@ -12,6 +12,8 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/internal/cpe"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -107,7 +109,7 @@ type group struct {
 // document's path in the snapshot, for errors.
 func parseDoc(name string, r io.Reader, emit func(*vuln.Advisory) error) error {
 	var doc csaf
-	dec := json.NewDecoder(io.LimitReader(r, maxDoc+1))
+	dec := json.NewDecoder(limit.Reader(r, maxDoc))
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -445,8 +447,8 @@ var rhelProducts = map[string]bool{
 // is how vuln.Namespace names RHEL, UBI and CentOS. claircore keys on the CPE
 // alone (matched against the image's repository CPEs); the CPE stays on the
 // advisory as its Repositories qualifier, so nothing of it is lost.
-func Namespace(cpe string) (string, bool) {
-	f := cpeFields(cpe)
+func Namespace(name string) (string, bool) {
+	f := cpe.Fields(name)
 	if len(f) < 4 || f[1] != "redhat" || !rhelProducts[f[2]] {
 		return "", false
 	}
@@ -455,17 +457,4 @@ func Namespace(cpe string) (string, bool) {
 		return "", false
 	}
 	return "rhel:" + major, true
-}
-
-// cpeFields splits a CPE 2.2 URI (cpe:/o:redhat:enterprise_linux:9::baseos)
-// or 2.3 formatted string into part, vendor, product, version, update,
-// edition, ….
-func cpeFields(s string) []string {
-	switch {
-	case strings.HasPrefix(s, "cpe:/"):
-		return strings.Split(s[len("cpe:/"):], ":")
-	case strings.HasPrefix(s, "cpe:2.3:"):
-		return strings.Split(s[len("cpe:2.3:"):], ":")
-	}
-	return nil
 }

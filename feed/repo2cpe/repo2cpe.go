@@ -30,9 +30,6 @@
 package repo2cpe
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,16 +95,12 @@ type entry struct {
 // without any content set is an error, as storing it would silently drop
 // the mapping.
 func (*Feed) Parse(ctx context.Context, snap io.ReaderAt, size int64, emit func(*vuln.Advisory) error) error {
-	br := bufio.NewReader(io.NewSectionReader(snap, 0, size))
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("repo2cpe: snapshot: %w", err)
-		}
-		defer zr.Close()
-		r = zr
+	// Snapshots written before feed.Get decompressed may hold the gzip.
+	r, _, err := feed.Decompress(io.NewSectionReader(snap, 0, size), feed.MaxBodySize)
+	if err != nil {
+		return fmt.Errorf("repo2cpe: snapshot: %w", err)
 	}
+	defer r.Close()
 	dec := json.NewDecoder(r)
 	fail := func(what string, err error) error {
 		if err == io.EOF {
