@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/openclair/clair/match"
@@ -204,11 +205,19 @@ func changedKeys(d *store.UpdateDiff) []match.Key {
 	var out []match.Key
 	for _, as := range [][]*vuln.Advisory{d.Added, d.Removed} {
 		for _, a := range as {
+			names := []string{a.Package}
+			if g, art, ok := strings.Cut(a.Package, ":"); ok && a.Namespace == vuln.EcosystemMaven && g != "" {
+				// A jar without Maven metadata is indexed under its
+				// artifact alone; the matcher gives it its group.
+				names = append(names, art)
+			}
 			for _, ns := range match.ImageNamespaces(a.Namespace) {
-				k := match.Key{Namespace: ns, Name: a.Package}
-				if !seen[k] {
-					seen[k] = true
-					out = append(out, k)
+				for _, n := range names {
+					k := match.Key{Namespace: ns, Name: n}
+					if !seen[k] {
+						seen[k] = true
+						out = append(out, k)
+					}
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
@@ -68,6 +69,18 @@ func bareKey(a *vuln.Advisory) string {
 	cp.Description, cp.Links, cp.Issued, cp.Aliases = "", nil, time.Time{}, nil
 	b, _ := json.Marshal(&cp)
 	return string(b)
+}
+
+// PackageNames implements match.PackageNamer, from the store as it is now:
+// the matcher gives a Maven artifact found without a group the one group
+// the advisories publish it under. (Both views read today's names: an
+// update that gives an artifact its first or a second group is seen by
+// its later evaluations only.)
+func (v *view) PackageNames(ctx context.Context, ns string) ([]string, error) {
+	if pn, ok := v.base.st.(match.PackageNamer); ok {
+		return pn.PackageNames(ctx, ns)
+	}
+	return nil, nil
 }
 
 // FeedStates implements match.Generationer.
