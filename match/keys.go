@@ -93,8 +93,15 @@ func Fragments(ir *vuln.IndexReport) map[Key]*vuln.IndexReport {
 	return out
 }
 
-// matchFields is the part of a package matching reads.
+// matchFields is the part of a package matching reads. A distribution
+// package other than rpm is matched by its source's name and version only:
+// it becomes that source, so the binaries of one source build collapse
+// into one entry (canonical), and images that differ only in which of
+// them they install share the fragment.
 func matchFields(p *vuln.Package) *vuln.Package {
+	if p.Ecosystem != "rpm" && !vuln.IsLanguage(p.Ecosystem) {
+		return &vuln.Package{Name: p.SourceName(), Version: p.SourceVersion(), Module: p.Module, Arch: p.Arch, Ecosystem: p.Ecosystem}
+	}
 	out := &vuln.Package{Name: p.Name, Version: p.Version, Kind: p.Kind, Module: p.Module, Arch: p.Arch, Ecosystem: p.Ecosystem}
 	if p.Source != nil {
 		out.Source = &vuln.Package{Name: p.Source.Name, Version: p.Source.Version, Kind: p.Source.Kind}
@@ -103,7 +110,7 @@ func matchFields(p *vuln.Package) *vuln.Package {
 }
 
 // canonical numbers the packages of a fragment without rpm packages in
-// content order, so that equal contents encode to equal bytes.
+// content order, once each, so that equal contents encode to equal bytes.
 func canonical(f *vuln.IndexReport) {
 	type entry struct {
 		key  string
@@ -122,6 +129,7 @@ func canonical(f *vuln.IndexReport) {
 		es = append(es, entry{strings.Join([]string{p.Name, p.Version, p.Kind, p.Module, p.Arch, p.Ecosystem, src}, "\x00"), p, f.Environments[id]})
 	}
 	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	es = slices.CompactFunc(es, func(a, b entry) bool { return a.key == b.key })
 	f.Packages = make(map[string]*vuln.Package, len(es))
 	envs := make(map[string][]*vuln.Environment, len(es))
 	for i, e := range es {
