@@ -92,15 +92,17 @@ func syntheticReport(r *rand.Rand, i int, d *benchDistro) *vuln.IndexReport {
 // index rows, the notifications, and peak RSS during the op (VmHWM after a
 // reset), beside the floor of reading the same index rows alone.
 //
-// Measured 2026-12-02 on a shared 2-core machine (load average ~25, so wall
-// times are inflated; CPU times are this process's):
+// Measured 2026-12-02 on a shared 2-core machine (wall times depend on its
+// load; CPU times are this process's, PostgreSQL's not included):
 //
-//	manifests  distinct fragments  candidates  index rows  compute CPU  wall    peak RSS
-//	2,000      5,711               1,000       38,515      1.2 s        3.5 s   191 MB
-//	100,000    46,245              50,000      1,933,165   8.8 s        28.7 s  360 MB
+//	manifests  distinct fragments  candidates  index rows  compute CPU  wall    floor wall  peak RSS
+//	2,000      976                 1,000       38,515      0.51 s       0.85 s  0.14 s      184 MB
+//	100,000    1,006               50,000      1,933,165   2.66 s       33.6 s  43.0 s      238 MB
 //
-// CPU follows the distinct fragments under the changed keys (×8.1 for ×50
-// manifests, CPU ×7.4), not the manifests.
+// The floor is reading the candidates' index rows alone. CPU follows the
+// distinct fragments under the changed keys (evaluated once each) plus the
+// affected (manifest, key) rows, which here are every Debian image's; wall
+// time at 100,000 is PostgreSQL reading those 1.9 million rows.
 func BenchmarkCompute(b *testing.B) {
 	n := 2000
 	if v := os.Getenv(benchEnv); v != "" {
