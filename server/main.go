@@ -43,6 +43,7 @@ import (
 	"github.com/openclair/clair/layerfetch"
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/netlimit"
+	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/plugins/registered"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/store"
@@ -276,6 +277,9 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		hs.UI = &httpapi.UI{Matcher: matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
 		if l, ok := st.(httpapi.ManifestLister); ok {
 			hs.UI.Manifests = l
+		}
+		if ns, ok := st.(notify.Store); ok {
+			hs.UI.Notifications = notify.Recent{Store: ns}
 		}
 		// Clair's default for cache_age is the update period.
 		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)

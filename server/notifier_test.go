@@ -254,6 +254,19 @@ notifier:
 	if !slices.Equal(have, want) {
 		t.Errorf("received:\n%s\nthe reports changed by:\n%s", bytes.Join(toBytes(have), []byte("\n")), bytes.Join(toBytes(want), []byte("\n")))
 	}
+	// The web page lists them too, now that they exist.
+	code, _, page := do(t, "GET", api+"/ui/", nil)
+	listed := 0
+	for _, r := range got {
+		for _, n := range r.ns {
+			if bytes.Contains(page, []byte("<td>"+n.Vulnerability.Name+"</td>")) {
+				listed++
+			}
+		}
+	}
+	if code != http.StatusOK || !bytes.Contains(page, []byte(`id="notifications"`)) || listed == 0 {
+		t.Errorf("/ui/: %d, no notifications table listing the delivered notifications", code)
+	}
 }
 
 func toBytes(ss []string) [][]byte {
