@@ -38,9 +38,11 @@ func tempPattern(kind string) string {
 
 // CleanTemp removes from dir ("" = os.TempDir()) what a killed update left:
 // entries named with TempPrefix, older than this process, and made by a
-// process that no longer runs (or by a version that did not name its pid,
-// "clair-feed-debian-…"). A live instance's files, and this process's, are
-// left alone. It returns what it removed.
+// process that no longer runs. Entries of a version that did not name its
+// pid ("clair-feed-debian-…", and the "clair-osv-…", "clair-oval-…",
+// "clair-amazon-…" folders of the osv, oval and amazon feeds) are removed
+// once a day old. A live instance's files, and this process's, are left
+// alone. It returns what it removed.
 func CleanTemp(dir string) ([]string, error) {
 	if dir == "" {
 		dir = os.TempDir()
@@ -52,13 +54,21 @@ func CleanTemp(dir string) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, de := range des {
+		// Names without a pid cannot tell a live process's file from a
+		// leftover: only a day's age makes them one.
+		before := processStart.Add(-legacyAge)
 		rest, ok := strings.CutPrefix(de.Name(), TempPrefix)
 		if !ok {
-			continue
-		}
-		if pidStr, _, ok := strings.Cut(rest, "-"); ok {
-			if pid, err := strconv.Atoi(pidStr); err == nil && (pid == os.Getpid() || alive(pid)) {
+			if !legacy(de.Name()) {
 				continue
+			}
+		} else if pidStr, _, ok := strings.Cut(rest, "-"); ok {
+			pid, err := strconv.Atoi(pidStr)
+			if err == nil && (pid == os.Getpid() || alive(pid)) {
+				continue
+			}
+			if err == nil {
+				before = processStart
 			}
 		}
 		fi, err := de.Info()
@@ -68,7 +78,7 @@ func CleanTemp(dir string) ([]string, error) {
 			}
 			continue
 		}
-		if !fi.ModTime().Before(processStart) {
+		if !fi.ModTime().Before(before) {
 			continue
 		}
 		p := filepath.Join(dir, de.Name())
@@ -82,4 +92,19 @@ func CleanTemp(dir string) ([]string, error) {
 		return removed, fmt.Errorf("feed: cleaning %s: %w", dir, err)
 	}
 	return removed, nil
+}
+
+// legacyAge is how old a temporary file named without a pid must be to be
+// taken for a leftover: no update runs for a day.
+const legacyAge = 24 * time.Hour
+
+// legacy reports whether name is a temporary folder of a version that named
+// them per feed.
+func legacy(name string) bool {
+	for _, p := range []string{"clair-osv-", "clair-oval-", "clair-amazon-"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }

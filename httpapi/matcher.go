@@ -35,13 +35,16 @@ func (s *Server) matcherRoutes() []route {
 // nothing is cached but the compiled advisories, which follow the feeds.
 func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 	d := r.PathValue("digest")
+	if s.serveReportFormat(w, r, d) {
+		return
+	}
 	e, err := s.Matcher.ReportJSON(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	b := e.JSON
-	w.Header().Set("Vary", "Accept-Encoding")
+	w.Header().Set("Vary", "Accept, Accept-Encoding") // Accept picks the format (format.go)
 	if acceptsGzip(r) {
 		b = e.Gzip()
 		w.Header().Set("Content-Encoding", "gzip")

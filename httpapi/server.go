@@ -56,6 +56,10 @@ type Server struct {
 	// CacheAge is the max-age of the Cache-Control header on
 	// vulnerability reports (Clair's matcher.cache_age; 0 sends max-age=0).
 	CacheAge time.Duration
+
+	// UI serves the web page at /ui/ behind the API's auth; nil leaves it
+	// out.
+	UI *UI
 }
 
 // IndexerService is what the indexer routes call (service.Indexer).
@@ -101,6 +105,9 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	routes = append(routes, route{"/openapi/v1", map[string]http.HandlerFunc{http.MethodGet: s.openAPI}})
+	if s.UI != nil {
+		routes = append(routes, s.UI.routes()...)
+	}
 	if s.Classic != nil {
 		// Every /v1 answer is in the classic shape, unknown routes too.
 		for _, prefix := range []string{"/v1/", "/api/v1/"} {

@@ -1,5 +1,21 @@
-// Package report writes vulnerability reports for people (table) and for
-// programs (Clair's JSON).
+// Package report writes vulnerability reports for people (table, html) and
+// for programs (Clair's JSON, SARIF 2.1.0, CycloneDX 1.6, SPDX 2.3, the
+// cosign vulnerability predicate, a user's text/template).
+//
+// What the CLI and the server call:
+//
+//   - WriteDocument(w, format, d) for every name in Formats; "template"
+//     reads d.Template (the --template FILE). Each format lists
+//     d.Suppressed apart, with its reason.
+//   - WriteSBOM(w, format, ir, image) for `clairctl sbom`: the packages
+//     alone, "cyclonedx" or "spdx" (SBOMFormats), no feeds needed.
+//   - ContentType(format) for HTTP answers, and FormatForMediaType to pick
+//     a format from an Accept header.
+//   - HTML is safe to serve: one self-contained page, no network.
+//
+// Rendering errors are returned before anything is written for the
+// template format (a failing template writes nothing); the others encode
+// in one pass from data already in memory.
 package report
 
 import (
@@ -15,7 +31,7 @@ import (
 )
 
 // Formats lists the output formats Write knows.
-var Formats = []string{"table", "json"}
+var Formats = []string{"table", "json", "html", "sarif", "cyclonedx", "spdx", "cosign-vuln", "template"}
 
 // Document is what every format renders: the report, and what the CLI's or
 // server's gates made of it. Suppressed findings are never dropped silently:
@@ -65,6 +81,18 @@ func WriteDocument(w io.Writer, format string, d *Document) error {
 			return err
 		}
 		return Notes(w, d)
+	case "html":
+		return HTML(w, d)
+	case "sarif":
+		return SARIF(w, d)
+	case "cyclonedx":
+		return CycloneDX(w, d)
+	case "spdx":
+		return SPDX(w, d)
+	case "cosign-vuln":
+		return CosignVuln(w, d)
+	case "template":
+		return Template(w, d.Template, d)
 	}
 	return fmt.Errorf("report: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }

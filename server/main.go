@@ -255,6 +255,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		matcher := &service.Matcher{Reports: reports, Match: m, Feeds: st, Observe: httpapi.Observer(metrics.MatchSeconds)}
 		hs.Matcher = matcher
 		hs.Updates = &service.Updates{Store: st}
+		// The web page, behind the same auth as the API.
+		hs.UI = &httpapi.UI{Matcher: matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
+		if l, ok := st.(httpapi.ManifestLister); ok {
+			hs.UI.Manifests = l
+		}
 		// Clair's default for cache_age is the update period.
 		hs.CacheAge = time.Duration(cfg.Matcher.CacheAge)
 		if hs.CacheAge <= 0 {
@@ -284,6 +289,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 				GC:        st.GC,
 				Log:       log,
 				OnResult: func(r updater.Result) {
+					hs.UI.Errors.Observe(r.Feed, r.Err)
 					switch {
 					case r.Err != nil:
 						metrics.UpdaterRuns.WithLabelValues(r.Feed, "error").Inc()

@@ -28,6 +28,9 @@ import (
 // each time, and Parse reads it. (Before, a .json.gz failed with
 // "invalid character '\x1f'".)
 func TestCompressedTracker(t *testing.T) {
+	if raceEnabled {
+		t.Skip("race: 8 fetches of the 30 MB tracker take minutes; feed.TestDecompress covers the decoders under race")
+	}
 	gzPath := sharedtest.Path(t, "feeds/debian/tracker-json-from-osv.json.gz")
 	gzBytes, err := os.ReadFile(gzPath)
 	if err != nil {

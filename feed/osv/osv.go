@@ -103,6 +103,7 @@ import (
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/feed/snapshot"
 	"github.com/openclair/clair/internal/redact"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -601,11 +602,8 @@ func readRecord(f *zip.File, buf *bytes.Buffer) ([]byte, error) {
 	defer r.Close()
 	buf.Reset()
 	buf.Grow(int(f.UncompressedSize64) + bytes.MinRead) // bounded just above
-	if _, err := buf.ReadFrom(io.LimitReader(r, maxRecord+1)); err != nil {
+	if _, err := buf.ReadFrom(limit.Reader(r, maxRecord)); err != nil {
 		return nil, err
-	}
-	if buf.Len() > maxRecord {
-		return nil, fmt.Errorf("record over the %d byte limit", maxRecord)
 	}
 	return buf.Bytes(), nil
 }

@@ -3,6 +3,7 @@ package osv
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/store/sqlite"
 	"github.com/openclair/clair/version"
 	_ "github.com/openclair/clair/version/pep440"
 	_ "github.com/openclair/clair/version/semver"
@@ -99,15 +101,18 @@ func sameStatement(a, b *vuln.Advisory) bool {
 	return slices.Equal(ar, br) && slices.Equal(av, bv)
 }
 
-// TestUnionPyPI checks, over the whole real PyPI export, every (package,
-// CVE) whose records disagree: each version any of the records affects is
-// affected by the one advisory Parse emits. Before the union, the first
-// record's ranges alone stood (paramiko 2.8.1 was not affected by
-// CVE-2022-24302).
-func TestUnionPyPI(t *testing.T) {
-	merged, perRecord := exportAdvisories(t, "PyPI")
-	s, _ := version.Lookup("pep440")
-	disagree, gained, checked := 0, 0, 0
+// checkUnion checks every (package, CVE) of an export whose records
+// disagree: each version any record affects is affected by the advisory
+// Parse emits. It returns how many pairs disagree and how many witness
+// versions only a later record affects (the first record alone stood
+// before the union).
+func checkUnion(t *testing.T, format string, merged map[string]*vuln.Advisory, perRecord map[string][]*vuln.Advisory) (disagree, gained int) {
+	t.Helper()
+	s, ok := version.Lookup(format)
+	if !ok {
+		t.Fatalf("no %s scheme", format)
+	}
+	checked := 0
 	for k, recs := range perRecord {
 		if len(recs) < 2 || !strings.HasPrefix(recs[0].Name, "CVE-") {
 			continue
@@ -133,13 +138,42 @@ func TestUnionPyPI(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("PyPI export: %d (package, CVE) pairs whose records disagree; %d witness versions checked, %d of them affected only through a later record", disagree, checked, gained)
+	t.Logf("%s: %d (package, CVE) pairs whose records disagree; %d witness versions checked, %d of them affected only through a later record", format, disagree, checked, gained)
+	return disagree, gained
+}
+
+// TestUnionAllExports runs the same check over every other whole export
+// the machine has (Go, npm, Maven, RubyGems, crates.io, NuGet).
+func TestUnionAllExports(t *testing.T) {
+	for _, e := range Ecosystems {
+		if e.Distribution || e.OSV == "PyPI" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(fullData(), e.OSV+".zip")); err != nil {
+			continue
+		}
+		t.Run(e.OSV, func(t *testing.T) {
+			merged, perRecord := exportAdvisories(t, e.OSV)
+			checkUnion(t, e.VersionFormat, merged, perRecord)
+		})
+	}
+}
+
+// TestUnionPyPI checks, over the whole real PyPI export, every (package,
+// CVE) whose records disagree: each version any of the records affects is
+// affected by the one advisory Parse emits. Before the union, the first
+// record's ranges alone stood (paramiko 2.8.1 was not affected by
+// CVE-2022-24302).
+func TestUnionPyPI(t *testing.T) {
+	merged, perRecord := exportAdvisories(t, "PyPI")
+	disagree, gained := checkUnion(t, "pep440", merged, perRecord)
 	if disagree < 100 || gained == 0 {
 		t.Errorf("%d disagreeing pairs, %d versions gained by the union: the export should have hundreds", disagree, gained)
 	}
 
 	// The named case: GHSA-f8q4-jwww-x3wv lists 2.9.0–2.9.3 and
 	// 2.10.0–2.10.1, PYSEC-2022-166 everything before 2.9.3.
+	s, _ := version.Lookup("pep440")
 	a := merged[key(&vuln.Advisory{Namespace: "pypi", Package: "paramiko", Name: "CVE-2022-24302"})]
 	if a == nil {
 		t.Fatal("no pypi paramiko CVE-2022-24302")
@@ -162,6 +196,48 @@ func TestUnionPyPI(t *testing.T) {
 	}
 	if !slices.Contains(a.Aliases, "GHSA-f8q4-jwww-x3wv") || !slices.Contains(a.Aliases, "PYSEC-2022-166") {
 		t.Errorf("paramiko CVE-2022-24302 aliases %v: want both records", a.Aliases)
+	}
+
+	// Through the matcher and a real store: one report entry per
+	// vulnerability and package, the fix of the range each version is in.
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "clair.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = st.ReplaceFeed(ctx, Name, "test", func(emit func(*vuln.Advisory) error) error {
+		cp := *a
+		cp.Feed = Name
+		return emit(&cp)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir := &vuln.IndexReport{ManifestHash: "sha256:" + strings.Repeat("0", 64), Packages: map[string]*vuln.Package{
+		"old": {ID: "old", Name: "paramiko", Version: "2.8.1", Ecosystem: "pypi"},
+		"new": {ID: "new", Name: "Paramiko", Version: "2.10.0", Ecosystem: "pypi"},
+		"ok":  {ID: "ok", Name: "paramiko", Version: "2.10.1", Ecosystem: "pypi"},
+	}}
+	vr, err := (&match.Matcher{Store: st}).Match(ctx, ir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"old": "2.9.3", "new": "2.10.1", "ok": ""} {
+		ids := vr.PackageVulnerabilities[id]
+		if want == "" {
+			if len(ids) != 0 {
+				t.Errorf("paramiko %s: %d findings, want none", ir.Packages[id].Version, len(ids))
+			}
+			continue
+		}
+		if len(ids) != 1 {
+			t.Errorf("paramiko %s: %d findings, want one", ir.Packages[id].Version, len(ids))
+			continue
+		}
+		if v := vr.Vulnerabilities[ids[0]]; v.Name != "CVE-2022-24302" || v.FixedInVersion != want {
+			t.Errorf("paramiko %s: %s fixed in %q, want CVE-2022-24302 fixed in %s", ir.Packages[id].Version, v.Name, v.FixedInVersion, want)
+		}
 	}
 }
 

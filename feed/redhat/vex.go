@@ -13,6 +13,7 @@ import (
 	"github.com/package-url/packageurl-go"
 
 	"github.com/openclair/clair/internal/cpe"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -108,7 +109,7 @@ type group struct {
 // document's path in the snapshot, for errors.
 func parseDoc(name string, r io.Reader, emit func(*vuln.Advisory) error) error {
 	var doc csaf
-	dec := json.NewDecoder(io.LimitReader(r, maxDoc+1))
+	dec := json.NewDecoder(limit.Reader(r, maxDoc))
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF

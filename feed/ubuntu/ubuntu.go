@@ -25,6 +25,7 @@ import (
 
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/feed/internal/osvschema"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -172,14 +173,8 @@ func addFile(zw *zip.Writer, root string, f dirFile) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(w, io.LimitReader(r, maxRecord+1))
-	if err != nil {
-		return err
-	}
-	if n > maxRecord {
-		return fmt.Errorf("record larger than %d bytes", maxRecord)
-	}
-	return nil
+	_, err = io.Copy(w, limit.Reader(r, maxRecord))
+	return err
 }
 
 // Parse implements feed.Feed: it reads the zip's records one at a time.
@@ -223,14 +218,7 @@ func readRecord(f *zip.File) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxRecord+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxRecord {
-		return nil, fmt.Errorf("record over the %d byte limit", maxRecord)
-	}
-	return b, nil
+	return limit.ReadAll(r, maxRecord)
 }
 
 // The OSV record types, shared with the other OSV reader.

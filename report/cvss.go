@@ -1,0 +1,224 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The CVSS enrichment of a large report is megabytes of NVD objects (one
+// per vulnerability, a dozen fields each, four of them read here), and
+// encoding/json's reflection made reading it most of a format's time. The
+// scanner below reads that one shape — {"id": [{...}, ...], ...} — in one
+// pass over bytes json.Valid has checked; anything else (a string with an
+// escape or invalid UTF-8, a value of another type) makes it give up, and decodeCVSS falls
+// back to encoding/json, so both always agree (FuzzDecodeCVSS).
+
+// decodeCVSS reads one CVSS enrichment map into out, keeping the highest
+// in-range base score per vulnerability id.
+func decodeCVSS(b []byte, out map[string]CVSS) {
+	if !json.Valid(b) {
+		return
+	}
+	m, ok := scanCVSSMap(b)
+	if !ok {
+		m = nil
+		if err := json.Unmarshal(b, &m); err != nil {
+			return
+		}
+	}
+	for id, scores := range m {
+		for _, s := range scores {
+			if s.BaseScore <= 0 || s.BaseScore > 10 {
+				continue
+			}
+			if old, ok := out[id]; !ok || s.BaseScore > old.BaseScore {
+				out[id] = s
+			}
+		}
+	}
+}
+
+var cvssFields = []string{"version", "vectorString", "baseScore", "baseSeverity"}
+
+type cvssScanner struct {
+	b []byte
+	i int
+}
+
+func (s *cvssScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and reports whether the next byte is c,
+// consuming it if so.
+func (s *cvssScanner) next(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes.
+func (s *cvssScanner) str() (string, bool) {
+	if !s.next('"') {
+		return "", false
+	}
+	j := bytes.IndexByte(s.b[s.i:], '"')
+	if j < 0 {
+		return "", false
+	}
+	v := s.b[s.i : s.i+j]
+	if bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) { // encoding/json would rewrite them
+		return "", false
+	}
+	s.i += j + 1
+	return string(v), true
+}
+
+// skip passes over one value the CVSS struct does not read: a number, a
+// literal, an escape-free string; nested values give up.
+func (s *cvssScanner) skip() bool {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == '{' || c == '[':
+		return false
+	default:
+		for s.i < len(s.b) && s.b[s.i] != ',' && s.b[s.i] != '}' && s.b[s.i] != ']' && s.b[s.i] != ' ' && s.b[s.i] != '\n' && s.b[s.i] != '\t' && s.b[s.i] != '\r' {
+			s.i++
+		}
+		return true
+	}
+}
+
+func (s *cvssScanner) object() (CVSS, bool) {
+	var c CVSS
+	if !s.next('{') {
+		return c, false
+	}
+	if s.next('}') {
+		return c, true
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.next(':') {
+			return c, false
+		}
+		s.ws()
+		switch k {
+		case "version", "vectorString", "baseSeverity":
+			if s.i < len(s.b) && s.b[s.i] == 'n' { // null
+				if !s.skip() {
+					return c, false
+				}
+				break
+			}
+			v, ok := s.str()
+			if !ok {
+				return c, false
+			}
+			switch k {
+			case "version":
+				c.Version = v
+			case "vectorString":
+				c.VectorString = v
+			default:
+				c.BaseSeverity = v
+			}
+		case "baseScore":
+			start := s.i
+			if !s.skip() {
+				return c, false
+			}
+			raw := string(s.b[start:s.i])
+			if raw != "null" {
+				f, err := strconv.ParseFloat(raw, 64)
+				if err != nil {
+					return c, false
+				}
+				c.BaseScore = f
+			}
+		default:
+			for _, f := range cvssFields {
+				if strings.EqualFold(k, f) {
+					// encoding/json would match it: leave it to that.
+					return c, false
+				}
+			}
+			if !s.skip() {
+				return c, false
+			}
+		}
+		if s.next(',') {
+			continue
+		}
+		return c, s.next('}')
+	}
+}
+
+// scanCVSSMap reads {"id": [cvss, ...], ...}; ok is false for anything it
+// does not handle.
+func scanCVSSMap(b []byte) (map[string][]CVSS, bool) {
+	s := &cvssScanner{b: b}
+	out := map[string][]CVSS{}
+	if !s.next('{') {
+		return nil, false
+	}
+	if s.next('}') {
+		s.ws()
+		return out, s.i == len(s.b)
+	}
+	for {
+		id, ok := s.str()
+		if !ok || !s.next(':') {
+			return nil, false
+		}
+		// encoding/json keeps the last of duplicate keys.
+		list := []CVSS{}
+		if !s.next('[') {
+			return nil, false
+		}
+		if !s.next(']') {
+			for {
+				c, ok := s.object()
+				if !ok {
+					return nil, false
+				}
+				list = append(list, c)
+				if s.next(',') {
+					continue
+				}
+				if !s.next(']') {
+					return nil, false
+				}
+				break
+			}
+		}
+		out[id] = list
+		if s.next(',') {
+			continue
+		}
+		if !s.next('}') {
+			return nil, false
+		}
+		s.ws()
+		return out, s.i == len(s.b)
+	}
+}

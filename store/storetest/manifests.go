@@ -1,0 +1,57 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/vuln"
+)
+
+// ManifestLister is a store that lists its index reports.
+type ManifestLister interface {
+	store.Store
+	Manifests(ctx context.Context, limit int) ([]store.ManifestInfo, error)
+}
+
+// RunManifests checks Manifests: newest first, bounded by limit, a
+// rewritten report moves to the front, a deleted one leaves.
+func RunManifests(t *testing.T, s ManifestLister) {
+	ctx := t.Context()
+	if got, err := s.Manifests(ctx, 10); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v, %v", got, err)
+	}
+	if _, err := s.Manifests(ctx, 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("limit 0: %v, want ErrInvalid", err)
+	}
+	put := func(m string) {
+		t.Helper()
+		if err := s.PutIndexReport(ctx, &vuln.IndexReport{ManifestHash: m, State: vuln.IndexFinished, Success: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct write times
+	}
+	for i := range 3 {
+		put(fmt.Sprintf("sha256:%064d", i))
+	}
+	put(fmt.Sprintf("sha256:%064d", 0))
+	got, err := s.Manifests(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Manifest != fmt.Sprintf("sha256:%064d", 0) || got[1].Manifest != fmt.Sprintf("sha256:%064d", 2) {
+		t.Fatalf("Manifests(2) = %+v, want 0 (rewritten last) then 2", got)
+	}
+	if time.Since(got[0].UpdatedAt) > time.Hour || !got[0].UpdatedAt.After(got[1].UpdatedAt) {
+		t.Errorf("write times %v, %v", got[0].UpdatedAt, got[1].UpdatedAt)
+	}
+	if err := s.DeleteIndexReport(ctx, fmt.Sprintf("sha256:%064d", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Manifests(ctx, 10); len(got) != 2 {
+		t.Errorf("after a delete: %+v", got)
+	}
+}
