@@ -5,10 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"testing"
+
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/internal/bigreport"
 	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/reportjson"
 )
 
 // BenchmarkFirstReport breaks the first (uncached) vulnerability report of
@@ -40,20 +44,34 @@ func BenchmarkFirstReport(b *testing.B) {
 	b.Run("floor-copy", func(b *testing.B) {
 		b.SetBytes(int64(len(js)))
 		dst := make([]byte, 0, len(js))
+		cpu := bigreport.CPU()
 		for b.Loop() {
 			dst = append(dst[:0], js...)
 		}
+		bigreport.ReportCPU(b, cpu)
 	})
 	b.Run("match", func(b *testing.B) {
+		cpu := bigreport.CPU()
 		for b.Loop() {
 			if _, err := mm.Match(ctx, ir); err != nil {
 				b.Fatal(err)
 			}
 		}
+		bigreport.ReportCPU(b, cpu)
+	})
+	b.Run("match-cold", func(b *testing.B) {
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			if _, err := (&match.Matcher{Store: st}).Match(ctx, ir); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigreport.ReportCPU(b, cpu)
 	})
 	b.Run("encode-encoding-json", func(b *testing.B) {
 		b.SetBytes(int64(len(js)))
 		var out bytes.Buffer
+		cpu := bigreport.CPU()
 		for b.Loop() {
 			out.Reset()
 			enc := json.NewEncoder(&out)
@@ -62,23 +80,68 @@ func BenchmarkFirstReport(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		bigreport.ReportCPU(b, cpu)
 	})
 	b.Run("gzip-stdlib-bestspeed", func(b *testing.B) {
 		b.SetBytes(int64(len(js)))
 		var out bytes.Buffer
+		cpu := bigreport.CPU()
 		for b.Loop() {
 			out.Reset()
 			zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
 			_, _ = zw.Write(js)
 			_ = zw.Close()
 		}
+		bigreport.ReportCPU(b, cpu)
 	})
+	b.Run("encode-reportjson", func(b *testing.B) {
+		b.SetBytes(int64(len(js)))
+		var out bytes.Buffer
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			out.Reset()
+			if err := reportjson.Encode(&out, vr); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigreport.ReportCPU(b, cpu)
+	})
+	b.Run("gzip-klauspost-bestspeed", func(b *testing.B) {
+		b.SetBytes(int64(len(js)))
+		var out bytes.Buffer
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			out.Reset()
+			zw, _ := kgzip.NewWriterLevel(&out, kgzip.BestSpeed)
+			_, _ = zw.Write(js)
+			_ = zw.Close()
+		}
+		bigreport.ReportCPU(b, cpu)
+	})
+	for _, gz := range []bool{false, true} {
+		name := "StreamReportJSON"
+		if gz {
+			name += "-gzip"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu := bigreport.CPU()
+			for b.Loop() {
+				m := &Matcher{Reports: st, Match: mm, Feeds: st}
+				if _, err := m.StreamReportJSON(ctx, bigreport.Manifest, gz, func() io.Writer { return io.Discard }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			bigreport.ReportCPU(b, cpu)
+		})
+	}
 	b.Run("ReportJSON", func(b *testing.B) {
+		cpu := bigreport.CPU()
 		for b.Loop() {
 			m := &Matcher{Reports: st, Match: mm, Feeds: st}
 			if _, err := m.ReportJSON(ctx, bigreport.Manifest); err != nil {
 				b.Fatal(err)
 			}
 		}
+		bigreport.ReportCPU(b, cpu)
 	})
 }
