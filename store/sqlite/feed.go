@@ -380,6 +380,9 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 	}
 	// Each name once: a name listed twice would read its rows twice.
 	packages = slices.Compact(slices.Sorted(slices.Values(packages)))
+	if out, ok, err := s.splitAdvisories(ctx, namespace, packages); ok { // parallel.go
+		return out, err
+	}
 	names, err := json.Marshal(packages)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: advisories %s: %w", namespace, err)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"runtime"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -30,4 +31,34 @@ func (s *Store) splitDetails(ctx context.Context, feed string, names []string, m
 		g.Go(func() error { return s.details(ctx, feed, run, m) })
 	}
 	return g.Wait()
+}
+
+// minSplitPackages is the fewest package names per advisories query worth
+// a connection of its own.
+const minSplitPackages = 128
+
+// splitAdvisories runs Advisories over sorted, distinct packages cut into
+// consecutive runs, up to GOMAXPROCS (at most 4) at once, for the same
+// reason as splitDetails: decoding a large image's advisories (some 400
+// source packages, 16,000 advisories for the 700-package image) is CPU.
+// ok is false when packages are too few to split.
+func (s *Store) splitAdvisories(ctx context.Context, namespace string, packages []string) (out []*vuln.Advisory, ok bool, err error) {
+	n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitPackages)
+	if n < 2 {
+		return nil, false, nil
+	}
+	per := (len(packages) + n - 1) / n
+	parts := make([][]*vuln.Advisory, n)
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range n {
+		run := packages[i*per : min((i+1)*per, len(packages))]
+		g.Go(func() (err error) {
+			parts[i], err = s.Advisories(ctx, namespace, run)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, true, err
+	}
+	return slices.Concat(parts...), true, nil
 }
