@@ -67,19 +67,29 @@ func TestVulnReportStreamed(t *testing.T) {
 
 // BenchmarkFirstReportHTTP asks the server for the load test's 700-package
 // image's report (10,275 pairs, 9.8 MB) over loopback HTTP with a Matcher
-// that has nothing cached ("first"), beside the floor of the same request
-// answered from the cache ("cached": the time to just send the same bytes).
+// that has no report cached ("first", its advisories cold or warm), beside
+// the floor of the same request answered from the cache ("cached": the
+// time to just send the same bytes).
 // ttfb-ns/op is the time to the first byte of the body.
 func BenchmarkFirstReportHTTP(b *testing.B) {
 	st := bigreport.Store(b, b.TempDir())
 	defer st.Close()
 	var h atomic.Pointer[http.Handler]
-	newHandler := func() {
-		m := &service.Matcher{Reports: st, Match: &match.Matcher{Store: st}, Feeds: st}
+	warm := &match.Matcher{Store: st}
+	// newHandler starts a server with no report cached; its advisories
+	// are compiled and described anew (cold: a server just started, or
+	// the feed just updated) or shared with the previous one (warm: other
+	// images with these packages were matched since the feed's update).
+	newHandler := func(cold bool) {
+		mm := warm
+		if cold {
+			mm = &match.Matcher{Store: st}
+		}
+		m := &service.Matcher{Reports: st, Match: mm, Feeds: st}
 		hh := (&httpapi.Server{Mode: httpapi.ModeMatcher, Matcher: m}).Handler()
 		h.Store(&hh)
 	}
-	newHandler()
+	newHandler(false)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -123,21 +133,27 @@ func BenchmarkFirstReportHTTP(b *testing.B) {
 			bigreport.ReportCPU(b, cpu)
 			b.ReportMetric(float64(ttfb)/float64(b.N), "ttfb-ns/op")
 		})
-		b.Run("first-"+enc, func(b *testing.B) {
-			var ttfb time.Duration
-			var cpu time.Duration
-			for b.Loop() {
-				b.StopTimer()
-				newHandler()
-				c := bigreport.CPU()
-				b.StartTimer()
-				t, n := fetch(b, gz)
-				cpu += bigreport.CPU() - c
-				ttfb += t
-				b.SetBytes(n)
+		for _, cold := range []bool{true, false} {
+			name := "first-warm-matcher-" + enc
+			if cold {
+				name = "first-cold-matcher-" + enc
 			}
-			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(ttfb)/float64(b.N), "ttfb-ns/op")
-		})
+			b.Run(name, func(b *testing.B) {
+				var ttfb time.Duration
+				var cpu time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					newHandler(cold)
+					c := bigreport.CPU()
+					b.StartTimer()
+					t, n := fetch(b, gz)
+					cpu += bigreport.CPU() - c
+					ttfb += t
+					b.SetBytes(n)
+				}
+				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(ttfb)/float64(b.N), "ttfb-ns/op")
+			})
+		}
 	}
 }

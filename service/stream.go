@@ -85,26 +85,42 @@ func (s *Matcher) StreamReportJSON(ctx context.Context, manifest string, gz bool
 	// A report's size is close to a kilobyte per vulnerability: one
 	// allocation rather than a doubling series.
 	js := &teeWriter{buf: bytes.NewBuffer(make([]byte, 0, 1024*(len(vr.Vulnerabilities)+16)))}
-	var zw *gzip.Writer
-	var zbuf *bytes.Buffer
+	var zdone chan []byte // the gzip form, when compressed alongside
+	var pipe *chunkPipe
 	if start != nil {
 		out := &teeWriter{w: start()}
 		if gz {
-			zbuf = bytes.NewBuffer(make([]byte, 0, js.buf.Cap()/8))
-			out.buf = zbuf
-			zw, _ = gzip.NewWriterLevel(out, gzip.BestSpeed)
-			js.w = zw
+			// Compression runs on its own goroutine, one chunk behind the
+			// encoder: on two cores the answer costs the slower of the two
+			// rather than their sum.
+			out.buf = bytes.NewBuffer(make([]byte, 0, js.buf.Cap()/8))
+			pipe = &chunkPipe{ch: make(chan []byte, 64)}
+			zdone = make(chan []byte, 1)
+			go func() {
+				zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
+				for c := range pipe.ch {
+					_, _ = zw.Write(c)
+				}
+				_ = zw.Close() // out keeps its own errors: out.buf is whole
+				zdone <- out.buf.Bytes()
+			}()
+			js.pipe = pipe
 		} else {
 			js.w = out
 		}
 	}
-	if err := reportjson.Encode(js, vr); err != nil {
+	err = reportjson.Encode(js, vr)
+	var zbytes []byte
+	if pipe != nil {
+		close(pipe.ch)
+		zbytes = <-zdone // the goroutine is done with the response too
+	}
+	if err != nil {
 		return nil, fmt.Errorf("match %s: encode: %w", manifest, err)
 	}
 	e := &Encoded{JSON: js.buf.Bytes()}
-	if zw != nil {
-		_ = zw.Close() // its writer keeps its own errors: zbuf is whole
-		e.once.Do(func() { e.gz = zbuf.Bytes() })
+	if zbytes != nil {
+		e.once.Do(func() { e.gz = zbytes })
 	}
 	if key != "" {
 		s.cache.put(key, e)
@@ -112,16 +128,27 @@ func (s *Matcher) StreamReportJSON(ctx context.Context, manifest string, gz bool
 	return e, nil
 }
 
-// teeWriter keeps everything in buf and passes it on to w until w fails.
+// teeWriter keeps everything in buf and passes it on to w until w fails,
+// and to pipe, when set, as slices of buf.
 type teeWriter struct {
-	buf *bytes.Buffer
-	w   io.Writer
-	err error
+	buf  *bytes.Buffer
+	w    io.Writer
+	err  error
+	pipe *chunkPipe
 }
+
+// chunkPipe hands the encoded report's chunks to the compressing
+// goroutine. The chunks are slices of the report's buffer, which only
+// grows: a slice handed on stays valid (and unchanged) whatever follows.
+type chunkPipe struct{ ch chan []byte }
 
 func (t *teeWriter) Write(p []byte) (int, error) {
 	if t.buf != nil {
+		n := t.buf.Len()
 		t.buf.Write(p)
+		if t.pipe != nil {
+			t.pipe.ch <- t.buf.Bytes()[n:t.buf.Len():t.buf.Len()]
+		}
 	}
 	if t.w != nil && t.err == nil {
 		_, t.err = t.w.Write(p)
