@@ -37,6 +37,9 @@ func (s *Store) splitDetails(ctx context.Context, feed string, names []string, m
 // a connection of its own.
 const minSplitPackages = 128
 
+// splitRun marks the context of one run of a split query.
+type splitRun struct{}
+
 // splitAdvisories runs Advisories over sorted, distinct packages cut into
 // consecutive runs, up to GOMAXPROCS (at most 4) at once, for the same
 // reason as splitDetails: decoding a large image's advisories (some 400
@@ -44,9 +47,10 @@ const minSplitPackages = 128
 // ok is false when packages are too few to split.
 func (s *Store) splitAdvisories(ctx context.Context, namespace string, packages []string) (out []*vuln.Advisory, ok bool, err error) {
 	n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitPackages)
-	if n < 2 {
+	if n < 2 || ctx.Value(splitRun{}) != nil {
 		return nil, false, nil
 	}
+	ctx = context.WithValue(ctx, splitRun{}, true) // a run is not split again
 	per := (len(packages) + n - 1) / n
 	parts := make([][]*vuln.Advisory, n)
 	g, ctx := errgroup.WithContext(ctx)
