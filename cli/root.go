@@ -282,13 +282,19 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 	}
 	res, err := u.Run(ctx, feeds)
 	for _, r := range res {
+		what := "advisories"
+		if f, ok := feed.Lookup(r.Feed); ok {
+			if _, ok := f.(feed.Enricher); ok {
+				what = "CVE records"
+			}
+		}
 		switch {
 		case r.Err != nil:
 			fmt.Fprintf(g.stderr, "  %-8s failed: %v\n", r.Feed, r.Err)
 		case r.Changed:
-			g.info("  %-8s updated: %d advisories in %.1fs", r.Feed, r.Advisories, r.Duration.Seconds())
+			g.info("  %-8s updated: %d %s in %.1fs", r.Feed, r.Advisories, what, r.Duration.Seconds())
 		default:
-			g.info("  %-8s unchanged: %d advisories", r.Feed, r.Advisories)
+			g.info("  %-8s unchanged: %d %s", r.Feed, r.Advisories, what)
 		}
 	}
 	return err
@@ -499,6 +505,19 @@ func feedsFor(ir *vuln.IndexReport) []string {
 	for _, p := range ir.Packages {
 		if vuln.IsLanguage(p.Ecosystem) {
 			set["osv"] = true
+		}
+	}
+	if len(set) > 0 {
+		// The enrichment feeds (nvd, epss, kev) serve every image that
+		// has vulnerability data: scores, and a severity where the
+		// distribution gives none. A bulky one (cvelist) is updated only
+		// when named; what is stored of it is used.
+		for _, f := range feed.All() {
+			_, enricher := f.(feed.Enricher)
+			_, bulky := f.(feed.Bulky)
+			if enricher && !bulky {
+				set[f.Name()] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(set))

@@ -73,6 +73,9 @@ type Indexer struct {
 	IndexReportRequestConcurrency int            `yaml:"index_report_request_concurrency"`
 	// MaxLayerSize bounds a downloaded layer blob, in bytes (0: 16 GiB).
 	MaxLayerSize int64 `yaml:"max_layer_size"`
+	// Limits bound what indexing one layer and one image may cost (see
+	// index.Options: 0 is the default, a negative value no limit).
+	Limits IndexLimits `yaml:"limits"`
 	// LayerReadConcurrency bounds the layers fetched and scanned at once
 	// in the process, across all requests (0: 2 per CPU).
 	LayerReadConcurrency int `yaml:"layer_read_concurrency"`
@@ -179,9 +182,14 @@ type Duration time.Duration
 
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// Complaints are yaml.TypeErrors, so that the decoder goes on and
+	// reports the rest of the file too.
 	var s string
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a duration is a scalar (e.g. 6h, 30m, 90s)", n.Line)}}
+	}
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: duration: %w", n.Line, err)
+		return err
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -197,7 +205,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		*d = Duration(time.Duration(secs) * time.Second)
 		return nil
 	}
-	return fmt.Errorf("line %d: %q is not a duration (e.g. 6h, 30m, 90s)", n.Line, s)
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (e.g. 6h, 30m, 90s)", n.Line, s)}}
 }
 
 // Defaults as Clair has them.
@@ -223,6 +231,10 @@ func Load(path string) (*Config, error) {
 	defer f.Close()
 	c, err := Parse(f)
 	if err != nil {
+		if strings.Contains(err.Error(), "\n") {
+			// One problem a line, the file named once above them.
+			return nil, fmt.Errorf("config: %s:\n%w", path, err)
+		}
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	return c, nil
@@ -236,78 +248,21 @@ func Parse(r io.Reader) (*Config, error) {
 		return nil, err
 	}
 	c := &Config{}
+	var decodeErr error
 	if len(bytes.TrimSpace(b)) > 0 {
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-			return nil, cleanYAMLError(err)
+		var partial bool
+		if partial, decodeErr = decodeStrict(b, c, "", true); decodeErr != nil && !partial {
+			return nil, decodeErr
 		}
 	}
 	c.applyEnv(os.LookupEnv)
 	c.defaults()
-	if err := c.Validate(); err != nil {
+	// The decoder's complaints and the sections' together: every problem
+	// of the file at once.
+	if err := errors.Join(decodeErr, c.Validate()); err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// cleanYAMLError turns "field foo not found in type config.Indexer" into
-// words about the file.
-func cleanYAMLError(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
-	var out []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		if i := strings.Index(l, "field "); i >= 0 && strings.Contains(l, " not found in type ") {
-			key := strings.TrimSuffix(l[i+len("field "):], l[strings.Index(l, " not found in type "):])
-			typ := l[strings.Index(l, " not found in type ")+len(" not found in type "):]
-			l = l[:i] + fmt.Sprintf("unknown key %q in %s", key, section(typ))
-		}
-		out = append(out, l)
-	}
-	return errors.New(strings.Join(out, "; "))
-}
-
-func section(typ string) string {
-	switch strings.TrimPrefix(typ, "config.") {
-	case "Config":
-		return "the top level"
-	case "Indexer":
-		return "indexer"
-	case "Matcher":
-		return "matcher"
-	case "Matchers":
-		return "matchers"
-	case "Updaters":
-		return "updaters"
-	case "Notifier":
-		return "notifier"
-	case "Webhook":
-		return "notifier.webhook"
-	case "AMQP":
-		return "notifier.amqp"
-	case "Exchange":
-		return "notifier.amqp.exchange"
-	case "STOMP":
-		return "notifier.stomp"
-	case "Login":
-		return "notifier.stomp.user"
-	case "Auth":
-		return "auth"
-	case "PSK":
-		return "auth.psk"
-	case "TLS":
-		return "tls"
-	case "Metrics":
-		return "metrics"
-	case "HTTP":
-		return "http"
-	}
-	return typ
 }
 
 // Environment overrides, so that secrets need not sit in the file.
@@ -383,37 +338,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// Validate checks what the decoder cannot.
-func (c *Config) Validate() error {
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "debug-color", "info", "warn", "warning", "error", "fatal", "panic":
-	default:
-		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
-	}
-	if c.Auth.Keyserver != nil {
-		return errors.New("auth.keyserver: not supported (Clair removed it too); use auth.psk")
-	}
-	if p := c.Auth.PSK; p != nil && strings.TrimSpace(p.Key) == "" {
-		return errors.New("auth.psk.key: empty (give a base64 key, or " + EnvPSKKey + ")")
-	}
-	if t := c.TLS; t != nil && (t.Cert == "" || t.Key == "") {
-		return errors.New("tls: both cert and key are needed")
-	}
-	if c.Matcher.Period < Duration(time.Minute) {
-		return fmt.Errorf("matcher.period: %s is too short (at least 1m)", time.Duration(c.Matcher.Period))
-	}
-	if c.Indexer.MaxLayerSize < 0 {
-		return errors.New("indexer.max_layer_size: negative")
-	}
-	if err := c.validateLimits(); err != nil {
-		return err
-	}
-	if err := c.validateDelivery(); err != nil {
-		return err
-	}
-	return nil
-}
-
 // SlogLevel maps Clair's level names onto slog's levels.
 func (c *Config) SlogLevel() (lvl int) {
 	switch strings.ToLower(c.LogLevel) {
@@ -427,37 +351,15 @@ func (c *Config) SlogLevel() (lvl int) {
 	return 0
 }
 
-// validateLimits refuses negative bounds, which would read as "none".
-func (c *Config) validateLimits() error {
-	for _, d := range []struct {
-		key string
-		v   Duration
-	}{
-		{"indexer.manifest_timeout", c.Indexer.ManifestTimeout},
-		{"indexer.layer_rate_window", c.Indexer.LayerRateWindow},
-		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
-		{"http.read_timeout", c.HTTP.ReadTimeout},
-		{"http.write_timeout", c.HTTP.WriteTimeout},
-		{"http.idle_timeout", c.HTTP.IdleTimeout},
-	} {
-		if d.v < 0 {
-			return fmt.Errorf("%s: %s is negative", d.key, time.Duration(d.v))
-		}
-	}
-	if p := c.Auth.PSK; p != nil && p.MaxLifetime < 0 {
-		return fmt.Errorf("auth.psk.max_lifetime: %s is negative", time.Duration(p.MaxLifetime))
-	}
-	for _, n := range []struct {
-		key string
-		v   int
-	}{
-		{"indexer.layer_read_concurrency", c.Indexer.LayerReadConcurrency},
-		{"http.max_connections", c.HTTP.MaxConnections},
-		{"http.max_connections_per_ip", c.HTTP.MaxConnectionsPerIP},
-	} {
-		if n.v < 0 {
-			return fmt.Errorf("%s: %d is negative", n.key, n.v)
-		}
-	}
-	return nil
+// IndexLimits are the indexer's bounds on hostile layers, in bytes and
+// counts; zero keeps index.Options' default, a negative value lifts it.
+type IndexLimits struct {
+	MaxFileBytes     int64  `yaml:"max_file_bytes"`
+	MaxLayerBytes    int64  `yaml:"max_layer_bytes"`
+	MaxImageBytes    int64  `yaml:"max_image_bytes"`
+	MaxLayerPackages int    `yaml:"max_layer_packages"`
+	MaxReportBytes   int64  `yaml:"max_report_bytes"`
+	MaxLayerFiles    int    `yaml:"max_layer_files"`
+	MemFileBytes     int64  `yaml:"mem_file_bytes"`
+	TempDir          string `yaml:"temp_dir"`
 }

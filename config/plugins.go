@@ -1,10 +1,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"sort"
 
 	"go.yaml.in/yaml/v3"
@@ -25,10 +22,13 @@ func DecodePlugin(where string, raw any, v any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w", where, cleanYAMLError(err))
+	// The settings were re-encoded: the decoder's lines are not the
+	// file's, so errors name the key path under where instead.
+	if partial, err := decodeStrict(b, v, where, false); err != nil {
+		if !partial {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return err
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ var clairSets = map[string]string{
 	"aws":        "amazon",
 	"pyupio":     "osv", // PyPI advisories come from osv.dev's PyPI export
 	"clair.cvss": "nvd",
+	"clair.epss": "epss",
+	"clair.kev":  "kev",
 	"alma":       "osv",
 	"rocky":      "osv",
 	"mariner":    "mariner",

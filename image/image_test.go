@@ -199,6 +199,9 @@ func open(t *testing.T, ref string, opt Options) *Image {
 }
 
 func TestDockerArchive(t *testing.T) {
+	// A temp folder of the test's own, so that tempArchives counts only
+	// this test's copies and not those of other packages' tests.
+	t.Setenv("TMPDIR", t.TempDir())
 	want := buildImage(t, "linux/amd64", alpineLayer(t), bytesLayer(t, entry{name: "etc/motd", body: "hello\n"}))
 	p := filepath.Join(t.TempDir(), "img.tar")
 	tag, _ := name.NewTag("example.com/alpine:3.18.9")

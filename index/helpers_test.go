@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/image"
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -341,25 +343,7 @@ func (s *memStore) PutLayerScan(ctx context.Context, layer, sc, version string, 
 // this checkout lacks them.
 func sharedTestdata(t testing.TB, elem ...string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("repository root (go.mod) not found; cannot locate ../shared/testdata")
-		}
-		dir = parent
-	}
-	p := filepath.Join(append([]string{dir, "..", "shared", "testdata"}, elem...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is absent (it lives beside the repository, in ../shared/testdata): %v", p, err)
-	}
-	return p
+	return sharedtest.Path(t, path.Join(elem...))
 }
 
 // rootfsEntries reads one of the shared rootfs folders as tar entries. That

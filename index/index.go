@@ -40,6 +40,9 @@ type Indexer struct {
 	// layers read at once. read looks the cache up again first, so a
 	// waiter that finds the layer scanned meanwhile reads nothing.
 	Gate func(ctx context.Context, layer string, read func(ctx context.Context) error) error
+	// Options bound what one layer and one image may cost; the zero
+	// value means the documented defaults.
+	Options Options
 }
 
 // Index reads the image's layers (those not already cached) and returns what
@@ -65,9 +68,10 @@ func (ix *Indexer) Index(ctx context.Context, img *image.Image) (*vuln.IndexRepo
 		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(n)
+		imgBudget := scanner.NewBudget("image", ix.Options.maxImageBytes(), nil)
 		for i, l := range img.Layers {
 			g.Go(func() error {
-				v, err := ix.indexLayer(gctx, l)
+				v, err := ix.indexLayer(gctx, l, imgBudget)
 				if err != nil {
 					return layerError(l, err)
 				}
@@ -80,10 +84,10 @@ func (ix *Indexer) Index(ctx context.Context, img *image.Image) (*vuln.IndexRepo
 		}
 	} else {
 		for i, l := range img.Layers {
-			views[i] = &layerView{digest: l.Digest}
+			views[i] = &layerView{digest: l.Digest, name: layerName(l)}
 		}
 	}
-	return buildReport(img, ix.Scanners, views)
+	return buildReport(img, ix.Scanners, views, ix.Options)
 }
 
 func checkScanners(ss []scanner.Scanner) error {
@@ -157,32 +161,34 @@ func contentError(err error) error {
 // indexLayer gets what every scanner found in the layer: from the cache
 // where it can, and otherwise by reading the layer once for all the
 // scanners the cache lacks.
-func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer) (*layerView, error) {
-	v := &layerView{digest: l.Digest, scans: make(map[string]*scanRecord, len(ix.Scanners))}
+func (ix *Indexer) indexLayer(ctx context.Context, l *image.Layer, imgBudget *scanner.Budget) (*layerView, error) {
+	v := &layerView{digest: l.Digest, name: layerName(l), scans: make(map[string]*scanRecord, len(ix.Scanners))}
+	budget := scanner.NewBudget("layer", ix.Options.maxLayerBytes(), imgBudget)
 	if l.Dir != "" {
-		w := newWalker(ix.Scanners)
+		w := newWalker(ix.Scanners, layerName(l), ix.Options, budget)
 		if err := walkDir(ctx, l.Dir, w); err != nil {
 			return nil, err
 		}
+		w.finish()
 		v.fill(w, ix.Scanners)
 		return v, nil
 	}
 	if ix.Store == nil || l.Digest == "" {
-		return v, ix.readLayer(ctx, l, v, ix.Scanners, false, false)
+		return v, ix.readLayer(ctx, l, v, budget, ix.Scanners, false, false)
 	}
 	missing, needLayer, err := ix.cached(ctx, l, v)
 	if err != nil || len(missing) == 0 && !needLayer {
 		return v, err
 	}
 	if ix.Gate == nil {
-		return v, ix.readLayer(ctx, l, v, missing, needLayer, true)
+		return v, ix.readLayer(ctx, l, v, budget, missing, needLayer, true)
 	}
 	err = ix.Gate(ctx, l.Digest, func(ctx context.Context) error {
 		missing, needLayer, err := ix.cached(ctx, l, v)
 		if err != nil || len(missing) == 0 && !needLayer {
 			return err
 		}
-		return ix.readLayer(ctx, l, v, missing, needLayer, true)
+		return ix.readLayer(ctx, l, v, budget, missing, needLayer, true)
 	})
 	return v, err
 }
@@ -221,12 +227,12 @@ func (ix *Indexer) cached(ctx context.Context, l *image.Layer, v *layerView) (mi
 
 // readLayer reads the layer once for the missing scanners and, with cache,
 // stores what they found.
-func (ix *Indexer) readLayer(ctx context.Context, l *image.Layer, v *layerView, missing []scanner.Scanner, needLayer, cache bool) error {
+func (ix *Indexer) readLayer(ctx context.Context, l *image.Layer, v *layerView, budget *scanner.Budget, missing []scanner.Scanner, needLayer, cache bool) error {
 	rc, err := l.Uncompressed(ctx)
 	if err != nil {
 		return contentError(err)
 	}
-	w := newWalker(missing)
+	w := newWalker(missing, layerName(l), ix.Options, budget)
 	err = walkTar(ctx, rc, w)
 	if cerr := rc.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -234,8 +240,11 @@ func (ix *Indexer) readLayer(ctx context.Context, l *image.Layer, v *layerView, 
 	if err != nil {
 		return contentError(err)
 	}
+	w.finish()
 	v.fill(w, missing)
-	if !cache {
+	// What the image's budget refused depends on the other layers of
+	// this image: not a result to share with other images.
+	if !cache || budget.RefusedByParent() {
 		return nil
 	}
 	for i, s := range missing {

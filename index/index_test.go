@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/image"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -280,10 +281,19 @@ func TestSymlinks(t *testing.T) {
 	})
 	t.Run("Loop", func(t *testing.T) {
 		l1 := layerOf(t, symlink("usr/lib/os-release", "../../etc/os-release"))
-		l2 := layerOf(t, symlink("etc/os-release", "../usr/lib/os-release"))
-		_, err := (&Indexer{Scanners: []scanner.Scanner{&osReleaseScanner{}}}).Index(context.Background(), imageOf(l1, l2))
-		if err == nil || err.Error() != "index: etc/os-release: symlink loop" {
-			t.Errorf("err = %v", err)
+		l2 := layerOf(t, symlink("etc/os-release", "../usr/lib/os-release"), file("var/lib/dpkg/status", statusA))
+		// A loop is a warning naming the layer and path; the rest of
+		// the image is indexed.
+		r := index(t, &Indexer{Scanners: []scanner.Scanner{&osReleaseScanner{}, &dpkgScanner{}}}, imageOf(l1, l2))
+		want := []string{
+			"index: layer " + l2.Digest + ": etc/os-release: symlink loop (more than 40 links to follow); not indexed",
+			"index: layer " + l1.Digest + ": usr/lib/os-release: symlink loop (more than 40 links to follow); not indexed",
+		}
+		if !slices.Equal(r.Warnings, want) {
+			t.Errorf("warnings\n%q\nwant\n%q", r.Warnings, want)
+		}
+		if len(r.Packages) != 2 {
+			t.Errorf("packages %v", pkgs(r))
 		}
 	})
 }
@@ -443,11 +453,15 @@ func TestSharedFile(t *testing.T) {
 	if len(r.Packages) != 2 {
 		t.Errorf("packages %v", pkgs(r))
 	}
-	defer func(n int64) { maxSharedFile = n }(maxSharedFile)
-	maxSharedFile = 1000
-	_, err := (&Indexer{Scanners: []scanner.Scanner{a, b}}).Index(context.Background(), imageOf(l))
-	if err == nil || !strings.Contains(err.Error(), `entry "var/lib/dpkg/status": `) || !strings.Contains(err.Error(), "wanted by 2 scanners") {
-		t.Errorf("err = %v", err)
+	// Past the bound on a kept file: a warning naming the layer and
+	// the path, and the rest of the layer is indexed.
+	r = index(t, &Indexer{Scanners: []scanner.Scanner{a, b}, Options: Options{MaxFileBytes: 1000}}, imageOf(l))
+	want := "index: layer " + l.Digest + ": var/lib/dpkg/status: not scanned: " + limit.Bytes(int64(len(body))) + ", more than the 1000 B a file kept for its scanners may have (index option MaxFileBytes)"
+	if !slices.Equal(r.Warnings, []string{want}) {
+		t.Errorf("warnings %q, want %q", r.Warnings, want)
+	}
+	if len(r.Packages) != 0 {
+		t.Errorf("packages %v", pkgs(r))
 	}
 }
 

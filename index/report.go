@@ -3,12 +3,15 @@ package index
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/openclair/clair/image"
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -30,7 +33,7 @@ type pkgFound struct {
 	key   string // the package as JSON, without its id: identical ones merge
 }
 
-func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerView) (*vuln.IndexReport, error) {
+func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerView, opts Options) (*vuln.IndexReport, error) {
 	r := &vuln.IndexReport{
 		ManifestHash:  img.ManifestDigest,
 		State:         vuln.IndexFinished,
@@ -59,13 +62,18 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 		u   *union  // the scanner's view, to trace a package down the layers
 	}
 	var results []resultAt
+	// Links to what no layer has, whichever scanners wanted them.
+	dangling := map[string]bool{}
 	for _, s := range scanners {
 		u := &union{views: views, scanner: s.Name()}
-		vis, warns, err := u.visible()
+		vis, warns, dl, err := u.visible()
 		if err != nil {
 			return nil, err
 		}
 		warnings = append(warnings, warns...)
+		for _, d := range dl {
+			dangling[d] = true
+		}
 		if c, ok := s.(scanner.Combiner); ok {
 			in := make(map[string]*scanner.Result, len(vis))
 			for _, f := range vis {
@@ -81,9 +89,13 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 			continue
 		}
 		for _, f := range dedupeLinks(vis) {
+			if f.res == nothing || isEmpty(f.res) {
+				continue // what most candidate executables say
+			}
 			results = append(results, resultAt{res: f.res, fs: []found{f}, u: u})
 		}
 	}
+	warnings = append(warnings, danglingWarning(dangling)...)
 	memo := map[*scanner.Result]map[string]bool{}
 	// Repositories a repository scanner found (Red Hat's content
 	// manifests) describe the packages installed in the same layer.
@@ -94,7 +106,7 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 	var repoLayers []layerRepos
 	for _, ra := range results {
 		res := ra.res
-		warnings = append(warnings, res.Warnings...)
+		warnings = append(warnings, layerWarnings(res.Warnings, ra.fs, views)...)
 		if res.Distribution != nil {
 			d := *res.Distribution
 			dists = append(dists, &d)
@@ -153,14 +165,16 @@ func buildReport(img *image.Image, scanners []scanner.Scanner, views []*layerVie
 
 	distIDs := numberDistributions(r, dists)
 	repoIDs := numberRepositories(r, repos)
-	numberPackages(r, pkgs, distIDs, repoIDs)
+	if left := numberPackages(r, pkgs, distIDs, repoIDs, opts.maxReportBytes()); left > 0 {
+		warnings = append(warnings, fmt.Sprintf("index: the report's packages passed %s (index option MaxReportBytes): %d packages left out", limit.Bytes(opts.maxReportBytes()), left))
+	}
 	r.Warnings = dedupeStrings(warnings)
 	return r, nil
 }
 
 // visible resolves every path the scanner recorded in any layer to what the
 // final image shows there, in path order.
-func (u *union) visible() ([]found, []string, error) {
+func (u *union) visible() (out []found, warns, dangling []string, err error) {
 	paths := map[string]bool{}
 	for l := range u.views {
 		if r := u.rec(l); r != nil {
@@ -177,19 +191,34 @@ func (u *union) visible() ([]found, []string, error) {
 		sorted = append(sorted, p)
 	}
 	sort.Strings(sorted)
-	var (
-		out      []found
-		warns    []string
-		dangling []string
-	)
+	// Links to directories lead to no file, and are no mistake either.
+	dirs := map[string]bool{}
+	for l := range u.views {
+		if r := u.rec(l); r != nil {
+			for _, d := range r.Dirs {
+				dirs[d] = true
+			}
+		}
+	}
+	var loops int
 	for _, p := range sorted {
 		e, missing, ok, err := u.resolve(p)
+		if errors.Is(err, errLoop) {
+			// A loop is the image's mistake, not a reason to index
+			// none of it.
+			if loops++; loops <= maxLoopWarnings {
+				l, _, _, _, _ := u.lookup(p)
+				warns = append(warns, fmt.Sprintf("index: layer %s: %s: symlink loop (more than %d links to follow); not indexed", u.views[l].name, p, maxLinkHops))
+			}
+			continue
+		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !ok {
-			if missing != p {
-				dangling = append(dangling, fmt.Sprintf("%s: symlink to %s", p, missing))
+			if missing != p && !dirs[missing] {
+				l, _, _, _, _ := u.lookup(p)
+				dangling = append(dangling, fmt.Sprintf("layer %s: %s: symlink to %s", u.views[l].name, p, missing))
 			}
 			continue
 		}
@@ -199,17 +228,58 @@ func (u *union) visible() ([]found, []string, error) {
 		}
 		out = append(out, found{path: p, src: e.path, layer: e.layer, res: res})
 	}
-	// One line per scanner: a pnpm tree or a "lib -> usr/lib" link makes
-	// hundreds of links to directories, which are not worth a line each.
-	switch len(dangling) {
-	case 0:
-	case 1:
-		warns = append(warns, fmt.Sprintf("index: %s: %s, which the image does not have or the scanner does not read (a directory?)", u.scanner, dangling[0]))
-	default:
-		warns = append(warns, fmt.Sprintf("index: %s: %d symlinks to paths the image does not have or the scanner does not read (directories?), e.g. %s", u.scanner, len(dangling), dangling[0]))
+	if loops > maxLoopWarnings {
+		warns = append(warns, fmt.Sprintf("index: %s: %d more symlink loops; not indexed", u.scanner, loops-maxLoopWarnings))
 	}
-	return out, warns, nil
+	return out, warns, dangling, nil
 }
+
+func isEmpty(r *scanner.Result) bool {
+	return len(r.Packages) == 0 && r.Distribution == nil && len(r.Repositories) == 0 && len(r.Warnings) == 0
+}
+
+// layerWarnings names the layer in a scanner's warnings (the indexer's
+// own name it already): the layer of the file, or the top one of the
+// files a Combiner read.
+func layerWarnings(ws []string, fs []found, views []*layerView) []string {
+	if len(ws) == 0 || len(fs) == 0 {
+		return ws
+	}
+	top := fs[0].layer
+	for _, f := range fs[1:] {
+		top = max(top, f.layer)
+	}
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		if strings.HasPrefix(w, "index: ") {
+			out[i] = w
+			continue
+		}
+		out[i] = "layer " + views[top].name + ": " + w
+	}
+	return out
+}
+
+// danglingWarning is one line for all the scanners: a pnpm tree or a "lib
+// -> usr/lib" link to another layer's directory makes hundreds of links to
+// no file, which are not worth a line each.
+func danglingWarning(set map[string]bool) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	ds := make([]string, 0, len(set))
+	for d := range set {
+		ds = append(ds, d)
+	}
+	sort.Strings(ds)
+	if len(ds) == 1 {
+		return []string{fmt.Sprintf("index: %s, which the image does not have (or a directory of a layer below)", ds[0])}
+	}
+	return []string{fmt.Sprintf("index: %d symlinks to paths the image does not have (or directories of layers below), e.g. %s", len(ds), ds[0])}
+}
+
+// maxLoopWarnings bounds the symlink loops named one by one.
+const maxLoopWarnings = 5
 
 // dedupeLinks drops a link whose target is itself visible at its own path:
 // the same content would otherwise count twice. Combiners see both, since
@@ -298,8 +368,9 @@ func numberRepositories(r *vuln.IndexReport, rs []*vuln.Repository) map[vuln.Rep
 }
 
 // numberPackages sorts the packages (package_db, name, version, arch, then
-// the rest), merges identical ones, and numbers them from "1".
-func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, repoIDs map[vuln.Repository]string) {
+// the rest), merges identical ones, and numbers them from "1". Packages
+// past maxBytes of JSON (estimated) are left out; it returns their number.
+func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, repoIDs map[vuln.Repository]string, maxBytes int64) (leftOut int) {
 	for _, pf := range pkgs {
 		b, _ := json.Marshal(pf.pkg)
 		pf.key = string(b)
@@ -323,7 +394,17 @@ func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, rep
 	}
 	byKey := map[string]string{}
 	n := 0
+	var size int64
 	for _, pf := range pkgs {
+		// The package once, its environment each time, and the keys.
+		size += envSize + int64(len(pf.env.PackageDB)+len(pf.env.IntroducedIn))
+		if _, ok := byKey[pf.key]; !ok {
+			size += int64(len(pf.key)) + 16
+		}
+		if size > maxBytes {
+			leftOut++
+			continue
+		}
 		pf.env.DistributionID = distID
 		for _, rp := range pf.repos {
 			if id, ok := repoIDs[repoKey(rp)]; ok && !slices.Contains(pf.env.RepositoryIDs, id) {
@@ -359,7 +440,11 @@ func numberPackages(r *vuln.IndexReport, pkgs []*pkgFound, distIDs []string, rep
 		}
 		src.ID = id
 	}
+	return leftOut
 }
+
+// envSize is the JSON of an environment without its strings, and its key.
+const envSize = 100
 
 func sameEnv(a, b *vuln.Environment) bool {
 	return a.PackageDB == b.PackageDB && a.IntroducedIn == b.IntroducedIn && a.DistributionID == b.DistributionID && slices.Equal(a.RepositoryIDs, b.RepositoryIDs)

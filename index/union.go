@@ -1,7 +1,7 @@
 package index
 
 import (
-	"fmt"
+	"errors"
 	"path"
 
 	"github.com/openclair/clair/scanner"
@@ -10,6 +10,7 @@ import (
 // layerView is one layer's records, ready for lookups.
 type layerView struct {
 	digest    string
+	name      string // for warnings: the digest, or the folder
 	whiteouts map[string]bool
 	opaque    map[string]bool
 	scans     map[string]*scanRecord // by scanner name
@@ -105,8 +106,11 @@ func (u *union) resolve(p string) (e entry, target string, ok bool, err error) {
 		}
 		cur = t
 	}
-	return entry{}, "", false, fmt.Errorf("index: %s: symlink loop", p)
+	return entry{}, "", false, errLoop
 }
+
+// errLoop is a chain of links longer than the kernel would follow.
+var errLoop = errors.New("symlink loop")
 
 // pkgKey is what "the same package" means for continuity across layers.
 func pkgKey(name, version string) string { return name + "\x00" + version }

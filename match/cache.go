@@ -141,15 +141,9 @@ func (c *compiled) affectsIn(installed version.Version) (bool, int) {
 // from the cache where it is current and from the store for the rest.
 func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[string][]*compiled, error) {
 	c := &m.cache
-	gen, cacheable := "", false
-	if g, ok := ctx.Value(generationKey{}).(string); ok {
-		gen, cacheable = g, true
-	} else if g, ok := m.Store.(Generationer); ok {
-		states, err := g.FeedStates(ctx)
-		if err != nil {
-			return nil, err
-		}
-		gen, cacheable = store.Generation(states), true
+	gen, cacheable, err := m.generation(ctx)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string][]*compiled, len(names))
 	missing := names
@@ -236,6 +230,25 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 		c.template.CompareAndSwap(nil, template(copies[i], c.id))
 	}
 	return nil
+}
+
+// generation names the feeds' current snapshots for the caches: from ctx
+// when the caller read the states for this match already (MatchStates),
+// from the store otherwise. cacheable is false for a store that cannot
+// say.
+func (m *Matcher) generation(ctx context.Context) (gen string, cacheable bool, err error) {
+	if g, ok := ctx.Value(generationKey{}).(string); ok {
+		return g, true, nil
+	}
+	g, ok := m.Store.(Generationer)
+	if !ok {
+		return "", false, nil
+	}
+	states, err := g.FeedStates(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	return store.Generation(states), true, nil
 }
 
 // generationKey carries, within one Match, the feed generation read once

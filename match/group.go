@@ -11,7 +11,6 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
-	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -67,13 +66,9 @@ func (m *Matcher) artifactGroups(ctx context.Context) (map[string][]string, erro
 	if !ok {
 		return nil, nil
 	}
-	gen, cacheable := "", false
-	if g, ok := m.Store.(Generationer); ok {
-		states, err := g.FeedStates(ctx)
-		if err != nil {
-			return nil, err
-		}
-		gen, cacheable = store.Generation(states), true
+	gen, cacheable, err := m.generation(ctx)
+	if err != nil {
+		return nil, err
 	}
 	c := &m.groups
 	if cacheable {

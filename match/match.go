@@ -35,6 +35,7 @@ type Matcher struct {
 	// without a group that several groups publish); nil: slog.Default().
 	Logger *slog.Logger
 	groups groupIndex
+	ecache enrichCache
 }
 
 // ecosystemFormat is the version format of the advisories that may apply
@@ -181,6 +182,11 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			vr.Vulnerabilities[v.ID] = v
 		}
 		perPkg[h.c.id] = append(perPkg[h.c.id], v)
+	}
+	// Before the per-package order below, which is by severity: a
+	// severity may come from CVSS here.
+	if err := m.enrich(ctx, vr); err != nil {
+		return nil, err
 	}
 	for id, vs := range perPkg {
 		slices.SortFunc(vs, func(a, b *vuln.Vulnerability) int {

@@ -31,11 +31,17 @@ type CVSS struct {
 // another shape is skipped, never an error.
 func cvssScores(vr *vuln.VulnerabilityReport) map[string]CVSS {
 	out := map[string]CVSS{}
-	for key, list := range vr.Enrichments {
-		if !strings.HasPrefix(key, CVSSKeyPrefix) {
-			continue
+	// Keys in order: of two keys scoring a vulnerability alike, the first
+	// one's vector is shown, not whichever map iteration met first.
+	var keys []string
+	for key := range vr.Enrichments {
+		if strings.HasPrefix(key, CVSSKeyPrefix) {
+			keys = append(keys, key)
 		}
-		for _, elem := range list {
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		for _, elem := range vr.Enrichments[key] {
 			b, ok := elem.(json.RawMessage)
 			if !ok {
 				var err error

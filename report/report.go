@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -113,11 +114,20 @@ type Row struct {
 	Vuln      *vuln.Vulnerability
 	Installed string
 	FixedIn   string // "unfixed" when there is no fix
+	// CVSS is the base score of the report's clair.cvss enrichment, EPSS
+	// the highest EPSS percentile (0..1) of its CVEs, KEV its CISA KEV
+	// entry; HasCVSS and HasEPSS tell a zero from none.
+	CVSS, EPSS       float64
+	HasCVSS, HasEPSS bool
+	KEV              *vuln.KEV
 }
 
-// Rows flattens the report into (package, vulnerability) pairs, most severe
-// first, then by package and vulnerability name.
+// Rows flattens the report into (package, vulnerability) pairs, distribution
+// and language packages together, in one order: most severe first, then
+// those in CISA's KEV catalog, then by EPSS percentile (highest first), then
+// by package and vulnerability name, version, path and package id.
 func Rows(vr *vuln.VulnerabilityReport) []Row {
+	en := readEnrichments(vr)
 	var rows []Row
 	for pid, vids := range vr.PackageVulnerabilities {
 		p := vr.Packages[pid]
@@ -136,7 +146,9 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 					fixed = "will not fix"
 				}
 			}
-			rows = append(rows, Row{Package: p, Vuln: v, Installed: p.Version, FixedIn: fixed})
+			r := Row{Package: p, Vuln: v, Installed: p.Version, FixedIn: fixed}
+			en.fill(&r)
+			rows = append(rows, r)
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
@@ -144,57 +156,94 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 		if a.Vuln.NormalizedSeverity != b.Vuln.NormalizedSeverity {
 			return a.Vuln.NormalizedSeverity > b.Vuln.NormalizedSeverity
 		}
+		if (a.KEV != nil) != (b.KEV != nil) {
+			return a.KEV != nil
+		}
+		if a.HasEPSS != b.HasEPSS || a.EPSS != b.EPSS {
+			return a.EPSS > b.EPSS || (a.EPSS == b.EPSS && a.HasEPSS)
+		}
 		if a.Package.Name != b.Package.Name {
 			return a.Package.Name < b.Package.Name
 		}
 		if a.Vuln.Name != b.Vuln.Name {
 			return a.Vuln.Name < b.Vuln.Name
 		}
-		return a.Installed < b.Installed
+		if a.Installed != b.Installed {
+			return a.Installed < b.Installed
+		}
+		// The same package found twice (one jar under two names) would
+		// otherwise come out in map order.
+		if a.Package.Path != b.Package.Path {
+			return a.Package.Path < b.Package.Path
+		}
+		return a.Package.ID < b.Package.ID
 	})
 	return rows
 }
 
-// Table writes one row per package and vulnerability and a summary line.
-// Distribution packages come first; language packages follow in groups by
-// where they were found (a Go binary, a site-packages folder, a jar, a
-// lock file), each under a line naming the ecosystem and the place.
+// Table writes one row per package and vulnerability, in Rows' order
+// (distribution and language packages together), and a summary line. Each
+// row shows the CVSS base score, the EPSS percentile and whether the CVE is
+// in CISA's KEV catalog, and where the package was found: its package
+// database for distribution packages, the ecosystem and place (a Go binary,
+// a site-packages folder, a jar, a lock file) for language packages. A
+// severity taken from CVSS, the distribution having none, is marked so.
 func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
 	rows := Rows(vr)
-	groups := map[string][]Row{}
-	var keys []string
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tCVSS\tEPSS\tKEV\tFIXED IN\tFOUND IN")
 	for _, r := range rows {
-		k := ""
-		if loc := Location(r.Package); loc != "" {
-			k = r.Package.Ecosystem + ": " + loc
-		}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], r)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name,
+			severityCell(r.Vuln), cvssCell(r), epssCell(r), kevCell(r), r.FixedIn, Where(r.Package))
 	}
-	sort.Strings(keys) // "" (the distribution's packages) sorts first
-	for i, k := range keys {
-		if k != "" {
-			if i > 0 {
-				fmt.Fprintln(w)
-			}
-			fmt.Fprintln(w, k)
-		}
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tFIXED IN")
-		for _, r := range groups[k] {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name, r.Vuln.NormalizedSeverity, r.FixedIn)
-		}
-		if err := tw.Flush(); err != nil {
-			return fmt.Errorf("report: table: %w", err)
-		}
-	}
-	if len(keys) == 0 {
-		fmt.Fprintln(w, "PACKAGE  INSTALLED  VULNERABILITY  SEVERITY  FIXED IN")
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("report: table: %w", err)
 	}
 	_, err := fmt.Fprintln(w, Summary(vr, rows))
 	return err
+}
+
+// Where is the FOUND IN column: "ecosystem: place" for a language package
+// (Location), the package database for a distribution package.
+func Where(p *vuln.Package) string {
+	if loc := Location(p); loc != "" {
+		return p.Ecosystem + ": " + loc
+	}
+	if p.PackageDB != "" {
+		return p.PackageDB
+	}
+	return p.Ecosystem
+}
+
+func severityCell(v *vuln.Vulnerability) string {
+	if strings.HasPrefix(v.SeveritySource, "cvss:") {
+		return v.NormalizedSeverity.String() + " (CVSS)"
+	}
+	return v.NormalizedSeverity.String()
+}
+
+func cvssCell(r Row) string {
+	if !r.HasCVSS {
+		return "-"
+	}
+	return strconv.FormatFloat(r.CVSS, 'f', 1, 64)
+}
+
+func epssCell(r Row) string {
+	if !r.HasEPSS {
+		return "-"
+	}
+	return strconv.FormatFloat(r.EPSS*100, 'f', 1, 64) + "%"
+}
+
+func kevCell(r Row) string {
+	switch {
+	case r.KEV == nil:
+		return "-"
+	case strings.EqualFold(r.KEV.KnownRansomwareCampaignUse, "Known"):
+		return "yes, ransomware"
+	}
+	return "yes"
 }
 
 // Location is where a language package was found, at the grain people

@@ -15,8 +15,8 @@ func sample() *vuln.VulnerabilityReport {
 	return &vuln.VulnerabilityReport{
 		ManifestHash: "sha256:abc",
 		Packages: map[string]*vuln.Package{
-			"1": {ID: "1", Name: "bsdutils", Version: "1:2.36.1-8+deb11u1", Kind: "binary", Source: &vuln.Package{Name: "util-linux", Version: "2.36.1-8+deb11u1", Kind: "source"}},
-			"2": {ID: "2", Name: "zlib1g", Version: "1:1.2.11.dfsg-2+deb11u2", Kind: "binary"},
+			"1": {ID: "1", Name: "bsdutils", Version: "1:2.36.1-8+deb11u1", Kind: "binary", Ecosystem: "dpkg", PackageDB: "var/lib/dpkg/status", Source: &vuln.Package{Name: "util-linux", Version: "2.36.1-8+deb11u1", Kind: "source"}},
+			"2": {ID: "2", Name: "zlib1g", Version: "1:1.2.11.dfsg-2+deb11u2", Kind: "binary", Ecosystem: "dpkg", PackageDB: "var/lib/dpkg/status"},
 		},
 		Distributions: map[string]*vuln.Distribution{"1": d},
 		Repositories:  map[string]*vuln.Repository{},
@@ -83,10 +83,13 @@ func TestTable(t *testing.T) {
 	if len(lines) != 4 {
 		t.Fatalf("table:\n%s", buf.String())
 	}
-	if !strings.HasPrefix(lines[1], "zlib1g") || !strings.Contains(lines[1], "Critical") || !strings.HasSuffix(lines[1], "unfixed") {
+	if got := strings.Fields(lines[0]); !slices.Equal(got, []string{"PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "CVSS", "EPSS", "KEV", "FIXED", "IN", "FOUND", "IN"}) {
+		t.Errorf("header %q", lines[0])
+	}
+	if f := strings.Fields(lines[1]); f[0] != "zlib1g" || f[3] != "Critical" || f[7] != "unfixed" {
 		t.Errorf("most severe row first, unfixed: %q", lines[1])
 	}
-	if !strings.HasPrefix(lines[2], "bsdutils") || !strings.HasSuffix(lines[2], "2.36.1-8+deb11u2") {
+	if f := strings.Fields(lines[2]); f[0] != "bsdutils" || f[7] != "2.36.1-8+deb11u2" || f[8] != "var/lib/dpkg/status" {
 		t.Errorf("row 2: %q", lines[2])
 	}
 	want := "Total: 2 vulnerabilities (Critical: 1, Low: 1) in 2 of 2 packages, 1 unfixed, Debian GNU/Linux 11 (bullseye)"
@@ -95,6 +98,70 @@ func TestTable(t *testing.T) {
 	}
 	if err := Write(&buf, "xml", sample()); err == nil {
 		t.Error("unknown format accepted")
+	}
+}
+
+// TestTableOrderAndEnrichments: one order over distribution and language
+// packages (severity, then KEV, then EPSS), the CVSS, EPSS and KEV columns
+// read from the report's enrichments (as a server's JSON brings them back
+// too), a severity taken from CVSS marked, and each row saying where the
+// package was found.
+func TestTableOrderAndEnrichments(t *testing.T) {
+	vr := sample()
+	d := vr.Distributions["1"]
+	vr.Packages["3"] = &vuln.Package{ID: "3", Name: "stdlib", Version: "v1.20.1", Ecosystem: "go", Path: "usr/local/bin/app"}
+	vr.Packages["4"] = &vuln.Package{ID: "4", Name: "requests", Version: "2.25.0", Ecosystem: "pypi", Path: "usr/lib/python3/site-packages/requests-2.25.0.dist-info/METADATA"}
+	vr.Vulnerabilities["c"] = &vuln.Vulnerability{ID: "c", Updater: "osv", Name: "CVE-2023-24538", NormalizedSeverity: vuln.Critical, SeveritySource: "cvss:nvd 3.1", Package: &vuln.Package{Name: "stdlib"}}
+	vr.Vulnerabilities["d"] = &vuln.Vulnerability{ID: "d", Updater: "osv", Name: "CVE-2023-32681", NormalizedSeverity: vuln.Critical, SeveritySource: "osv", Package: &vuln.Package{Name: "requests"}}
+	vr.Vulnerabilities["e"] = &vuln.Vulnerability{ID: "e", Updater: "debian", Name: "CVE-2022-0001", NormalizedSeverity: vuln.Critical, Package: &vuln.Package{Name: "zlib"}, Distribution: d}
+	vr.PackageVulnerabilities["3"] = []string{"c"}
+	vr.PackageVulnerabilities["4"] = []string{"d"}
+	vr.PackageVulnerabilities["2"] = []string{"b", "e"}
+	vr.Enrichments = map[string][]any{
+		vuln.CVSSEnrichment: {map[string][]json.RawMessage{"c": {json.RawMessage(`{"version":"3.1","baseScore":9.8,"baseSeverity":"CRITICAL"}`)}}},
+		vuln.EPSSEnrichment: {map[string][]vuln.EPSS{"b": {{CVE: "CVE-2023-45853", Percentile: 0.5}}, "d": {{CVE: "CVE-2023-32681", Percentile: 0.9}}, "c": {{CVE: "CVE-2023-24538", Percentile: 0.974}}}},
+		vuln.KEVEnrichment:  {map[string][]vuln.KEV{"e": {{CVE: "CVE-2022-0001", DateAdded: "2022-01-10", KnownRansomwareCampaignUse: "Known"}}}},
+	}
+	for _, roundTrip := range []bool{false, true} {
+		in := vr
+		if roundTrip {
+			b, err := json.Marshal(vr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in = &vuln.VulnerabilityReport{}
+			if err := json.Unmarshal(b, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var buf bytes.Buffer
+		if err := Table(&buf, in); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		var order []string
+		for _, l := range lines[1 : len(lines)-1] {
+			order = append(order, strings.Fields(l)[2])
+		}
+		// Critical: KEV first (e), then by EPSS: c 97.4%, d 90%, b 50%; then Low.
+		want := []string{"CVE-2022-0001", "CVE-2023-24538", "CVE-2023-32681", "CVE-2023-45853", "CVE-2024-28085"}
+		if !slices.Equal(order, want) {
+			t.Fatalf("round trip %v: order %v, want %v\n%s", roundTrip, order, want, buf.String())
+		}
+		for _, c := range []struct {
+			line int
+			want []string
+		}{
+			{1, []string{"zlib1g", "CVE-2022-0001", "Critical", "-", "-", "yes, ransomware"}},
+			{2, []string{"stdlib", "CVE-2023-24538", "Critical (CVSS)", "9.8", "97.4%", "-", "unfixed", "go: usr/local/bin/app"}},
+			{3, []string{"requests", "CVE-2023-32681", "Critical", "-", "90.0%", "-", "unfixed", "pypi: usr/lib/python3/site-packages"}},
+		} {
+			for _, w := range c.want {
+				if !strings.Contains(lines[c.line], "  "+w) && !strings.HasPrefix(lines[c.line], w) {
+					t.Errorf("round trip %v: row %d lacks %q: %q", roundTrip, c.line, w, lines[c.line])
+				}
+			}
+		}
 	}
 }
 

@@ -50,6 +50,41 @@ type File struct {
 	Mode fs.FileMode
 	// R streams the content; it is valid only during the Scan call.
 	R io.Reader
+	// RA, when not nil, reads the same Size bytes at any offset, during
+	// the Scan call only. The indexer sets it for scanners that implement
+	// RandomAccess (and whenever it holds the file anyway): the file is
+	// then spooled once for all the scanners that want it, within the
+	// layer's budget, and a scanner needs no copy of its own.
+	RA io.ReaderAt
+	// Budget is what the layer's scanners may still inflate or spool to
+	// disk (nested archives, compressed sections); nil means no bound
+	// beyond the scanner's own.
+	Budget *Budget
+	// MaxPackages, when > 0, is the most packages the indexer keeps from
+	// this file (what is left of the layer's package limit): a scanner
+	// may stop reading there, and should say so in a warning.
+	MaxPackages int
+}
+
+// SniffLen is the most bytes Sniff is shown.
+const SniffLen = 512
+
+// Sniffer is implemented by scanners that can tell from a file's first
+// bytes that it holds nothing for them (an executable scanner and a file
+// that is no executable). The indexer then neither hands them the file nor
+// keeps a copy for them: a 500 MiB file of zeros named bin/x costs its
+// first bytes, not 500 MiB.
+type Sniffer interface {
+	// Sniff says whether Scan has anything to read in the file at path
+	// whose first bytes are head (SniffLen of them, fewer only when the
+	// file is shorter).
+	Sniff(path string, head []byte) bool
+}
+
+// RandomAccess is implemented by scanners that read a file at offsets
+// (archive/zip, debug/elf): the indexer gives them File.RA.
+type RandomAccess interface {
+	RandomAccess()
 }
 
 // Result is what one file told a scanner.

@@ -86,16 +86,20 @@ type Options struct {
 	Ready func(api, introspection string)
 }
 
-// Boot serves cfg with the registered plugins until ctx is done.
+// Boot serves cfg with the registered plugins until ctx is done. cfg is
+// validated first (config.Parse's defaults are not applied: build it with
+// Parse, or set what Parse would), so that every check of the file lives
+// in package config.
 func Boot(ctx context.Context, cfg *config.Config, opts Options) error {
 	mode := opts.Mode
 	if mode == "" {
 		mode = httpapi.ModeCombo
 	}
-	switch mode {
-	case httpapi.ModeCombo, httpapi.ModeIndexer, httpapi.ModeMatcher, httpapi.ModeNotifier:
-	default:
-		return fmt.Errorf("mode %q: want combo, indexer, matcher or notifier", mode)
+	if err := checkMode(mode); err != nil {
+		return fmt.Errorf("mode %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	log := opts.Log
 	if log == nil {
@@ -130,10 +134,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, i
 		return nil
 	}
 	mode := httpapi.Mode(strings.ToLower(*modeFlag))
-	switch mode {
-	case httpapi.ModeCombo, httpapi.ModeIndexer, httpapi.ModeMatcher, httpapi.ModeNotifier:
-	default:
-		return fmt.Errorf("-mode %q: want combo, indexer, matcher or notifier", *modeFlag)
+	if err := checkMode(mode); err != nil {
+		return fmt.Errorf("-mode %w", err)
 	}
 	var cfg *config.Config
 	var err error
@@ -148,6 +150,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(api, i
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.Level(cfg.SlogLevel())}))
 	slog.SetDefault(log)
 	return Boot(ctx, cfg, Options{Mode: mode, Log: log, Ready: ready})
+}
+
+// checkMode is the one check of -mode (CLAIR_MODE, Options.Mode): it is
+// the command line's, not the file's, so it lives here and not in config.
+func checkMode(m httpapi.Mode) error {
+	switch m {
+	case httpapi.ModeCombo, httpapi.ModeIndexer, httpapi.ModeMatcher, httpapi.ModeNotifier:
+		return nil
+	}
+	return fmt.Errorf("%q: want combo, indexer, matcher or notifier", string(m))
 }
 
 func envOr(k, def string) string {
@@ -225,7 +237,12 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	for _, w := range warnings {
 		log.Warn("config: " + w)
 	}
-	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency}
+	lim := cfg.Indexer.Limits
+	ix := &index.Indexer{Scanners: scanners, Concurrency: cfg.Indexer.LayerScanConcurrency, Options: index.Options{
+		MaxFileBytes: lim.MaxFileBytes, MaxLayerBytes: lim.MaxLayerBytes, MaxImageBytes: lim.MaxImageBytes,
+		MaxLayerPackages: lim.MaxLayerPackages, MaxReportBytes: lim.MaxReportBytes, MaxLayerFiles: lim.MaxLayerFiles,
+		MemFileBytes: lim.MemFileBytes, TempDir: lim.TempDir,
+	}}
 
 	if mode == httpapi.ModeCombo || mode == httpapi.ModeIndexer {
 		st, err := open(cfg.Indexer.ConnString)

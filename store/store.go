@@ -156,3 +156,22 @@ type UpdateDiff struct {
 	// is unspecified but stable.
 	Added, Removed []*vuln.Advisory
 }
+
+// EnrichmentStore is implemented by stores that keep the enrichment feeds
+// (nvd, cvelist, epss, kev): per feed and CVE one vuln.Enrichment, replaced
+// whole in one transaction like a feed's advisories. Both stores implement
+// it; the updater and the matcher assert it.
+type EnrichmentStore interface {
+	// ReplaceEnrichments replaces the feed's records with what load emits
+	// and writes the feed's state (FeedState serves enrichment feeds too);
+	// if load or anything else fails, the previous records and state stay.
+	ReplaceEnrichments(ctx context.Context, feed, fingerprint string, load func(emit func(*vuln.Enrichment) error) error) (UpdateOperation, error)
+	// Enrichments returns every feed's records for these CVE ids, with
+	// Feed set.
+	Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error)
+	// EnrichmentRecords calls fn with each stored record of the feed, in
+	// no particular order, from the committed snapshot: called from the
+	// load of the feed's ReplaceEnrichments, it reads the snapshot being
+	// replaced (an increment carries the unchanged records over).
+	EnrichmentRecords(ctx context.Context, feed string, fn func(*vuln.Enrichment) error) error
+}

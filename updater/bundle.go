@@ -292,18 +292,7 @@ func (u *Updater) importOne(ctx context.Context, e BundleEntry, r io.Reader, siz
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != e.SHA256 {
 		return fail(fmt.Errorf("%s: sha256 %s, manifest.json says %s", e.File, sum, e.SHA256))
 	}
-	op, err := u.Store.ReplaceFeed(ctx, e.Feed, e.Fingerprint, func(emit func(*vuln.Advisory) error) error {
-		n := 0
-		err := f.Parse(ctx, tmp, size, func(a *vuln.Advisory) error {
-			a.Feed = e.Feed
-			n++
-			return emit(a)
-		})
-		if err == nil && !u.Force && shrinks(st.Advisories, n) {
-			return &ShrinkError{Feed: e.Feed, Stored: st.Advisories, Parsed: n}
-		}
-		return err
-	})
+	op, err := u.replace(ctx, f, e.Fingerprint, tmp, size, st.Advisories)
 	if err != nil {
 		return fail(err)
 	}

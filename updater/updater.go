@@ -192,20 +192,7 @@ func (u *Updater) one(ctx context.Context, f feed.Feed) (r Result) {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
 		return r
 	}
-	op, err := u.Store.ReplaceFeed(ctx, f.Name(), fp, func(emit func(*vuln.Advisory) error) error {
-		n := 0
-		err := f.Parse(ctx, tmp, fi.Size(), func(a *vuln.Advisory) error {
-			a.Feed = f.Name()
-			n++
-			return emit(a)
-		})
-		if err == nil && !u.Force && shrinks(st.Advisories, n) {
-			// Failing load rolls the transaction back: the stored
-			// snapshot stays.
-			return &ShrinkError{Feed: f.Name(), Stored: st.Advisories, Parsed: n}
-		}
-		return err
-	})
+	op, err := u.replace(ctx, f, fp, tmp, fi.Size(), st.Advisories)
 	if err != nil {
 		r.Err = fmt.Errorf("update %s: %w", f.Name(), err)
 		return r

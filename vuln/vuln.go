@@ -135,6 +135,11 @@ type Vulnerability struct {
 	State string `json:"state,omitempty"`
 	// Aliases are other ids of the same vulnerability (GHSA, DSA, USN, ...).
 	Aliases []string `json:"aliases,omitempty"`
+	// SeveritySource says where NormalizedSeverity came from: the updater
+	// (feed) name when the distribution or ecosystem rated it, or
+	// "cvss:<source> <version>" ("cvss:nvd 3.1") when it had no rating and
+	// the CVSS base severity stands in.
+	SeveritySource string `json:"severity_source,omitempty"`
 }
 
 // VulnerabilityReport is an IndexReport joined with today's advisories.

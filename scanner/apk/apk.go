@@ -52,9 +52,11 @@ func (*Scanner) Wants(path string) bool { return path == InstalledPath }
 // Scan implements scanner.Scanner.
 func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	if f.Size > MaxSize {
-		return nil, fmt.Errorf("apk: %s: %d bytes, more than the %d an installed database may have", f.Path, f.Size, MaxSize)
+		// Not a database any apk wrote: a warning, and the rest of the
+		// layer is read.
+		return &scanner.Result{Warnings: []string{fmt.Sprintf("apk: %s: skipped: %d bytes, more than the %d an installed database may have", f.Path, f.Size, MaxSize)}}, nil
 	}
-	pkgs, warns, err := parse(ctx, f.R, f.Path)
+	pkgs, warns, err := parse(ctx, f.R, f.Path, f.MaxPackages)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +73,9 @@ type record struct {
 // parse reads the database record by record: "X:value" lines, a blank line
 // between packages. Only the package's own fields are kept; the file lists
 // (F:, R:, Z:, a:, M:) make up most of the file and are skipped as they come.
-func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []string, error) {
+// With maxPkgs > 0, reading stops after that many packages, with a warning:
+// a million-record database costs what maxPkgs records do.
+func parse(ctx context.Context, r io.Reader, path string, maxPkgs int) ([]*vuln.Package, []string, error) {
 	if r == nil {
 		return nil, nil, nil
 	}
@@ -153,6 +157,10 @@ func parse(ctx context.Context, r io.Reader, path string) ([]*vuln.Package, []st
 			return nil, nil, errorf(n, "not a \"X:value\" line: %q", scanner.Clip(string(line)))
 		}
 		if !rec.hasField {
+			if maxPkgs > 0 && len(pkgs) >= maxPkgs {
+				warns = append(warns, fmt.Sprintf("apk: %s: line %d: more than %d packages; the rest not read", path, n, maxPkgs))
+				return pkgs, warns, nil
+			}
 			rec.line = n
 			rec.hasField = true
 		}

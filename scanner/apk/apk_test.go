@@ -138,9 +138,19 @@ func TestGarbage(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	_, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: InstalledPath, Size: MaxSize + 1, R: strings.NewReader("")})
-	if err == nil || !strings.HasPrefix(err.Error(), "apk: lib/apk/db/installed: 268435457 bytes") {
-		t.Errorf("Size over the bound: %v", err)
+	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: InstalledPath, Size: MaxSize + 1, R: strings.NewReader("")})
+	if err != nil || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "apk: lib/apk/db/installed: skipped: 268435457 bytes") {
+		t.Errorf("Size over the bound: %+v, %v", r, err)
+	}
+	// File.MaxPackages: the read stops there, with a warning.
+	db := strings.Repeat("P:a\nV:1\n\nP:b\nV:2\n\n", 10)
+	r, err = (&Scanner{}).Scan(context.Background(), scanner.File{Path: InstalledPath, Size: int64(len(db)), R: strings.NewReader(db), MaxPackages: 3})
+	if err != nil || len(r.Packages) != 3 || len(r.Warnings) != 1 || r.Warnings[0] != "apk: lib/apk/db/installed: line 10: more than 3 packages; the rest not read" {
+		t.Errorf("MaxPackages: %d packages, %q, %v", len(r.Packages), r.Warnings, err)
+	}
+	r, err = (&Scanner{}).Scan(context.Background(), scanner.File{Path: InstalledPath, Size: int64(len(db)), R: strings.NewReader(db), MaxPackages: 20})
+	if err != nil || len(r.Packages) != 20 || len(r.Warnings) != 0 {
+		t.Errorf("MaxPackages reached at the end: %d packages, %q, %v", len(r.Packages), r.Warnings, err)
 	}
 	for _, tt := range []struct {
 		size  int

@@ -70,11 +70,13 @@ func (*Scanner) Wants(path string) bool {
 // Scan implements scanner.Scanner.
 func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	if f.Size > MaxSize {
-		return nil, fmt.Errorf("dpkg: %s: %d bytes, more than the %d a status file may have", f.Path, f.Size, MaxSize)
+		// Not a status file any dpkg wrote: a warning, and the rest of
+		// the layer is read.
+		return &scanner.Result{Warnings: []string{fmt.Sprintf("dpkg: %s: skipped: %d bytes, more than the %d a status file may have", f.Path, f.Size, MaxSize)}}, nil
 	}
 	// In status.d a paragraph without Status is how distroless says
 	// installed; in dpkg's own database it means dpkg never recorded one.
-	pkgs, warns, err := parse(ctx, f.R, f.Path, f.Path != StatusPath)
+	pkgs, warns, err := parse(ctx, f.R, f.Path, f.Path != StatusPath, f.MaxPackages)
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +106,9 @@ var kept = [...]struct {
 }{{"Package", fPackage}, {"Version", fVersion}, {"Architecture", fArchitecture}, {"Source", fSource}, {"Status", fStatus}}
 
 // parse reads a status file paragraph by paragraph, keeping only the fields
-// it needs, so memory follows the largest line rather than the file.
-func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bool) ([]*vuln.Package, []string, error) {
+// it needs, so memory follows the largest line rather than the file. With
+// maxPkgs > 0 it stops after that many packages, with a warning.
+func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bool, maxPkgs int) ([]*vuln.Package, []string, error) {
 	if r == nil {
 		return nil, nil, nil
 	}
@@ -209,6 +212,10 @@ func parse(ctx context.Context, r io.Reader, path string, noStatusIsInstalled bo
 				return nil, nil, errorf(n, "invalid field name %q", scanner.Clip(string(name)))
 			}
 			if !p.hasField {
+				if maxPkgs > 0 && len(pkgs) >= maxPkgs {
+					warns = append(warns, fmt.Sprintf("dpkg: %s: line %d: more than %d packages; the rest not read", path, n, maxPkgs))
+					return pkgs, warns, nil
+				}
 				p.line = n
 				p.hasField = true
 			}

@@ -222,9 +222,15 @@ func TestGarbage(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	_, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: StatusPath, Size: MaxSize + 1, R: strings.NewReader("")})
-	if err == nil || !strings.HasPrefix(err.Error(), "dpkg: var/lib/dpkg/status: 268435457 bytes") {
-		t.Errorf("Size over the bound: %v", err)
+	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: StatusPath, Size: MaxSize + 1, R: strings.NewReader("")})
+	if err != nil || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "dpkg: var/lib/dpkg/status: skipped: 268435457 bytes") {
+		t.Errorf("Size over the bound: %+v, %v", r, err)
+	}
+	// File.MaxPackages: the read stops there, with a warning.
+	db := strings.Repeat("Package: a\nStatus: install ok installed\nVersion: 1\n\n", 10)
+	r, err = (&Scanner{}).Scan(context.Background(), scanner.File{Path: StatusPath, Size: int64(len(db)), R: strings.NewReader(db), MaxPackages: 3})
+	if err != nil || len(r.Packages) != 3 || len(r.Warnings) != 1 || r.Warnings[0] != "dpkg: var/lib/dpkg/status: line 13: more than 3 packages; the rest not read" {
+		t.Errorf("MaxPackages: %d packages, %q, %v", len(r.Packages), r.Warnings, err)
 	}
 	// The reader fails on the byte past the bound, whatever Size said.
 	for _, tt := range []struct {

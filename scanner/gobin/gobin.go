@@ -71,6 +71,14 @@ func (*Scanner) Kind() scanner.Kind { return scanner.KindPackage }
 // Wants implements scanner.Scanner: see scanner.MaybeExecutable.
 func (*Scanner) Wants(p string) bool { return scanner.MaybeExecutable(p) }
 
+// Sniff implements scanner.Sniffer: only executables are read.
+func (*Scanner) Sniff(_ string, head []byte) bool { return isExecutable(head) }
+
+// RandomAccess implements scanner.RandomAccess: debug/buildinfo reads the
+// few sections it needs at their offsets, so an indexed executable is
+// never held whole in memory.
+func (*Scanner) RandomAccess() {}
+
 // isExecutable reports whether the first bytes are those of an executable
 // format debug/buildinfo reads: ELF, PE, Mach-O (thin and fat), XCOFF.
 func isExecutable(b []byte) bool {
@@ -108,6 +116,10 @@ func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, erro
 	}
 	if f.Size > MaxSize {
 		return &scanner.Result{Warnings: []string{fmt.Sprintf("gobin: %s: skipped: %d bytes, more than the %d an executable may have", f.Path, f.Size, MaxSize)}}, nil
+	}
+	if f.RA != nil {
+		ra := io.NewSectionReader(f.RA, 0, f.Size)
+		return parse(f.Path, ra, func() bool { return containsMagic(ra, f.Size) }), nil
 	}
 	r := io.MultiReader(bytes.NewReader(head[:n]), f.R)
 	if f.Size > MaxInMemory {

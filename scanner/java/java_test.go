@@ -442,6 +442,9 @@ func TestCorrupt(t *testing.T) {
 // TestLarge: archives past MaxInMemory go through temporary files, outer
 // and nested.
 func TestLarge(t *testing.T) {
+	// A temp folder of the test's own: other packages' tests running at
+	// the same time make their own clair-java-* files in the shared one.
+	t.Setenv("TMPDIR", t.TempDir())
 	noise := make([]byte, MaxInMemory+1<<20)
 	rand.New(rand.NewSource(1)).Read(noise)
 	big := jarOf(t,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -78,27 +79,6 @@ type packageJSON struct {
 	Private json.RawMessage `json:"private"`
 }
 
-// errTooLarge is returned by limitReader once more than MaxSize bytes came.
-var errTooLarge = errors.New("too large")
-
-// limitReader lets through n bytes and fails on the next one.
-type limitReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	return n, err
-}
-
 // Scan implements scanner.Scanner.
 func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	if err := ctx.Err(); err != nil {
@@ -113,13 +93,13 @@ func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, erro
 	if f.R == nil {
 		return &scanner.Result{}, nil
 	}
-	br := bufio.NewReader(&limitReader{r: f.R, n: MaxSize})
+	br := bufio.NewReader(limit.Reader(f.R, MaxSize))
 	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
 	var pj packageJSON
 	if err := json.NewDecoder(br).Decode(&pj); err != nil {
-		if errors.Is(err, errTooLarge) {
+		if errors.Is(err, limit.ErrTooLarge) {
 			return warn("skipped: more than the %d bytes a package.json may have", MaxSize)
 		}
 		var syn *json.SyntaxError

@@ -207,6 +207,13 @@ func TestTooLarge(t *testing.T) {
 	if err != nil || len(r.Warnings) != 1 || len(r.Packages) != 0 {
 		t.Errorf("%+v, %v", r, err)
 	}
+	// Exactly MaxSize bytes is within the bound.
+	pre, post := `{"name":"big","version":"1.0.0","description":"`, `"}`
+	exact := pre + strings.Repeat("x", MaxSize-len(pre)-len(post)) + post
+	r, err = (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: MaxSize, R: strings.NewReader(exact)})
+	if err != nil || len(r.Warnings) != 0 || len(r.Packages) != 1 {
+		t.Errorf("exactly MaxSize: %+v, %v", r, err)
+	}
 	// Read errors fail and name the file.
 	_, err = (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, R: iotest.ErrReader(os.ErrClosed)})
 	if err == nil || !strings.Contains(err.Error(), p) {

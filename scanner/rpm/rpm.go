@@ -23,6 +23,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/limit"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
@@ -72,36 +73,19 @@ func (*Scanner) Wants(path string) bool {
 	return false
 }
 
-// errTooLarge is returned by limitReader once more than MaxSize bytes came.
+// errTooLarge says a database is past MaxSize.
 var errTooLarge = fmt.Errorf("larger than the %d bytes an rpm database may have", MaxSize)
-
-// limitReader lets through n-1 bytes and fails on the next one, where
-// io.LimitReader would end quietly and leave a truncated database.
-type limitReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitReader) Read(b []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(b)) > l.n {
-		b = b[:l.n]
-	}
-	n, err := l.r.Read(b)
-	l.n -= int64(n)
-	if l.n <= 0 {
-		return n, errTooLarge
-	}
-	return n, err
-}
 
 // Scan implements scanner.Scanner.
 func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, error) {
 	wrap := func(err error) error { return fmt.Errorf("rpm: %s: %w", f.Path, err) }
+	skip := func(err error) (*scanner.Result, error) {
+		// Not a database rpm wrote, or past the layer's disk budget: a
+		// warning, and the rest of the layer is read.
+		return &scanner.Result{Warnings: []string{fmt.Sprintf("rpm: %s: skipped: %v", f.Path, err)}}, nil
+	}
 	if f.Size > MaxSize {
-		return nil, wrap(errTooLarge)
+		return skip(errTooLarge)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, wrap(err)
@@ -115,7 +99,14 @@ func (s *Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, er
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	size, err := io.Copy(tmp, &limitReader{r: f.R, n: MaxSize + 1})
+	// The copy is the layer's disk: charged to its budget.
+	size, err := io.Copy(tmp, f.Budget.Reader(limit.Reader(f.R, MaxSize)))
+	switch {
+	case errors.Is(err, limit.ErrTooLarge):
+		return skip(errTooLarge)
+	case errors.Is(err, scanner.ErrBudget):
+		return skip(err)
+	}
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -365,9 +365,14 @@ func TestEmptyAndLimits(t *testing.T) {
 		t.Errorf("empty file: %v %v", r, err)
 	}
 	s := &Scanner{TempDir: t.TempDir()}
-	_, err = s.Scan(context.Background(), scanner.File{Path: "var/lib/rpm/Packages", Size: MaxSize + 1, R: bytes.NewReader(nil)})
-	if err == nil || !strings.Contains(err.Error(), "rpm: var/lib/rpm/Packages: larger than") {
-		t.Errorf("oversized file: %v", err)
+	r, err = s.Scan(context.Background(), scanner.File{Path: "var/lib/rpm/Packages", Size: MaxSize + 1, R: bytes.NewReader(nil)})
+	if err != nil || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "rpm: var/lib/rpm/Packages: skipped: larger than") {
+		t.Errorf("oversized file: %+v, %v", r, err)
+	}
+	// The copy to disk is charged to the layer's budget.
+	r, err = s.Scan(context.Background(), scanner.File{Path: "var/lib/rpm/Packages", Size: 4096, R: bytes.NewReader(make([]byte, 4096)), Budget: scanner.NewBudget("layer", 1000, nil)})
+	if err != nil || len(r.Warnings) != 1 || r.Warnings[0] != "rpm: var/lib/rpm/Packages: skipped: over the layer budget of 1000 B: budget exhausted" {
+		t.Errorf("over the budget: %+v, %v", r, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -80,6 +80,14 @@ func (*Scanner) Kind() scanner.Kind { return scanner.KindPackage }
 // Wants implements scanner.Scanner: see scanner.MaybeExecutable.
 func (*Scanner) Wants(p string) bool { return scanner.MaybeExecutable(p) }
 
+// Sniff implements scanner.Sniffer: only executables are read.
+func (*Scanner) Sniff(_ string, head []byte) bool { return sniff(head) != notExecutable }
+
+// RandomAccess implements scanner.RandomAccess: the section is found from
+// the headers at their offsets, so an indexed executable is never held
+// whole in memory.
+func (*Scanner) RandomAccess() {}
+
 // format is the executable format of the first bytes.
 type format int
 
@@ -126,6 +134,9 @@ func (*Scanner) Scan(ctx context.Context, f scanner.File) (*scanner.Result, erro
 	}
 	if f.Size > MaxSize {
 		return &scanner.Result{Warnings: []string{fmt.Sprintf("rust: %s: skipped: %d bytes, more than the %d an executable may have", f.Path, f.Size, MaxSize)}}, nil
+	}
+	if f.RA != nil {
+		return scanExecutable(f.Path, kind, io.NewSectionReader(f.RA, 0, f.Size)), nil
 	}
 	r := io.MultiReader(bytes.NewReader(head[:n]), f.R)
 	if f.Size > MaxInMemory {

@@ -1,0 +1,71 @@
+package epss_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/openclair/clair/feed/epss"
+	"github.com/openclair/clair/internal/sharedtest"
+	"github.com/openclair/clair/store/sqlite"
+	"github.com/openclair/clair/vuln"
+)
+
+// BenchmarkIngest stores a whole day of EPSS scores (FIRST's scores of
+// 2021-08-31 for every CVE, which the shared data keeps in vuls' JSON form,
+// written back as FIRST's CSV; that day's model had no percentile, so it
+// is 0) into SQLite in one transaction: the full-size records/s of the
+// enrichment store path.
+func BenchmarkIngest(b *testing.B) {
+	fh, err := os.Open(sharedtest.Path(b, "feeds/epss/epss-2021-08-31.vuls-json.gz"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	zr, err := gzip.NewReader(fh)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var day struct {
+		Date string `json:"score_date"`
+		Data []struct {
+			ID   string  `json:"id"`
+			EPSS float64 `json:"epss"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(zr).Decode(&day); err != nil {
+		b.Fatal(err)
+	}
+	var csv bytes.Buffer
+	fmt.Fprintf(&csv, "#model_version:v1,score_date:%s\ncve,epss,percentile\n", day.Date)
+	for _, d := range day.Data {
+		fmt.Fprintf(&csv, "%s,%g,0\n", d.ID, d.EPSS)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(csv.Bytes())
+	zw.Close()
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "clair.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	f := epss.New()
+	b.SetBytes(int64(csv.Len()))
+	n := 0
+	for b.Loop() {
+		op, err := st.ReplaceEnrichments(context.Background(), "epss", "bench", func(emit func(*vuln.Enrichment) error) error {
+			return f.ParseEnrichments(context.Background(), bytes.NewReader(gz.Bytes()), int64(gz.Len()), emit)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += op.Advisories
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}

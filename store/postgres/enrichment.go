@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/snapshot"
+	"github.com/openclair/clair/vuln"
+)
+
+// ReplaceEnrichments replaces the enrichment feed's records with what load
+// emits, in one transaction, as ReplaceFeed does for advisories: the feed's
+// state (fingerprint, operation) is written with them, so FeedState,
+// FeedStates and TouchFeed serve enrichment feeds too, and a failed load
+// leaves the previous records in place. The operation keeps an empty
+// advisory snapshot: an enrichment feed has no advisories to diff. A CVE
+// emitted twice is an error.
+func (s *Store) ReplaceEnrichments(ctx context.Context, feed, fingerprint string, load func(emit func(*vuln.Enrichment) error) error) (op store.UpdateOperation, err error) {
+	if load == nil {
+		return op, fmt.Errorf("postgres: replace enrichments %s: nil load", feed)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return op, fmt.Errorf("postgres: replace enrichments %s: begin: %w", feed, ctxErr(ctx, err))
+	}
+	defer func() {
+		if err != nil {
+			rollback(ctx, tx)
+		}
+	}()
+	if _, err = tx.Exec(ctx, feedLock, feed); err != nil {
+		return op, fmt.Errorf("postgres: replace enrichments %s: lock: %w", feed, ctxErr(ctx, err))
+	}
+	if _, err = tx.Exec(ctx, `DELETE FROM enrichment WHERE feed = $1`, feed); err != nil {
+		return op, fmt.Errorf("postgres: replace enrichments %s: delete old records: %w", feed, ctxErr(ctx, err))
+	}
+	c := copier{tx: tx, table: "enrichment", cols: []string{"cve", "feed", "rec"}}
+	var (
+		mu   sync.Mutex
+		done bool
+		n    int
+		werr error
+	)
+	emit := func(e *vuln.Enrichment) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case done:
+			return fmt.Errorf("postgres: replace enrichments %s: emit called after load returned", feed)
+		case werr != nil:
+			return werr
+		}
+		werr = func() error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
+			}
+			rec, cve, err := encodeEnrichment(feed, e)
+			if err != nil {
+				return fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
+			}
+			if err := c.add(ctx, cve, feed, rec); err != nil {
+				return fmt.Errorf("postgres: replace enrichments %s: copy: %w", feed, ctxErr(ctx, err))
+			}
+			n++
+			return nil
+		}()
+		return werr
+	}
+	lerr := load(emit)
+	mu.Lock()
+	done = true
+	emitErr := werr
+	mu.Unlock()
+	switch {
+	case lerr != nil && lerr == emitErr:
+		return op, lerr
+	case lerr != nil:
+		return op, fmt.Errorf("postgres: replace enrichments %s: load: %w", feed, lerr)
+	case emitErr != nil:
+		return op, emitErr
+	}
+	if err = c.flush(ctx); err != nil {
+		return op, fmt.Errorf("postgres: replace enrichments %s: copy: %w", feed, ctxErr(ctx, err))
+	}
+	op = store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: n}
+	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
+		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: insert update operation: %w", feed, ctxErr(ctx, err))
+	}
+	blob, err := snapshot.NewWriter().Finish()
+	if err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
+	}
+	if _, err = tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: insert snapshot: %w", feed, ctxErr(ctx, err))
+	}
+	if _, err = tx.Exec(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
+		VALUES ($1, $2, $3, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
+		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: write feed: %w", feed, ctxErr(ctx, err))
+	}
+	if err = ctx.Err(); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: commit: %w", feed, ctxErr(ctx, err))
+	}
+	return op, nil
+}
+
+// encodeEnrichment checks a record and returns its stored form and key.
+func encodeEnrichment(feed string, e *vuln.Enrichment) (rec []byte, cve string, err error) {
+	if e == nil {
+		return nil, "", fmt.Errorf("nil record")
+	}
+	if !vuln.IsCVE(e.CVE) {
+		return nil, "", fmt.Errorf("record of %q: not a CVE id", e.CVE)
+	}
+	if e.Feed != "" && e.Feed != feed {
+		return nil, "", fmt.Errorf("record %s of feed %q", e.CVE, e.Feed)
+	}
+	cp := *e
+	cp.Feed, cp.CVE = "", strings.ToUpper(e.CVE)
+	rec, err = json.Marshal(&cp)
+	if err != nil {
+		return nil, "", fmt.Errorf("record %s: %w", e.CVE, err)
+	}
+	return rec, cp.CVE, nil
+}
+
+// Enrichments returns the records of every enrichment feed for these CVE
+// ids (any case), with Feed set, in no particular order.
+func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error) {
+	if len(cves) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(cves))
+	for i, c := range cves {
+		ids[i] = strings.ToUpper(c)
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	rows, err := s.pool.Query(ctx, `SELECT feed, rec FROM enrichment WHERE cve = ANY($1::text[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: enrichments: %w", err)
+	}
+	defer rows.Close()
+	var out []*vuln.Enrichment
+	for rows.Next() {
+		var (
+			feed string
+			rec  []byte
+		)
+		if err := rows.Scan(&feed, &rec); err != nil {
+			return nil, fmt.Errorf("postgres: enrichments: %w", err)
+		}
+		e := &vuln.Enrichment{}
+		if err := json.Unmarshal(rec, e); err != nil {
+			return nil, fmt.Errorf("postgres: enrichments: feed %s: %w", feed, err)
+		}
+		e.Feed = feed
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: enrichments: %w", err)
+	}
+	return out, nil
+}
+
+// EnrichmentRecords implements store.EnrichmentStore. It reads through its
+// own connection, so from inside ReplaceEnrichments' load it sees the
+// committed snapshot, not the transaction's.
+func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vuln.Enrichment) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT cve, rec FROM enrichment WHERE feed = $1`, feed)
+	if err != nil {
+		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			cve string
+			rec []byte
+		)
+		if err := rows.Scan(&cve, &rec); err != nil {
+			return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+		}
+		e := &vuln.Enrichment{}
+		if err := json.Unmarshal(rec, e); err != nil {
+			return fmt.Errorf("postgres: enrichment records %s: %s: %w", feed, cve, err)
+		}
+		e.Feed = feed
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
+	}
+	return nil
+}
