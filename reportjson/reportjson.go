@@ -258,6 +258,7 @@ func (e *encoder) vuln(v *vuln.Vulnerability) {
 		b = append(b, `,"aliases":`...)
 		b = appendStrings(b, v.Aliases)
 	}
+	b = appendOpt(b, `,"severity_source":`, v.SeveritySource)
 	e.b = append(b, '}')
 }
 
