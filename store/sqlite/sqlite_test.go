@@ -355,3 +355,7 @@ func TestNULRejectedCleanly(t *testing.T) {
 		t.Fatalf("err = %v, want a sqlite: replace feed error wrapping errNUL", err)
 	}
 }
+
+func TestNotify(t *testing.T) {
+	storetest.RunNotify(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
