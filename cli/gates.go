@@ -210,7 +210,7 @@ func (o *outputFlags) write(stdout io.Writer, docs []*report.Document, titles bo
 // report.
 func (o *outputFlags) writeWith(stdout io.Writer, render func(io.Writer) error) error {
 	if o.output == "" {
-		return render(stdout)
+		return renderBuffered(stdout, render) // output.go
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".*")
 	if err != nil {
@@ -218,7 +218,7 @@ func (o *outputFlags) writeWith(stdout io.Writer, render func(io.Writer) error) 
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	if err := render(tmp); err != nil {
+	if err := renderBuffered(tmp, render); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {

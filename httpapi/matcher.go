@@ -38,10 +38,13 @@ func (s *Server) getVulnReport(w http.ResponseWriter, r *http.Request) {
 	if s.serveReportFormat(w, r, d) {
 		return
 	}
-	e, err := s.Matcher.ReportJSON(r.Context(), d)
+	e, err := s.reportJSON(w, r, d) // stream.go
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if e == nil {
+		return // streamed
 	}
 	b := e.JSON
 	w.Header().Set("Vary", "Accept, Accept-Encoding") // Accept picks the format (format.go)

@@ -2,10 +2,11 @@ package service
 
 import (
 	"bytes"
-	"compress/gzip"
 	"container/list"
 	"context"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/openclair/clair/store"
 )

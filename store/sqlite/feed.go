@@ -380,6 +380,9 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 	}
 	// Each name once: a name listed twice would read its rows twice.
 	packages = slices.Compact(slices.Sorted(slices.Values(packages)))
+	if out, ok, err := s.splitAdvisories(ctx, namespace, packages); ok { // parallel.go
+		return out, err
+	}
 	names, err := json.Marshal(packages)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: advisories %s: %w", namespace, err)
@@ -446,7 +449,11 @@ func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
 		for n := range m {
 			names = append(names, n)
 		}
-		if err := s.details(ctx, feed, names, m); err != nil {
+		// In index order, the look-ups walk the index forward rather than
+		// jumping about it: a cold large report's details read half the
+		// pages (BenchmarkFirstReport/match-cold).
+		slices.Sort(names)
+		if err := s.splitDetails(ctx, feed, names, m); err != nil { // parallel.go
 			return err
 		}
 	}

@@ -117,6 +117,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// as read, so a CLI run pays for what it touches.
 		"cache_size(-32768)",
 		"query_only(on)", // a bug cannot write through the read pool
+		"mmap_size(1073741824)",
 	}), ""))
 	if err != nil {
 		w.Close()

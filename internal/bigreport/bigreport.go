@@ -1,0 +1,189 @@
+// Package bigreport builds, for benchmarks, the load test's large image
+// (tools/loadtest/mkimage.py): 700 real Debian and Ubuntu dpkg stanzas from
+// ../shared/testdata, seen as one Debian 12 image, in a SQLite store holding
+// the full-size Debian tracker feed. Matched, it gives some ten thousand
+// package/vulnerability pairs and a report of about 9.5 MB.
+package bigreport
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openclair/clair/feed/debian"
+	"github.com/openclair/clair/internal/sharedtest"
+	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/dpkg"
+	"github.com/openclair/clair/store/sqlite"
+	_ "github.com/openclair/clair/version/deb" // the matcher compares Debian versions
+	"github.com/openclair/clair/vuln"
+)
+
+// Manifest is the index report's manifest digest.
+const Manifest = "sha256:0000000000000000000000000000000000000000000000000000000000000700"
+
+// statusFiles are mkimage.py's, in its order.
+var statusFiles = []string{
+	"pkgdb/rootfs/debian-12-python3.12-slim-langflow/var/lib/dpkg/status",
+	"pkgdb/rootfs/debian-11-nginx/var/lib/dpkg/status",
+	"pkgdb/dpkg/claircore-texlive.status",
+	"pkgdb/dpkg/claircore-postgresql.status",
+	"pkgdb/dpkg/claircore-vcpkg.status",
+	"pkgdb/dpkg/claircore-debian-only.status",
+	"pkgdb/dpkg/trivy-dpkg_apt-status",
+	"pkgdb/dpkg/trivy-ubuntu-status",
+	"pkgdb/rootfs/ubuntu-20.04-base-industio/var/lib/dpkg/status",
+}
+
+// Status returns the image's dpkg status file with n stanzas, built as
+// mkimage.py builds it (first stanza of each installed package name wins;
+// short of n, the i386 twins of "Multi-Arch: same" libraries).
+func Status(tb testing.TB, n int) []byte {
+	tb.Helper()
+	seen := map[string]bool{}
+	var stanzas []string
+	for _, f := range statusFiles {
+		if len(stanzas) == n {
+			break
+		}
+		b, err := os.ReadFile(sharedtest.Path(tb, f))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, st := range strings.Split(string(b), "\n\n") {
+			name := ""
+			for _, l := range strings.Split(st, "\n") {
+				if strings.HasPrefix(l, "Package: ") {
+					name = l[9:]
+					break
+				}
+			}
+			if name == "" || seen[name] || !strings.Contains(st, "Status: install ok installed") {
+				continue
+			}
+			seen[name] = true
+			stanzas = append(stanzas, strings.TrimSpace(st)+"\n")
+			if len(stanzas) == n {
+				break
+			}
+		}
+	}
+	for _, st := range stanzas {
+		if len(stanzas) >= n {
+			break
+		}
+		if strings.Contains(st, "Multi-Arch: same") && strings.Contains(st, "Architecture: amd64") {
+			stanzas = append(stanzas, strings.Replace(st, "Architecture: amd64", "Architecture: i386", 1))
+		}
+	}
+	return []byte(strings.Join(stanzas, "\n"))
+}
+
+// IndexReport returns the image's index report (dpkg's packages on Debian 12).
+func IndexReport(tb testing.TB) *vuln.IndexReport {
+	tb.Helper()
+	res, err := (&dpkg.Scanner{}).Scan(context.Background(), scanner.File{Path: "var/lib/dpkg/status", R: bytes.NewReader(Status(tb, 700))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ir := &vuln.IndexReport{
+		ManifestHash:  Manifest,
+		State:         vuln.IndexFinished,
+		Success:       true,
+		Packages:      map[string]*vuln.Package{},
+		Distributions: map[string]*vuln.Distribution{"1": {ID: "1", DID: "debian", Name: "Debian GNU/Linux", Version: "12 (bookworm)", VersionCodeName: "bookworm", VersionID: "12", PrettyName: "Debian GNU/Linux 12 (bookworm)"}},
+		Repositories:  map[string]*vuln.Repository{},
+		Environments:  map[string][]*vuln.Environment{},
+		Layers:        []string{"sha256:0000000000000000000000000000000000000000000000000000000000000701"},
+	}
+	for i, p := range res.Packages {
+		p.ID = strconv.Itoa(i + 1)
+		ir.Packages[p.ID] = p
+		ir.Environments[p.ID] = []*vuln.Environment{{PackageDB: "var/lib/dpkg/status", IntroducedIn: ir.Layers[0], DistributionID: "1"}}
+	}
+	return ir
+}
+
+// Store opens a SQLite store in dir holding the full-size Debian tracker
+// feed and the image's index report, or skips where ../shared/testdata is
+// absent.
+func Store(tb testing.TB, dir string) *sqlite.Store {
+	tb.Helper()
+	tracker := sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "clair.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snap := filepath.Join(dir, "tracker.json")
+	if err := gunzip(tracker, snap); err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Open(snap)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	feed := debian.New()
+	if _, err := st.ReplaceFeed(ctx, "debian", "bigreport", func(emit func(*vuln.Advisory) error) error {
+		return feed.Parse(ctx, f, fi.Size(), func(a *vuln.Advisory) error { a.Feed = "debian"; return emit(a) })
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.PutIndexReport(ctx, IndexReport(tb)); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+func gunzip(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return fmt.Errorf("bigreport: %s: %w", src, err)
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		return fmt.Errorf("bigreport: %s: %w", src, err)
+	}
+	return out.Close()
+}
+
+// CPU returns the process's user and system CPU time so far. The machine
+// these benchmarks run on is shared, so wall time per operation says as much
+// about the neighbours as about the code; CPU time per operation
+// (ReportCPU) says less about them.
+func CPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ReportCPU reports the CPU time per operation since start (a CPU value),
+// as the metric cpu-ns/op.
+func ReportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(CPU()-start)/float64(b.N), "cpu-ns/op")
+}
