@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/openclair/clair/feed/alpine"
 	"github.com/openclair/clair/feed/debian"
 	"github.com/openclair/clair/internal/sharedtest"
@@ -26,18 +28,23 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// TestNotifierEndToEnd: a real image indexed by the server, the real
-// Alpine secdb written from an older snapshot to the current one, and the
-// server's notifier delivering through the real webhook deliverer to a
-// receiver that refuses the first deliveries, then reads the set back
-// through the callback. What it reads is the change of the server's own
-// vulnerability reports: exact, without duplicates.
-func TestNotifierEndToEnd(t *testing.T) {
-	images := []*blobServer{
-		newBlobServer(t, filepath.Join(root, "testdata/images/alpine-3.18.9.tar")),
-		newBlobServer(t, filepath.Join(root, "testdata/images/debian-11-nginx.tar")),
-	}
+// delivery is one way the notifier hands its sets out, as the end-to-end
+// test drives it: the notifier's delivery section of the config (given the
+// API's address, for callbacks), what the receiver got so far, and checks of
+// its own once everything arrived.
+type delivery struct {
+	section  func(api string) string
+	received func() []notify.Notification
+	check    func(t *testing.T)
+}
 
+// TestNotifierEndToEnd: real images indexed by the server, the real Alpine
+// secdb and Debian tracker written from an older snapshot to the current
+// one, and the server's notifier delivering through the real webhook
+// deliverer to a receiver that refuses the first deliveries, then reads each
+// set back through the callback. What it reads is the change of the
+// server's own vulnerability reports: exact, without duplicates.
+func TestNotifierEndToEnd(t *testing.T) {
 	type received struct {
 		id string
 		ns []notify.Notification
@@ -92,7 +99,102 @@ func TestNotifierEndToEnd(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
+	notifierEndToEnd(t, delivery{
+		section: func(api string) string {
+			return fmt.Sprintf("  webhook:\n    target: %s\n    callback: http://%s/notifier/api/v1/notification\n", hook.URL, api)
+		},
+		received: func() []notify.Notification {
+			mu.Lock()
+			defer mu.Unlock()
+			var out []notify.Notification
+			for _, r := range got {
+				out = append(out, r.ns...)
+			}
+			return out
+		},
+		check: func(t *testing.T) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 2 || requests != 4 {
+				t.Errorf("%d sets received in %d requests, want 2 in 4 (2 refused)", len(got), requests)
+			}
+		},
+	})
+}
 
+// TestNotifierEndToEndAMQP: the same through the real AMQP deliverer in
+// direct mode, into the real RabbitMQ: the notifications themselves arrive
+// in messages of at most rollup each, on a queue the test (as the broker's
+// admin) declared and bound.
+func TestNotifierEndToEndAMQP(t *testing.T) {
+	uri := "amqp://guest:guest@127.0.0.1:5672/"
+	conn, err := amqp.Dial(uri)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("RabbitMQ unreachable in CI: %v", err)
+		}
+		t.Skipf("RabbitMQ unreachable at %s: %v", uri, err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange := fmt.Sprintf("clair-e2e-%d", time.Now().UnixNano())
+	if err := ch.ExchangeDeclare(exchange, "direct", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "clair", exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rollup = 25
+	var mu sync.Mutex
+	var got []notify.Notification
+	var bad []string
+	go func() {
+		for m := range msgs {
+			var ns []notify.Notification
+			err := json.Unmarshal(m.Body, &ns)
+			mu.Lock()
+			if err != nil || len(ns) == 0 || len(ns) > rollup {
+				bad = append(bad, fmt.Sprintf("message of %d notifications (%v)", len(ns), err))
+			}
+			got = append(got, ns...)
+			mu.Unlock()
+		}
+	}()
+	notifierEndToEnd(t, delivery{
+		section: func(string) string {
+			return fmt.Sprintf("  amqp:\n    direct: true\n    rollup: %d\n    exchange: {name: %s, type: direct, durability: false, auto_delete: true}\n    routing_key: clair\n    uris: [%q]\n", rollup, exchange, uri)
+		},
+		received: func() []notify.Notification {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(got)
+		},
+		check: func(t *testing.T) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(bad) > 0 {
+				t.Errorf("messages not within the rollup: %q", bad)
+			}
+		},
+	})
+}
+
+func notifierEndToEnd(t *testing.T, d delivery) {
+	images := []*blobServer{
+		newBlobServer(t, filepath.Join(root, "testdata/images/alpine-3.18.9.tar")),
+		newBlobServer(t, filepath.Join(root, "testdata/images/debian-11-nginx.tar")),
+	}
 	// The callback names the API address, so it is chosen first.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -113,10 +215,7 @@ notifier:
   poll_interval: 100ms
   delivery_interval: 100ms
   disable_summary: true
-  webhook:
-    target: %s
-    callback: http://%s/notifier/api/v1/notification
-`, addr, db, hook.URL, addr)
+%s`, addr, db, d.section(addr))
 	api, _ := startServer(t, cfg)
 
 	var debianReport vuln.IndexReport
@@ -219,35 +318,24 @@ notifier:
 	}
 
 	deadline = time.Now().Add(60 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n == 2 {
-			break
-		}
+	for len(d.received()) < len(want) {
 		if time.Now().After(deadline) {
-			t.Fatal("nothing delivered")
+			t.Fatalf("%d of %d notifications delivered", len(d.received()), len(want))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // room for a wrong second delivery
-	mu.Lock()
-	defer mu.Unlock()
-	if len(got) != 2 || requests != 4 {
-		t.Fatalf("%d sets received in %d requests, want 2 in 4 (2 refused)", len(got), requests)
-	}
+	d.check(t)
 	var have []string
 	ids := map[string]bool{}
-	for _, r := range got {
-		for _, n := range r.ns {
-			if ids[n.ID] {
-				t.Errorf("duplicate notification %+v", n)
-			}
-			ids[n.ID] = true
-			b, _ := json.Marshal(n.Vulnerability)
-			have = append(have, n.Manifest+" "+string(n.Reason)+" "+string(b))
+	received := d.received()
+	for _, n := range received {
+		if ids[n.ID] {
+			t.Errorf("duplicate notification %+v", n)
 		}
+		ids[n.ID] = true
+		b, _ := json.Marshal(n.Vulnerability)
+		have = append(have, n.Manifest+" "+string(n.Reason)+" "+string(b))
 	}
 	t.Logf("%d notifications received, exactly the reports' change", len(have))
 	slices.Sort(have)
@@ -257,11 +345,9 @@ notifier:
 	// The web page lists them too, now that they exist.
 	code, _, page := do(t, "GET", api+"/ui/", nil)
 	listed := 0
-	for _, r := range got {
-		for _, n := range r.ns {
-			if bytes.Contains(page, []byte("<td>"+n.Vulnerability.Name+"</td>")) {
-				listed++
-			}
+	for _, n := range received {
+		if bytes.Contains(page, []byte("<td>"+n.Vulnerability.Name+"</td>")) {
+			listed++
 		}
 	}
 	if code != http.StatusOK || !bytes.Contains(page, []byte(`id="notifications"`)) || listed == 0 {
