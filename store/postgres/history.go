@@ -123,12 +123,3 @@ func inOrder(list []string, set map[string]bool) []string {
 	}
 	return out
 }
-
-// IndexReportExists implements store.Store.
-func (s *Store) IndexReportExists(ctx context.Context, manifest string) (bool, error) {
-	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM index_report WHERE manifest = $1)`, manifest).Scan(&ok); err != nil {
-		return false, fmt.Errorf("postgres: index report exists %s: %w", manifest, err)
-	}
-	return ok, nil
-}

@@ -169,15 +169,6 @@ func (s *Store) IndexReport(ctx context.Context, manifest string) (*vuln.IndexRe
 	return &r, nil
 }
 
-// DeleteIndexReport implements store.Store. Deleting a report that is not
-// there is not an error: the caller wanted it gone, and it is.
-func (s *Store) DeleteIndexReport(ctx context.Context, manifest string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM index_report WHERE manifest = $1`, manifest); err != nil {
-		return fmt.Errorf("postgres: delete index report %s: %w", manifest, err)
-	}
-	return nil
-}
-
 // Store timestamps are Unix nanoseconds. now is rounded through that form so
 // that what a call returns equals what a later read returns.
 func now() time.Time { return fromNanos(time.Now().UnixNano()) }

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/openclair/clair/store"
@@ -124,19 +122,6 @@ func (s *Store) DeleteIndexReports(ctx context.Context, manifests []string) ([]s
 		return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
 	}
 	return inOrder(manifests, gone), nil
-}
-
-// IndexReportExists implements store.Store.
-func (s *Store) IndexReportExists(ctx context.Context, manifest string) (bool, error) {
-	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM index_report WHERE manifest = ?`, manifest).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("sqlite: index report exists %s: %w", manifest, err)
-	}
-	return true, nil
 }
 
 // inOrder returns the members of set in the order of list, each once.

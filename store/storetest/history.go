@@ -22,8 +22,9 @@ func testDeleteIndexReports(t *testing.T, s store.Store) {
 	}
 	exists := func(m string, want bool) {
 		t.Helper()
-		if ok, err := s.IndexReportExists(ctx, m); err != nil || ok != want {
-			t.Fatalf("IndexReportExists(%s) = %v, %v; want %v", m, ok, err, want)
+		_, err := s.IndexReportVersion(ctx, m)
+		if ok := err == nil; (err != nil && !errors.Is(err, store.ErrNotFound)) || ok != want {
+			t.Fatalf("IndexReportVersion(%s): %v; want a report: %v", m, err, want)
 		}
 	}
 	exists("sha256:1", true)

@@ -30,6 +30,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"LayerScan", testLayerScan},
 		{"IndexReport", testIndexReport},
+		{"IndexReportVersion", testIndexReportVersion},
+		{"Manifests", testManifests},
+		{"Ping", testPing},
+		{"PoolStats", testPoolStats},
+		{"Namespaces", testNamespaces},
+		{"PackageNames", testPackageNames},
+		{"EnrichReplaceAndQuery", testEnrichReplaceAndQuery},
+		{"EnrichLoadErrorKeepsPrevious", testEnrichLoadErrorKeepsPrevious},
+		{"EnrichBadRecordsRejected", testEnrichBadRecords},
+		{"EnrichIncrementCarriesOver", testEnrichIncrement},
 		{"FeedStateNotFound", testFeedStateNotFound},
 		{"ReplaceFeedAndQuery", testReplaceFeedAndQuery},
 		{"ReplaceFeedReplaces", testReplaceFeedReplaces},
@@ -165,14 +175,14 @@ func testIndexReport(t *testing.T, s store.Store) {
 		t.Fatalf("IndexReport after replace = %+v, %v; want %+v", got, err, r2)
 	}
 	// Delete removes only that report, and deleting again is no error.
-	if err := s.DeleteIndexReport(ctx, m); err != nil {
-		t.Fatalf("DeleteIndexReport: %v", err)
+	if got, err := s.DeleteIndexReports(ctx, []string{m}); err != nil || len(got) != 1 {
+		t.Fatalf("DeleteIndexReports = %q, %v", got, err)
 	}
 	if _, err := s.IndexReport(ctx, m); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("IndexReport after delete: err = %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteIndexReport(ctx, m); err != nil {
-		t.Fatalf("DeleteIndexReport of a missing report: %v", err)
+	if got, err := s.DeleteIndexReports(ctx, []string{m}); err != nil || len(got) != 0 {
+		t.Fatalf("DeleteIndexReports of a missing report = %q, %v", got, err)
 	}
 	if got, err := s.IndexReport(ctx, other.ManifestHash); err != nil || !reflect.DeepEqual(got, other) {
 		t.Fatalf("other IndexReport = %+v, %v; want %+v", got, err, other)
