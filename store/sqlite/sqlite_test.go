@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/store/storetest"
 	"github.com/openclair/clair/vuln"
 )
@@ -351,7 +352,7 @@ func TestNULRejectedCleanly(t *testing.T) {
 	_, err := s.ReplaceFeed(t.Context(), "f", "fp", func(emit func(*vuln.Advisory) error) error {
 		return emit(&vuln.Advisory{Name: "a\x00b"})
 	})
-	if !errors.Is(err, errNUL) || !strings.HasPrefix(err.Error(), "sqlite: replace feed f: advisory") {
-		t.Fatalf("err = %v, want a sqlite: replace feed error wrapping errNUL", err)
+	if !errors.Is(err, feedwrite.ErrNUL) || !strings.HasPrefix(err.Error(), "sqlite: replace feed f: advisory") {
+		t.Fatalf("err = %v, want a sqlite: replace feed error wrapping feedwrite.ErrNUL", err)
 	}
 }
