@@ -234,20 +234,6 @@ func TestDetailsFirstWins(t *testing.T) {
 	}
 }
 
-func TestEmitAfterLoad(t *testing.T) {
-	s := openTemp(t)
-	var saved func(*vuln.Advisory) error
-	if _, err := s.ReplaceFeed(t.Context(), "f", "fp", func(emit func(*vuln.Advisory) error) error {
-		saved = emit
-		return nil
-	}); err != nil {
-		t.Fatalf("ReplaceFeed: %v", err)
-	}
-	if err := saved(&vuln.Advisory{Name: "late"}); err == nil {
-		t.Fatal("emit after load returned succeeded")
-	}
-}
-
 // TestQueryPlan keeps the matcher's queries on the primary keys: a change of
 // schema or query that fell back to a scan would pass every other test and
 // make matching a hundred times slower.
