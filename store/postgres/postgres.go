@@ -59,7 +59,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	// per package name. With the default random_page_cost (4, a spinning
 	// disk's) the planner rather reads every row of the namespace and
 	// filters: 5× the pages and 5× the time on a Debian feed
-	// (BenchmarkAdvisories). The advisory pages a match reads are hot in
+	// (storetest.Bench, Advisories). The advisory pages a match reads are hot in
 	// shared buffers or on SSD, where a random read costs about a
 	// sequential one; 1.1 is the usual SSD setting. A value in the
 	// connection string wins. (A copy: the caller's config stays as it was.)

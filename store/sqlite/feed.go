@@ -76,7 +76,7 @@ func (s *Store) TouchFeed(ctx context.Context, feed string) error {
 
 // Rows per multi-row INSERT. Binding 200 rows per statement execution spreads
 // the per-call cost of database/sql and the driver (a few µs) over many rows:
-// a third faster than one row per statement (BenchmarkReplaceFeed), and
+// a third faster than one row per statement (storetest.Bench, ReplaceFeed), and
 // batches of 50 or 500 measure the same. 200 × 6 columns stays far below
 // SQLite's limit on bound parameters (32766).
 const (

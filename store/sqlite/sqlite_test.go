@@ -18,7 +18,7 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-func openTemp(t *testing.T) *Store {
+func openTemp(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "clair.db"))
 	if err != nil {
