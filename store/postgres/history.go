@@ -48,22 +48,7 @@ func (s *Store) UpdateDiff(ctx context.Context, prev, cur string) (*store.Update
 		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
 	}
 	defer rows.Close()
-	ops := map[string]store.UpdateOperation{}
-	blobs := map[string][]byte{}
-	for rows.Next() {
-		var op store.UpdateOperation
-		var date int64
-		var blob []byte
-		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories, &blob); err != nil {
-			return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
-		}
-		op.Date = fromNanos(date)
-		ops[op.ID], blobs[op.ID] = op, blob
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
-	}
-	d, err := snapshot.UpdateDiff(prev, cur, ops, blobs)
+	d, err := snapshot.ScanUpdateDiff(prev, cur, rows)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
 	}
