@@ -11,6 +11,7 @@ import (
 
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -314,28 +315,9 @@ FROM vulnerability_detail WHERE feed = $1 AND name = ANY($2::text[])`
 // Details implements store.Store: one query per feed among advs. Advisories
 // whose (Feed, Name) has no stored details are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
-	byFeed := map[string]map[string][]*vuln.Advisory{}
-	for _, a := range advs {
-		if a == nil {
-			continue
-		}
-		m := byFeed[a.Feed]
-		if m == nil {
-			m = map[string][]*vuln.Advisory{}
-			byFeed[a.Feed] = m
-		}
-		m[a.Name] = append(m[a.Name], a)
-	}
-	for feed, m := range byFeed {
-		names := make([]string, 0, len(m))
-		for n := range m {
-			names = append(names, n)
-		}
-		if err := s.details(ctx, feed, names, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
+		return s.details(ctx, feed, names, m)
+	})
 }
 
 func (s *Store) details(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {

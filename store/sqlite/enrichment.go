@@ -11,6 +11,7 @@ import (
 
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/store/internal/snapshot"
 	"github.com/openclair/clair/vuln"
 )
@@ -104,23 +105,8 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 		return nil, fmt.Errorf("sqlite: enrichments: %w", err)
 	}
 	defer rows.Close()
-	var out []*vuln.Enrichment
-	for rows.Next() {
-		var (
-			feed string
-			rec  []byte
-		)
-		if err := rows.Scan(&feed, &rec); err != nil {
-			return nil, fmt.Errorf("sqlite: enrichments: %w", err)
-		}
-		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
-			return nil, fmt.Errorf("sqlite: enrichments: feed %s: %w", feed, err)
-		}
-		e.Feed = feed
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Enrichments(rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: enrichments: %w", err)
 	}
 	return out, nil
@@ -135,24 +121,15 @@ func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vul
 		return fmt.Errorf("sqlite: enrichment records %s: %w", feed, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			cve string
-			rec []byte
-		)
-		if err := rows.Scan(&cve, &rec); err != nil {
-			return fmt.Errorf("sqlite: enrichment records %s: %w", feed, err)
-		}
-		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
-			return fmt.Errorf("sqlite: enrichment records %s: %s: %w", feed, cve, err)
-		}
-		e.Feed = feed
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
+	var fnErr error
+	err = rowscan.EachEnrichment(rows, feed, func(e *vuln.Enrichment) error {
+		fnErr = fn(e)
+		return fnErr
+	})
+	switch {
+	case err != nil && err == fnErr: // fn's own, as it is
+		return err
+	case err != nil:
 		return fmt.Errorf("sqlite: enrichment records %s: %w", feed, err)
 	}
 	return nil

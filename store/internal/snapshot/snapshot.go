@@ -29,6 +29,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -494,18 +495,11 @@ func UpdateDiff(prev, cur string, ops map[string]store.UpdateOperation, blobs ma
 	return d, nil
 }
 
-// Rows is what both stores' query results offer (database/sql's and pgx's).
-type Rows interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
 // ScanUpdateDiff is UpdateDiff of the operations read from rows, each
 // (id, feed, fingerprint, date in Unix nanoseconds, advisories, blob or
 // NULL): both stores read prev and cur with one statement, so that a GC
 // running meanwhile cannot leave one half read.
-func ScanUpdateDiff(prev, cur string, rows Rows) (*store.UpdateDiff, error) {
+func ScanUpdateDiff(prev, cur string, rows rowscan.Rows) (*store.UpdateDiff, error) {
 	ops := map[string]store.UpdateOperation{}
 	blobs := map[string][]byte{}
 	for rows.Next() {
