@@ -118,16 +118,5 @@ func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vul
 		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
 	}
 	defer rows.Close()
-	var fnErr error
-	err = rowscan.EachEnrichment(rows, feed, func(e *vuln.Enrichment) error {
-		fnErr = fn(e)
-		return fnErr
-	})
-	switch {
-	case err != nil && err == fnErr: // fn's own, as it is
-		return err
-	case err != nil:
-		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
-	}
-	return nil
+	return rowscan.EachEnrichment(rows, "postgres: enrichment records "+feed, feed, fn)
 }

@@ -121,16 +121,5 @@ func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vul
 		return fmt.Errorf("sqlite: enrichment records %s: %w", feed, err)
 	}
 	defer rows.Close()
-	var fnErr error
-	err = rowscan.EachEnrichment(rows, feed, func(e *vuln.Enrichment) error {
-		fnErr = fn(e)
-		return fnErr
-	})
-	switch {
-	case err != nil && err == fnErr: // fn's own, as it is
-		return err
-	case err != nil:
-		return fmt.Errorf("sqlite: enrichment records %s: %w", feed, err)
-	}
-	return nil
+	return rowscan.EachEnrichment(rows, "sqlite: enrichment records "+feed, feed, fn)
 }

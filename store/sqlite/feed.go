@@ -42,17 +42,8 @@ func (s *Store) FeedStates(ctx context.Context) ([]store.FeedState, error) {
 		return nil, fmt.Errorf("sqlite: feed states: %w", err)
 	}
 	defer rows.Close()
-	var out []store.FeedState
-	for rows.Next() {
-		var st store.FeedState
-		var updated, checked int64
-		if err := rows.Scan(&st.Feed, &st.Fingerprint, &updated, &checked, &st.Advisories, &st.Operation); err != nil {
-			return nil, fmt.Errorf("sqlite: feed states: %w", err)
-		}
-		st.UpdatedAt, st.CheckedAt = fromNanos(updated), fromNanos(checked)
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.FeedStates(rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: feed states: %w", err)
 	}
 	return out, nil

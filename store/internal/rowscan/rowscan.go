@@ -6,7 +6,9 @@ package rowscan
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -41,26 +43,29 @@ func Enrichments(rows Rows) ([]*vuln.Enrichment, error) {
 
 // EachEnrichment decodes rows of (cve, stored record) of one feed and
 // calls fn with each, Feed set; fn's error ends the loop and is returned
-// as it is.
-func EachEnrichment(rows Rows, feed string, fn func(*vuln.Enrichment) error) error {
+// as it is, rowscan's own start with prefix.
+func EachEnrichment(rows Rows, prefix, feed string, fn func(*vuln.Enrichment) error) error {
 	for rows.Next() {
 		var (
 			cve string
 			rec []byte
 		)
 		if err := rows.Scan(&cve, &rec); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", prefix, err)
 		}
 		e := &vuln.Enrichment{}
 		if err := json.Unmarshal(rec, e); err != nil {
-			return fmt.Errorf("%s: %w", cve, err)
+			return fmt.Errorf("%s: %s: %w", prefix, cve, err)
 		}
 		e.Feed = feed
 		if err := fn(e); err != nil {
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return nil
 }
 
 // DetailsByFeed groups advs (nil ones skipped) by feed and name and calls
@@ -89,4 +94,20 @@ func DetailsByFeed(advs []*vuln.Advisory, details func(feed string, names []stri
 		}
 	}
 	return nil
+}
+
+// FeedStates decodes rows of (name, fingerprint, updated_at and
+// checked_at in Unix nanoseconds, advisories, operation).
+func FeedStates(rows Rows) ([]store.FeedState, error) {
+	var out []store.FeedState
+	for rows.Next() {
+		var st store.FeedState
+		var updated, checked int64
+		if err := rows.Scan(&st.Feed, &st.Fingerprint, &updated, &checked, &st.Advisories, &st.Operation); err != nil {
+			return nil, err
+		}
+		st.UpdatedAt, st.CheckedAt = time.Unix(0, updated).UTC(), time.Unix(0, checked).UTC()
+		out = append(out, st)
+	}
+	return out, rows.Err()
 }
