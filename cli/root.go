@@ -85,6 +85,7 @@ Exit status:
 	root.AddCommand(newPlugins(g))
 	root.AddCommand(newDiff(g), newSBOM(g))
 	root.AddCommand(newExportUpdaters(g), newImportUpdaters(g))
+	root.AddCommand(newNotifications(g))
 	return root
 }
 
@@ -302,15 +303,23 @@ func runUpdate(ctx context.Context, g *globals, st store.Store, ff *feedFlags) e
 
 func newUpdate(g *globals) *cobra.Command {
 	var ff feedFlags
+	var format string
 	c := &cobra.Command{
 		Use:   "update",
-		Short: "Bring the vulnerability feeds up to date",
+		Short: "Bring the vulnerability feeds up to date, and list the scanned images the update affects",
 		Long: `Bring the vulnerability feeds up to date.
 
 Without --only, every feed is updated; --feed NAME=URL alone updates only
-the feeds it names.`,
+the feeds it names.
+
+The images previously scanned into the database are then checked against
+what changed: each vulnerability an image gained (added) or lost (removed)
+is printed (clairctl notifications lists them again later).`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
 			ctx := c.Context()
 			if _, _, err := ff.selected(); err != nil {
 				return err
@@ -321,11 +330,18 @@ the feeds it names.`,
 			}
 			defer st.Close()
 			g.info("Updating vulnerability feeds:")
-			return runUpdate(ctx, g, st, &ff)
+			sets, err := updateAndNotify(ctx, g, st, &ff)
+			if sets != nil {
+				if werr := writeSets(g.stdout, format, sets); werr != nil && err == nil {
+					err = werr
+				}
+			}
+			return err
 		},
 	}
 	ff.register(c)
 	c.Flags().BoolVar(&ff.force, "force", false, "accept a snapshot that loses most of a feed (refused otherwise: none left, or under half of a feed of 1000 or more advisories)")
+	c.Flags().StringVar(&format, "format", "table", "output format of the affected images: table or json")
 	g.dbFlag(c)
 	return c
 }

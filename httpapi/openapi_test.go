@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/service"
 	"github.com/openclair/clair/vuln"
 )
@@ -33,13 +34,14 @@ func loadDoc(t *testing.T) *openAPI {
 // TestOpenAPIRoutes checks the document lists exactly the routes and
 // methods the server registers.
 func TestOpenAPIRoutes(t *testing.T) {
-	s := &Server{Indexer: &service.Indexer{}, Matcher: &service.Matcher{}, Updates: fakeUpdates{}, Classic: &Classic{}}
+	s := &Server{Indexer: &service.Indexer{}, Matcher: &service.Matcher{}, Updates: fakeUpdates{}, Classic: &Classic{}, Notifications: NotificationStore(nil)}
 	served := map[string]bool{"/health get": true}
 	var routes []route
 	routes = append(routes, s.indexerRoutes()...)
 	routes = append(routes, s.matcherRoutes()...)
 	routes = append(routes, s.Classic.routes("/v1")...)
 	routes = append(routes, s.Classic.routes("/api/v1")...)
+	routes = append(routes, s.notifierRoutes()...)
 	routes = append(routes, route{"/openapi/v1", map[string]http.HandlerFunc{http.MethodGet: nil}})
 	for _, rt := range routes {
 		for m := range rt.methods {
@@ -77,6 +79,9 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Package": vuln.Package{}, "Distribution": vuln.Distribution{}, "Repository": vuln.Repository{},
 		"Environment": vuln.Environment{}, "Vulnerability": vuln.Vulnerability{},
 		"UpdateOperation": updateOperation{}, "Error": apiError{},
+		"Notification": notify.Notification{}, "VulnerabilitySummary": notify.VulnerabilitySummary{},
+		"NotificationPage": notificationPage{}, "V1Notification": v1Notification{},
+		"V1VulnerabilityWithLayers": v1VulnerabilityWithLayers{}, "V1NotificationEnvelope": struct{ Notification v1Notification }{},
 		"V1Layer": v1Layer{}, "V1Feature": v1Feature{}, "V1Vulnerability": v1Vulnerability{}, "V1Namespace": v1Namespace{},
 	} {
 		sc, ok := doc.Components.Schemas[name]

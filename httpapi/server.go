@@ -42,6 +42,9 @@ type Server struct {
 	// Classic serves the /v1 layer API (needs Indexer and Matcher); nil
 	// leaves it out.
 	Classic *Classic
+	// Notifications serves the notifier API (v4) and the classic
+	// /v1/notifications; nil leaves them out.
+	Notifications NotificationStore
 	// Auth wraps every API route when set (PSK JWT); health is left open.
 	Auth func(http.Handler) http.Handler
 	// Authenticate, when set, checks every API route's request instead
@@ -103,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 		for _, prefix := range []string{"/v1", "/api/v1"} {
 			routes = append(routes, s.Classic.routes(prefix)...)
 		}
+	}
+	if s.Notifications != nil {
+		routes = append(routes, s.notifierRoutes()...)
 	}
 	routes = append(routes, route{"/openapi/v1", map[string]http.HandlerFunc{http.MethodGet: s.openAPI}})
 	if s.UI != nil {

@@ -324,13 +324,18 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			hs.Classic.Database = &service.Database{States: st, Feeds: readyFeeds, Round: roundNow}
 		}
 	}
-	if mode == httpapi.ModeNotifier {
+	if mode == httpapi.ModeCombo || mode == httpapi.ModeNotifier {
 		st, err := open(cfg.Notifier.ConnString)
 		if err != nil {
 			return nil, cleanup, err
 		}
 		readyStores = append(readyStores, st)
-		log.Warn("notifier mode: notifications are not implemented yet; serving health and metrics only")
+		n, err := notifier(ctx, cfg, st, log)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		hs.Notifications = n.Store
+		s.background = append(s.background, func(ctx context.Context) { _ = n.Run(ctx) })
 	}
 	for _, st := range stores {
 		registerStoreMetrics(metrics, st)

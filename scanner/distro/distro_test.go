@@ -13,20 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
-
-// sharedDir is the large real data beside the repository; tests over it skip
-// when a clone stands alone.
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need ../shared/testdata beside the repository", err)
-	}
-	return d
-}
 
 func scanBytes(t testing.TB, path string, b []byte) *scanner.Result {
 	t.Helper()
@@ -275,30 +265,12 @@ func TestParseOSRelease(t *testing.T) {
 	}
 }
 
-// txtar splits the simple archives claircore keeps its os-release fixtures in.
-func txtar(b []byte) map[string][]byte {
-	out := map[string][]byte{}
-	var name string
-	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
-		s := strings.TrimRight(string(line), "\n")
-		if strings.HasPrefix(s, "-- ") && strings.HasSuffix(s, " --") && len(s) > 6 {
-			name = s[3 : len(s)-3]
-			out[name] = []byte{}
-			continue
-		}
-		if name != "" {
-			out[name] = append(out[name], line...)
-		}
-	}
-	return out
-}
-
 func checkTxtar(t *testing.T, path string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := txtar(b)
+	a := sharedtest.Txtar(b)
 	var want map[string]string
 	if err := json.Unmarshal(a["Parsed"], &want); err != nil {
 		t.Fatalf("%s: Parsed: %v", path, err)
@@ -324,7 +296,7 @@ func TestParseOSReleaseClaircore(t *testing.T) {
 }
 
 func TestParseOSReleaseClaircoreShared(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t, "pkgdb/os-release/claircore/osrelease"), "*.txtar"))
+	files, _ := filepath.Glob(filepath.Join(sharedtest.Path(t, "pkgdb/os-release/claircore/osrelease"), "*.txtar"))
 	if len(files) < 10 {
 		t.Fatalf("only %d txtar fixtures", len(files))
 	}
@@ -343,7 +315,7 @@ var ubuntuCodenames = map[string]string{
 
 // TestSharedClaircore scans every release folder of claircore's fixtures.
 func TestSharedClaircore(t *testing.T) {
-	base := sharedDir(t, "pkgdb/os-release/claircore")
+	base := sharedtest.Path(t, "pkgdb/os-release/claircore")
 	roots := map[string]bool{}
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -423,7 +395,7 @@ func TestSharedClaircore(t *testing.T) {
 }
 
 func TestSharedTrivy(t *testing.T) {
-	base := sharedDir(t, "pkgdb/os-release/trivy")
+	base := sharedtest.Path(t, "pkgdb/os-release/trivy")
 	// Every os-release of trivy's fixtures, with the namespace the feeds
 	// need ("" where no feed covers the distribution).
 	release := map[string]struct {
@@ -532,7 +504,7 @@ func TestSharedTrivy(t *testing.T) {
 }
 
 func TestSharedRootfs(t *testing.T) {
-	base := sharedDir(t, "pkgdb/rootfs")
+	base := sharedtest.Path(t, "pkgdb/rootfs")
 	tests := map[string]want{
 		"debian-11-nginx":                    {"debian", "11", "bullseye", "debian:11"},
 		"debian-12-python3.12-slim-langflow": {"debian", "12", "bookworm", "debian:12"},
@@ -571,18 +543,6 @@ func TestWants(t *testing.T) {
 			t.Errorf("Wants(%q) = true", p)
 		}
 	}
-}
-
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "distro" {
-			if s.Kind() != scanner.KindDistribution || s.Version() == "" {
-				t.Errorf("kind %q version %q", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("distro is not registered")
 }
 
 func TestScanErrors(t *testing.T) {
@@ -635,7 +595,7 @@ func FuzzOSRelease(f *testing.F) {
 		b, err := os.ReadFile(p)
 		if err == nil {
 			if strings.HasSuffix(p, ".txtar") {
-				b = txtar(b)["os-release"]
+				b = sharedtest.Txtar(b)["os-release"]
 			}
 			f.Add(b)
 		}

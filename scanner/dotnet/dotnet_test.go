@@ -1,36 +1,23 @@
 package dotnet
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
-func scan(t testing.TB, p string, content []byte) *scanner.Result {
-	t.Helper()
-	res, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: int64(len(content)), R: bytes.NewReader(content)})
-	if err != nil {
-		t.Fatalf("Scan(%s): %v", p, err)
-	}
-	return res
-}
-
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"app/ExampleApp1.deps.json": true,
 		"usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/Microsoft.NETCore.App.deps.json": true,
 		"app/.deps.json":                     false,
 		"app/ExampleApp1.runtimeconfig.json": false,
 		"app/ExampleApp1.deps.json.bak":      false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 // TestTrivyData scans trivy's ExampleApp1.deps.json: the one NuGet package
@@ -41,7 +28,7 @@ func TestTrivyData(t *testing.T) {
 		t.Fatal(err)
 	}
 	const p = "app/ExampleApp1.deps.json"
-	res := scan(t, p, b)
+	res := scannertest.MustScan(t, &Scanner{}, p, b)
 	if len(res.Warnings) != 0 || len(res.Packages) != 1 {
 		t.Fatalf("%+v", res)
 	}
@@ -63,7 +50,7 @@ func TestLibraries(t *testing.T) {
 		"Bad Name/1.0": {"type": "package"},
 		"BadVersion/1.x": {"type": "package"}
 	}}`
-	res := scan(t, "a.deps.json", []byte(in))
+	res := scannertest.MustScan(t, &Scanner{}, "a.deps.json", []byte(in))
 	var got []string
 	for _, p := range res.Packages {
 		got = append(got, p.Purl)
@@ -79,7 +66,7 @@ func TestLibraries(t *testing.T) {
 
 func TestBad(t *testing.T) {
 	for _, in := range []string{"", "{", "[]", "null", `{"libraries": []}`, `{"libraries": {"a/1": 3}}`, `{"runtimeTarget": {}}`} {
-		res := scan(t, "x/a.deps.json", []byte(in))
+		res := scannertest.MustScan(t, &Scanner{}, "x/a.deps.json", []byte(in))
 		if len(res.Packages) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "x/a.deps.json") {
 			t.Errorf("%q: %+v", in, res)
 		}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/version/nuget"
 )
 
@@ -15,7 +16,10 @@ func FuzzParse(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"libraries":{"A/1.0.0-Beta":{"type":"package"},"B/2":{"type":"project"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := scan(t, "app/a.deps.json", b)
+		res, err := scannertest.Consistent(t, &Scanner{}, "app/a.deps.json", b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range res.Packages {
 			if !validName(p.Name) {
 				t.Fatalf("bad name %q", p.Name)

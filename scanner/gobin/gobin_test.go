@@ -13,27 +13,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
-
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need ../shared/testdata beside the repository", err)
-	}
-	return d
-}
-
-func scan(t testing.TB, path string, b []byte) *scanner.Result {
-	t.Helper()
-	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o755, R: bytes.NewReader(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // modSet renders packages as sorted "path@version" lines.
 func modSet(pkgs []*vuln.Package) []string {
@@ -96,7 +80,7 @@ func goVersionM(t *testing.T, file string) []string {
 }
 
 func TestSharedBinaries(t *testing.T) {
-	d := sharedDir(t, "pkgdb/golang-binaries")
+	d := sharedtest.Path(t, "pkgdb/golang-binaries")
 	want := map[string][]string{
 		"trivy-goexperiment.elf":                 {"stdlib@v1.22.1"},
 		"trivy-main-version-via-ldflags.elf":     {"github.com/aquasecurity/test@(devel)", "stdlib@v1.22.1"},
@@ -127,7 +111,7 @@ func TestSharedBinaries(t *testing.T) {
 			if !(&Scanner{}).Wants(p) {
 				t.Errorf("Wants(%q) = false", p)
 			}
-			r := scan(t, p, b)
+			r := scannertest.MustScan(t, &Scanner{}, p, b)
 			if len(r.Warnings) > 0 {
 				t.Errorf("warnings %q", r.Warnings)
 			}
@@ -148,12 +132,12 @@ func TestSharedBinaries(t *testing.T) {
 }
 
 func TestPackageFields(t *testing.T) {
-	d := sharedDir(t, "pkgdb/golang-binaries")
+	d := sharedtest.Path(t, "pkgdb/golang-binaries")
 	b, err := os.ReadFile(filepath.Join(d, "trivy-test.elf"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := scan(t, "app/server", b)
+	r := scannertest.MustScan(t, &Scanner{}, "app/server", b)
 	var got *vuln.Package
 	for _, p := range r.Packages {
 		if p.Name == "golang.org/x/xerrors" {
@@ -226,7 +210,7 @@ func tiny(t *testing.T) []byte {
 
 func TestTinyBinary(t *testing.T) {
 	b := tiny(t)
-	r := scan(t, "usr/bin/tiny", b)
+	r := scannertest.MustScan(t, &Scanner{}, "usr/bin/tiny", b)
 	if len(r.Warnings) > 0 {
 		t.Errorf("warnings %q", r.Warnings)
 	}
@@ -261,7 +245,7 @@ func TestTruncated(t *testing.T) {
 	}
 	// Cut right after the magic: the blob is gone, and so are the section
 	// headers at the end of the ELF file.
-	r := scan(t, "usr/bin/tiny", b[:i+len(buildInfoMagic)+4])
+	r := scannertest.MustScan(t, &Scanner{}, "usr/bin/tiny", b[:i+len(buildInfoMagic)+4])
 	if len(r.Packages) != 0 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "usr/bin/tiny") {
 		t.Errorf("got %d packages, warnings %q", len(r.Packages), r.Warnings)
 	}
@@ -270,7 +254,7 @@ func TestTruncated(t *testing.T) {
 	for j := i + len(buildInfoMagic); j < i+64 && j < len(c); j++ {
 		c[j] = 0xff
 	}
-	r = scan(t, "usr/bin/tiny", c)
+	r = scannertest.MustScan(t, &Scanner{}, "usr/bin/tiny", c)
 	if len(r.Packages) != 0 || len(r.Warnings) != 1 {
 		t.Errorf("damaged: got %d packages, warnings %q", len(r.Packages), r.Warnings)
 	}
@@ -285,7 +269,7 @@ func TestNotGo(t *testing.T) {
 		if c.name == "text" {
 			b = bytes.Repeat([]byte("#!/bin/sh\necho hello\n"), 100)
 		}
-		r := scan(t, c.path, b)
+		r := scannertest.MustScan(t, &Scanner{}, c.path, b)
 		if len(r.Packages) != 0 || len(r.Warnings) != 0 {
 			t.Errorf("%s: %+v", c.name, r)
 		}
@@ -296,7 +280,7 @@ func TestNotGo(t *testing.T) {
 		if err != nil || !bytes.HasPrefix(b, []byte("\x7fELF")) || bytes.Contains(b, buildInfoMagic) {
 			continue
 		}
-		r := scan(t, strings.TrimPrefix(p, "/"), b)
+		r := scannertest.MustScan(t, &Scanner{}, strings.TrimPrefix(p, "/"), b)
 		if len(r.Packages) != 0 || len(r.Warnings) != 0 {
 			t.Errorf("%s: %+v", p, r)
 		}
@@ -330,7 +314,7 @@ func TestCanceled(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"usr/bin/kubectl":                       true,
 		"usr/local/bin/helm":                    true,
 		"bin/busybox":                           true,
@@ -349,11 +333,7 @@ func TestWants(t *testing.T) {
 		"var/lib/dpkg/status":                   false,
 		"home/user/notes.md":                    false,
 		"":                                      false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
+	})
 }
 
 func TestStdlibVersion(t *testing.T) {
@@ -374,15 +354,6 @@ func TestStdlibVersion(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "gobin" {
-			return
-		}
-	}
-	t.Error("gobin not registered")
-}
-
 func FuzzBuildinfo(f *testing.F) {
 	f.Add([]byte("\x7fELF"))
 	f.Add(append([]byte("\x7fELF\x02\x01\x01"), buildInfoMagic...))
@@ -392,17 +363,12 @@ func FuzzBuildinfo(f *testing.F) {
 	f.Add(syntheticELF("go1.22.1", replacedInfo.String()+"\n", 0))
 	f.Add(syntheticELF("go1.21rc2", "path\tx\nmod\tx\t(devel)\t\n", 0))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: "usr/bin/fuzz", R: bytes.NewReader(b)})
+		r, err := scannertest.Consistent(t, &Scanner{}, "usr/bin/fuzz", b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range r.Warnings {
-			if !strings.Contains(w, "usr/bin/fuzz") {
-				t.Errorf("warning without the path: %q", w)
-			}
-		}
 		for _, p := range r.Packages {
-			if p.Name == "" || p.Version == "" || p.Path != "usr/bin/fuzz" {
+			if p.Path != "usr/bin/fuzz" {
 				t.Errorf("package %+v", p)
 			}
 		}

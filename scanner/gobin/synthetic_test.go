@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 // syntheticELF builds the smallest ELF file debug/buildinfo reads: one
@@ -74,7 +75,7 @@ var replacedInfo = &debug.BuildInfo{
 
 func TestSyntheticReplacements(t *testing.T) {
 	b := syntheticELF("go1.21rc2", replacedInfo.String()+"\n", 2048)
-	r := scan(t, "usr/bin/tool", b)
+	r := scannertest.MustScan(t, &Scanner{}, "usr/bin/tool", b)
 	if len(r.Warnings) > 0 {
 		t.Errorf("warnings %q", r.Warnings)
 	}
@@ -109,7 +110,7 @@ func TestSyntheticReplacements(t *testing.T) {
 
 func TestSyntheticDamaged(t *testing.T) {
 	b := syntheticELF("go1.22.1", "", 2048)
-	r := scan(t, "usr/bin/plain", b)
+	r := scannertest.MustScan(t, &Scanner{}, "usr/bin/plain", b)
 	if got := modSet(r.Packages); len(r.Warnings) > 0 || !reflect.DeepEqual(got, []string{"stdlib@v1.22.1"}) {
 		t.Errorf("no modules: %q, warnings %q", got, r.Warnings)
 	}
@@ -124,7 +125,7 @@ func TestSyntheticDamaged(t *testing.T) {
 		t.Errorf("cut: %d packages, warnings %q", len(r.Packages), r.Warnings)
 	}
 	// A development toolchain has no stdlib version to report.
-	r = scan(t, "usr/bin/devel", syntheticELF("devel go1.23-abcdef Tue Jan 1", "", 2048))
+	r = scannertest.MustScan(t, &Scanner{}, "usr/bin/devel", syntheticELF("devel go1.23-abcdef Tue Jan 1", "", 2048))
 	if len(r.Packages) != 0 || len(r.Warnings) != 0 {
 		t.Errorf("devel: %+v", r)
 	}

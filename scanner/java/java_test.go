@@ -18,6 +18,7 @@ import (
 	"github.com/openclair/clair/internal/osvtest"
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	_ "github.com/openclair/clair/version/maven" // the scheme osvtest.Affected looks up
 	"github.com/openclair/clair/vuln"
 )
@@ -485,7 +486,7 @@ func TestCanceled(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"app/demo.jar":                     true,
 		"usr/local/tomcat/webapps/x.war":   true,
 		"opt/app.ear":                      true,
@@ -500,11 +501,7 @@ func TestWants(t *testing.T) {
 		"a/b.jars":                         false,
 		"a/jar/b.class":                    false,
 		"usr/lib/jvm/lib/modules":          false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestPomProperties(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 func devCount(r *scanner.Result) (all, dev int) {
@@ -24,7 +26,7 @@ func devCount(r *scanner.Result) (all, dev int) {
 // counts made independently with Python's json and tomllib (a package listed
 // both as a production and a development dependency is a production one).
 func TestDevDependenciesMarked(t *testing.T) {
-	d := sharedDir(t, "pkgdb/lockfiles")
+	d := sharedtest.Path(t, "pkgdb/lockfiles")
 	for _, c := range []struct {
 		file, path string
 		all, dev   int
@@ -46,13 +48,13 @@ func TestDevDependenciesMarked(t *testing.T) {
 // lists direct requirements only), go.sum's modules that go.mod lacks are
 // added, each at its highest version.
 func TestGoSumBeforeGo117(t *testing.T) {
-	d := sharedDir(t, "pkgdb/lockfiles/go")
+	d := sharedtest.Path(t, "pkgdb/lockfiles/go")
 	mod, err := os.ReadFile(filepath.Join(d, "claircore-go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := scanFile(t, filepath.Join(d, "claircore-go.sum"), "src/go.sum")
-	modern := scan(t, "src/go.mod", mod)
+	modern := scannertest.MustScan(t, &Scanner{}, "src/go.mod", mod)
 	s := &Scanner{}
 	got := s.Combine(map[string]*scanner.Result{"src/go.mod": modern, "src/go.sum": sum})
 	if len(got.Packages) != len(modern.Packages) {
@@ -60,7 +62,7 @@ func TestGoSumBeforeGo117(t *testing.T) {
 	}
 
 	old := regexp.MustCompile(`(?m)^go [0-9.]+$`).ReplaceAll(mod, []byte("go 1.16"))
-	legacy := scan(t, "src/go.mod", old)
+	legacy := scannertest.MustScan(t, &Scanner{}, "src/go.mod", old)
 	got = s.Combine(map[string]*scanner.Result{"src/go.mod": legacy, "src/go.sum": sum})
 	inMod := map[string]bool{}
 	for _, p := range legacy.Packages {
@@ -83,25 +85,17 @@ func TestGoSumBeforeGo117(t *testing.T) {
 	}
 	// Every module go.sum adds is one whose code go.sum vouches for.
 	for name, v := range extra {
-		if !strings.Contains(string(mustRead(t, filepath.Join(d, "claircore-go.sum"))), name+" "+v+" h1:") {
+		if !strings.Contains(string(scannertest.ReadFile(t, filepath.Join(d, "claircore-go.sum"))), name+" "+v+" h1:") {
 			t.Errorf("%s %s is not a module line of go.sum", name, v)
 		}
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestRequirementsIncludes(t *testing.T) {
 	in := map[string]*scanner.Result{
-		"app/requirements.txt":             scan(t, "app/requirements.txt", []byte("-r requirements/base.txt\n-r missing.txt\n-c requirements/constraints.txt\nflask==2.0.0\n")),
-		"app/requirements/base.txt":        scan(t, "app/requirements/base.txt", []byte("requests==2.31.0\n")),
-		"app/requirements/constraints.txt": scan(t, "app/requirements/constraints.txt", []byte("urllib3==1.26.0\n")),
+		"app/requirements.txt":             scannertest.MustScan(t, &Scanner{}, "app/requirements.txt", []byte("-r requirements/base.txt\n-r missing.txt\n-c requirements/constraints.txt\nflask==2.0.0\n")),
+		"app/requirements/base.txt":        scannertest.MustScan(t, &Scanner{}, "app/requirements/base.txt", []byte("requests==2.31.0\n")),
+		"app/requirements/constraints.txt": scannertest.MustScan(t, &Scanner{}, "app/requirements/constraints.txt", []byte("urllib3==1.26.0\n")),
 	}
 	got := (&Scanner{}).Combine(in)
 	if ids := ids(got.Packages); strings.Join(ids, " ") != "flask@2.0.0 requests@2.31.0" {

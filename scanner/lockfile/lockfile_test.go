@@ -1,7 +1,6 @@
 package lockfile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -12,29 +11,11 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
-
-// sharedDir is a folder of the shared real test data, beside the
-// repository; tests that need it skip without it.
-func sharedDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join("..", "..", "..", "shared", "testdata", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared test data not available (%v): these tests need ../shared/testdata beside the repository", err)
-	}
-	return d
-}
-
-func scan(t testing.TB, path string, b []byte) *scanner.Result {
-	t.Helper()
-	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o644, R: bytes.NewReader(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // scanFile scans a file of the disk as if it were at path in a layer.
 func scanFile(t testing.TB, file, path string) *scanner.Result {
@@ -43,7 +24,7 @@ func scanFile(t testing.TB, file, path string) *scanner.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scan(t, path, b)
+	return scannertest.MustScan(t, &Scanner{}, path, b)
 }
 
 // ids lists packages as name@version, sorted.
@@ -96,7 +77,7 @@ func checkPackages(t testing.TB, path, eco string, pkgs []*vuln.Package) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"go.mod":                               true,
 		"src/app/go.mod":                       true,
 		"package-lock.json":                    true,
@@ -136,11 +117,7 @@ func TestWants(t *testing.T) {
 		".git/go.mod":                                                  false,
 		"go.mod/x":                                                     false,
 		"":                                                             false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
+	})
 }
 
 // TestFormats reads the hand-written files of testdata/formats.
@@ -195,7 +172,7 @@ func TestFormats(t *testing.T) {
 // Python's json, tomllib and PyYAML for the others, with the rules the
 // package documents (the root, workspace and local packages left out).
 func TestRealLockFiles(t *testing.T) {
-	d := sharedDir(t, "pkgdb/lockfiles")
+	d := sharedtest.Path(t, "pkgdb/lockfiles")
 	for _, c := range []struct {
 		file, base, eco string
 		n               int
@@ -244,7 +221,7 @@ func TestRealLockFiles(t *testing.T) {
 // are reconstructed in testdata/trivy-vuln-image (see its README). The only
 // differences are deliberate, and listed.
 func TestTrivyGoldens(t *testing.T) {
-	lock := sharedDir(t, "pkgdb/lockfiles")
+	lock := sharedtest.Path(t, "pkgdb/lockfiles")
 	td := filepath.Join("testdata", "trivy-vuln-image")
 	for _, c := range []struct {
 		file, base string
@@ -311,7 +288,7 @@ replace (
 
 exclude github.com/gorilla/mux v1.7.0
 `
-	r := scan(t, "app/go.mod", []byte(gomod))
+	r := scannertest.MustScan(t, &Scanner{}, "app/go.mod", []byte(gomod))
 	if len(r.Warnings) > 0 {
 		t.Errorf("warnings %q", r.Warnings)
 	}
@@ -326,7 +303,7 @@ exclude github.com/gorilla/mux v1.7.0
 		}
 	}
 	// A directive this x/mod does not know: requirements still read.
-	r = scan(t, "go.mod", []byte("module m\n\nfuturedirective x\n\nrequire a.example/b v1.0.0\n\nreplace a.example/b => a.example/c v1.0.1\n"))
+	r = scannertest.MustScan(t, &Scanner{}, "go.mod", []byte("module m\n\nfuturedirective x\n\nrequire a.example/b v1.0.0\n\nreplace a.example/b => a.example/c v1.0.1\n"))
 	if got := ids(r.Packages); !reflect.DeepEqual(got, []string{"a.example/b@v1.0.0"}) || len(r.Warnings) != 1 {
 		t.Errorf("lax: %q %q", got, r.Warnings)
 	}
@@ -345,7 +322,7 @@ func TestPackageLockV1(t *testing.T) {
     "bad": {"version": 12}
   }
 }`
-	r := scan(t, "package-lock.json", []byte(pl))
+	r := scannertest.MustScan(t, &Scanner{}, "package-lock.json", []byte(pl))
 	want := []string{"@scope/x@0.1.0", "a@1.0.0", "b@1.0.0", "b@2.0.0", "c@3.0.0", "string-width@4.2.3"}
 	if got := ids(r.Packages); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -378,7 +355,7 @@ func TestRequirements(t *testing.T) {
 		"backports.zoneinfo==0.2.1;python_version<'3.9'\n" +
 		"torch==2.1.0+cpu\n" +
 		"\n   \n#==1.0\n"
-	r := scan(t, "requirements.txt", []byte(req))
+	r := scannertest.MustScan(t, &Scanner{}, "requirements.txt", []byte(req))
 	want := []string{"Flask@2.0.0", "Jinja2@3.0.0", "backports.zoneinfo@0.2.1", "requests@2.31.0", "torch@2.1.0+cpu", "urllib3@2.0.7", "zope.interface@6.1"}
 	if got := ids(r.Packages); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -396,7 +373,7 @@ func TestRequirements(t *testing.T) {
 	for _, r := range "six==1.16.0\r\n" {
 		u = append(u, byte(r), 0)
 	}
-	if got := ids(scan(t, "requirements.txt", u).Packages); !reflect.DeepEqual(got, []string{"six@1.16.0"}) {
+	if got := ids(scannertest.MustScan(t, &Scanner{}, "requirements.txt", u).Packages); !reflect.DeepEqual(got, []string{"six@1.16.0"}) {
 		t.Errorf("utf-16: %q", got)
 	}
 }
@@ -436,7 +413,7 @@ func TestGemfile(t *testing.T) {
 		"\r\n" +
 		"BUNDLED WITH\r\n" +
 		"   2.5.3\r\n"
-	r := scan(t, "Gemfile.lock", []byte(gl))
+	r := scannertest.MustScan(t, &Scanner{}, "Gemfile.lock", []byte(gl))
 	want := []string{"nokogiri@1.15.4", "racc@1.7.3", "rails@7.2.0.alpha"}
 	if got := ids(r.Packages); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -459,7 +436,7 @@ func TestComposer(t *testing.T) {
     {"name": "phpunit/phpunit", "version": "9.6.13"}
   ]
 }`
-	r := scan(t, "composer.lock", []byte(cl))
+	r := scannertest.MustScan(t, &Scanner{}, "composer.lock", []byte(cl))
 	want := []string{"acme/branch@dev-main", "monolog/monolog@2.9.1", "phpunit/phpunit@9.6.13"}
 	if got := ids(r.Packages); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -490,7 +467,7 @@ name = "forked"
 version = "0.3.0"
 source = "git+https://github.com/x/forked?branch=main#0123456789abcdef"
 `
-	if got := ids(scan(t, "Cargo.lock", []byte(cargo)).Packages); !reflect.DeepEqual(got, []string{"forked@0.3.0", "serde@1.0.193"}) {
+	if got := ids(scannertest.MustScan(t, &Scanner{}, "Cargo.lock", []byte(cargo)).Packages); !reflect.DeepEqual(got, []string{"forked@0.3.0", "serde@1.0.193"}) {
 		t.Errorf("cargo: %q", got)
 	}
 	const uv = `version = 1
@@ -516,7 +493,7 @@ name = "from-git"
 version = "1.0.0"
 source = { git = "https://github.com/x/from-git?rev=abc#abc" }
 `
-	if got := ids(scan(t, "uv.lock", []byte(uv)).Packages); !reflect.DeepEqual(got, []string{"Flask@3.0.0", "from-git@1.0.0"}) {
+	if got := ids(scannertest.MustScan(t, &Scanner{}, "uv.lock", []byte(uv)).Packages); !reflect.DeepEqual(got, []string{"Flask@3.0.0", "from-git@1.0.0"}) {
 		t.Errorf("uv: %q", got)
 	}
 	const poetry = `[[package]]
@@ -547,7 +524,7 @@ url = "../mylib"
 [metadata]
 lock-version = "2.0"
 `
-	if got := ids(scan(t, "poetry.lock", []byte(poetry)).Packages); !reflect.DeepEqual(got, []string{"pytest@7.4.3", "requests@2.31.0"}) {
+	if got := ids(scannertest.MustScan(t, &Scanner{}, "poetry.lock", []byte(poetry)).Packages); !reflect.DeepEqual(got, []string{"pytest@7.4.3", "requests@2.31.0"}) {
 		t.Errorf("poetry: %q", got)
 	}
 }
@@ -584,7 +561,7 @@ func TestGarbageWarns(t *testing.T) {
 		if base == "requirements.txt" {
 			continue // any text is a requirements file
 		}
-		r := scan(t, "x/"+base, []byte("<html><body>502 Bad Gateway</body></html>\n"))
+		r := scannertest.MustScan(t, &Scanner{}, "x/"+base, []byte("<html><body>502 Bad Gateway</body></html>\n"))
 		if len(r.Warnings) == 0 || len(r.Packages) > 0 {
 			t.Errorf("%s: %+v", base, r)
 		}
@@ -644,18 +621,6 @@ func TestReadError(t *testing.T) {
 	if _, err := (&Scanner{}).Scan(ctx, scanner.File{Path: "a/go.mod", R: strings.NewReader("")}); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
-}
-
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "lockfile" {
-			if s.Kind() != scanner.KindPackage || s.Version() == "" {
-				t.Errorf("%s %s", s.Kind(), s.Version())
-			}
-			return
-		}
-	}
-	t.Error("not registered")
 }
 
 func TestPurl(t *testing.T) {

@@ -1,7 +1,6 @@
 package npm
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"os"
@@ -13,17 +12,9 @@ import (
 	"testing/iotest"
 
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
-
-func scan(t testing.TB, path string, b []byte) *scanner.Result {
-	t.Helper()
-	r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: path, Size: int64(len(b)), Mode: 0o644, R: bytes.NewReader(b)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
 // Real-shaped package.json files, trimmed from what the registry publishes.
 var tree = map[string]string{
@@ -96,7 +87,7 @@ func TestTree(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		r := scan(t, rel, b)
+		r := scannertest.MustScan(t, &Scanner{}, rel, b)
 		if len(r.Warnings) > 0 {
 			t.Errorf("warnings %q", r.Warnings)
 		}
@@ -166,7 +157,7 @@ func TestDocuments(t *testing.T) {
 		{"trailing", `{"name":"x","version":"1.0.0"} junk`, "x@1.0.0", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := scan(t, p, []byte(c.in))
+			r := scannertest.MustScan(t, &Scanner{}, p, []byte(c.in))
 			var got string
 			if len(r.Packages) == 1 {
 				got = r.Packages[0].Name + "@" + r.Packages[0].Version
@@ -223,7 +214,7 @@ func TestTooLarge(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"node_modules/lodash/package.json":                                       true,
 		"app/node_modules/@babel/core/package.json":                              true,
 		"app/node_modules/a/node_modules/b/package.json":                         true,
@@ -242,20 +233,7 @@ func TestWants(t *testing.T) {
 		"app/node_modules/lodash/lodash.js":             false,
 		"app/node_modules/lodash/package.json.bak":      false,
 		"app/node_modules/node_modules/package.json":    false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v, want %v", p, got, want)
-		}
-	}
-}
-
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "npm" {
-			return
-		}
-	}
-	t.Error("npm not registered")
+	})
 }
 
 func FuzzPackageJSON(f *testing.F) {
@@ -266,20 +244,15 @@ func FuzzPackageJSON(f *testing.F) {
 	f.Add([]byte(`{"name":null,"version":[],"private":"yes"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		const p = "node_modules/x/package.json"
-		r, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: int64(len(b)), R: bytes.NewReader(b)})
+		r, err := scannertest.Consistent(t, &Scanner{}, p, b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(r.Packages) > 1 || (len(r.Packages) == 1 && len(r.Warnings) > 0) {
 			t.Fatalf("%+v", r)
 		}
-		for _, w := range r.Warnings {
-			if !strings.Contains(w, p) {
-				t.Errorf("warning without the path: %q", w)
-			}
-		}
 		for _, pk := range r.Packages {
-			if pk.Name == "" || pk.Version == "" || pk.Purl == "" || pk.Path != p {
+			if pk.Path != p {
 				t.Errorf("package %+v", pk)
 			}
 		}

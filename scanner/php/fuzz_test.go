@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -16,7 +18,10 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"packages":[{"name":"a/b","version":"v1"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := scan(t, "vendor/composer/installed.json", b)
+		res, err := scannertest.Consistent(t, &Scanner{}, "vendor/composer/installed.json", b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range res.Packages {
 			if !nameRE.MatchString(p.Name) || p.Version == "" || strings.ContainsAny(p.Version, "\n\r\x00") {
 				t.Fatalf("bad package %q %q", p.Name, p.Version)

@@ -1,7 +1,6 @@
 package php
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,20 +9,12 @@ import (
 
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/version/composer"
 )
 
-func scan(t testing.TB, p string, content []byte) *scanner.Result {
-	t.Helper()
-	res, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: int64(len(content)), R: bytes.NewReader(content)})
-	if err != nil {
-		t.Fatalf("Scan(%s): %v", p, err)
-	}
-	return res
-}
-
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"var/www/html/vendor/composer/installed.json":   true,
 		"vendor/composer/installed.json":                true,
 		"root/.composer/vendor/composer/installed.json": true,
@@ -31,11 +22,7 @@ func TestWants(t *testing.T) {
 		"var/www/html/composer.lock":                    false,
 		"var/www/html/myvendor/composer/installed.json": false,
 		"var/www/html/vendor/composer/installed.json/x": false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 type nv struct{ Name, Version, Purl string }
@@ -56,7 +43,7 @@ func TestTrivyGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	const p = "var/www/html/vendor/composer/installed.json"
-	res := scan(t, p, b)
+	res := scannertest.MustScan(t, &Scanner{}, p, b)
 	if len(res.Warnings) != 0 {
 		t.Fatal(res.Warnings)
 	}
@@ -118,7 +105,7 @@ func TestComposer1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := scan(t, "app/vendor/composer/installed.json", b)
+	res := scannertest.MustScan(t, &Scanner{}, "app/vendor/composer/installed.json", b)
 	if len(res.Warnings) != 0 || len(res.Packages) != 9 {
 		t.Fatalf("%d packages, warnings %v", len(res.Packages), res.Warnings)
 	}
@@ -143,7 +130,7 @@ func TestVersions(t *testing.T) {
 		{"name":"a/b"},
 		{"name":7,"version":"1"}
 	]}`
-	res := scan(t, "vendor/composer/installed.json", []byte(in))
+	res := scannertest.MustScan(t, &Scanner{}, "vendor/composer/installed.json", []byte(in))
 	want := []nv{
 		{"symfony/http-kernel", "5.4.19", "pkg:composer/symfony/http-kernel@5.4.19"},
 		{"laravel/framework", "10.0.0", "pkg:composer/laravel/framework@10.0.0"},
@@ -160,13 +147,13 @@ func TestVersions(t *testing.T) {
 
 func TestBad(t *testing.T) {
 	for _, in := range []string{"", "{", "null", "42", `{"packages": 3}`, `{"other": []}`, "\xef\xbb\xbf[1", `"x"`} {
-		res := scan(t, "vendor/composer/installed.json", []byte(in))
+		res := scannertest.MustScan(t, &Scanner{}, "vendor/composer/installed.json", []byte(in))
 		if len(res.Packages) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "vendor/composer/installed.json") {
 			t.Errorf("%q: %+v", in, res)
 		}
 	}
 	// A BOM and an empty list are fine.
-	if res := scan(t, "vendor/composer/installed.json", []byte("\xef\xbb\xbf[]")); len(res.Warnings) != 0 {
+	if res := scannertest.MustScan(t, &Scanner{}, "vendor/composer/installed.json", []byte("\xef\xbb\xbf[]")); len(res.Warnings) != 0 {
 		t.Errorf("%v", res.Warnings)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 // ubi9Manifest has the shape of the content manifests in Red Hat's ubi9
@@ -30,16 +31,12 @@ func scan(t *testing.T, s *Scanner, p, content string) *scanner.Result {
 
 func TestWants(t *testing.T) {
 	s := &Scanner{}
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, s, map[string]bool{
 		"root/buildinfo/content_manifests/ubi9-container-9.4-1123.json": true,
 		"root/buildinfo/content_manifests/sub/x.json":                   false,
 		"root/buildinfo/Dockerfile-ubi9-9.4-1123":                       false,
 		"root/buildinfo/content_manifests/x.txt":                        false,
-	} {
-		if got := s.Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestScan(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -42,15 +43,6 @@ func shared(t testing.TB, name string) string {
 	return sharedtest.Path(t, "pkgdb/rpm/"+name)
 }
 
-func open(t testing.TB, file string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func scan(t testing.TB, path string, b []byte) (*scanner.Result, error) {
 	t.Helper()
 	s := &Scanner{TempDir: t.TempDir()}
@@ -59,15 +51,6 @@ func scan(t testing.TB, path string, b []byte) (*scanner.Result, error) {
 		t.Fatalf("temporary files left: %v", ents)
 	}
 	return r, err
-}
-
-func TestRegistered(t *testing.T) {
-	for _, s := range scanner.All() {
-		if s.Name() == "rpm" {
-			return
-		}
-	}
-	t.Fatal("rpm scanner not registered")
 }
 
 func TestWants(t *testing.T) {
@@ -130,7 +113,7 @@ func TestRealDatabases(t *testing.T) {
 			if db.shared {
 				file = shared(t, file)
 			}
-			b := open(t, file)
+			b := scannertest.ReadFile(t, file)
 			r, err := scan(t, db.path, b)
 			if err != nil {
 				t.Fatal(err)
@@ -231,7 +214,7 @@ func TestTrivyGolden(t *testing.T) {
 	if err := json.Unmarshal(g, &tp); err != nil {
 		t.Fatal(err)
 	}
-	r, err := scan(t, "var/lib/rpm/Packages.db", open(t, "testdata/sle15-bci/Packages.db"))
+	r, err := scan(t, "var/lib/rpm/Packages.db", scannertest.ReadFile(t, "testdata/sle15-bci/Packages.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +241,7 @@ func TestTrivyGolden(t *testing.T) {
 }
 
 func TestFields(t *testing.T) {
-	r, err := scan(t, "var/lib/rpm/rpmdb.sqlite", open(t, shared(t, "cbl-mariner-2.0-rpmdb.sqlite")))
+	r, err := scan(t, "var/lib/rpm/rpmdb.sqlite", scannertest.ReadFile(t, shared(t, "cbl-mariner-2.0-rpmdb.sqlite")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,8 +300,8 @@ func TestParseSourceRPM(t *testing.T) {
 }
 
 func TestCorrupt(t *testing.T) {
-	bdb := open(t, "testdata/libuuid/Packages")
-	ndb := open(t, "testdata/sle15-bci/Packages.db")
+	bdb := scannertest.ReadFile(t, "testdata/libuuid/Packages")
+	ndb := scannertest.ReadFile(t, "testdata/sle15-bci/Packages.db")
 	notRPM := sqliteNotRPM(t)
 	cases := map[string][]byte{
 		"truncated berkeley db":  bdb[:len(bdb)/2],
@@ -356,7 +339,7 @@ func sqliteNotRPM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	db.Close()
-	return open(t, p)
+	return scannertest.ReadFile(t, p)
 }
 
 func TestEmptyAndLimits(t *testing.T) {
@@ -416,7 +399,7 @@ func FuzzScan(f *testing.F) {
 // TestHeader reads one raw header blob as an rpmdb stores it, then damaged
 // copies of it: every truncation must be an error, never a panic.
 func TestHeader(t *testing.T) {
-	b := open(t, "testdata/package.header")
+	b := scannertest.ReadFile(t, "testdata/package.header")
 	h, err := parseHeader(b)
 	if err != nil {
 		t.Fatal(err)
@@ -466,7 +449,7 @@ func FuzzReaders(f *testing.F) {
 func TestSourceRPMManifests(t *testing.T) {
 	n := 0
 	for _, m := range []string{"claircore-httpd-24_9.5-1734525854.rpm-manifest.json", "claircore-nodejs.rpm-manifest.json", "claircore-bdb.rpm-manifest.json"} {
-		b := open(t, shared(t, m))
+		b := scannertest.ReadFile(t, shared(t, m))
 		var man struct {
 			RPMs []struct {
 				Name  string `json:"srpm_name"`

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 func FuzzParse(f *testing.F) {
@@ -20,7 +22,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("# stub: a 1 ruby lib\n"))
 	f.Add([]byte("Gem::Specification.new do |s|\ns.name = %q{a}\ns.version = '1'\nend"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := scan(t, "usr/local/bundle/specifications/x-1.gemspec", b)
+		res, err := scannertest.Consistent(t, &Scanner{}, "usr/local/bundle/specifications/x-1.gemspec", b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(res.Packages)+len(res.Warnings) != 1 {
 			t.Fatalf("%d packages, %d warnings", len(res.Packages), len(res.Warnings))
 		}

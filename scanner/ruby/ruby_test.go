@@ -2,7 +2,6 @@ package ruby
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,20 +9,11 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/internal/sharedtest"
-	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
-func scan(t testing.TB, p string, content []byte) *scanner.Result {
-	t.Helper()
-	res, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: int64(len(content)), R: bytes.NewReader(content)})
-	if err != nil {
-		t.Fatalf("Scan(%s): %v", p, err)
-	}
-	return res
-}
-
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"usr/local/bundle/specifications/rack-2.2.3.gemspec":                               true,
 		"usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec":                true,
 		"var/lib/gems/2.5.0/specifications/activesupport-6.0.2.1.gemspec":                  true,
@@ -34,11 +24,7 @@ func TestWants(t *testing.T) {
 		"usr/local/bundle/specifications/rack-2.2.3.gemspec.bak":                           false,
 		"usr/local/bundle/specifications/sub/x-1.gemspec":                                  false,
 		"myspecifications/x-1.gemspec":                                                     false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestScan(t *testing.T) {
@@ -53,7 +39,7 @@ func TestScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := "usr/local/bundle/specifications/" + c.file
-		res := scan(t, p, b)
+		res := scannertest.MustScan(t, &Scanner{}, p, b)
 		if len(res.Warnings) != 0 || len(res.Packages) != 1 {
 			t.Fatalf("%s: %+v", c.file, res)
 		}
@@ -72,7 +58,7 @@ func TestMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := scan(t, "s/specifications/malformed01.gemspec", b)
+	res := scannertest.MustScan(t, &Scanner{}, "s/specifications/malformed01.gemspec", b)
 	if len(res.Packages) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "malformed01.gemspec") {
 		t.Fatalf("%+v", res)
 	}
@@ -83,7 +69,7 @@ func TestMalformed(t *testing.T) {
 		"Gem::Specification.new do |s|\n  s.name = \"ab\"\n  s.version = \"1..2\"\nend\n",
 		"Gem::Specification.new do |s|\n  s.name = \"ab\"\n  s.version = \"\"\nend\n",
 	} {
-		res := scan(t, "s/specifications/x-1.gemspec", []byte(in))
+		res := scannertest.MustScan(t, &Scanner{}, "s/specifications/x-1.gemspec", []byte(in))
 		if len(res.Packages) != 0 || len(res.Warnings) != 1 {
 			t.Errorf("%q: %+v", in, res)
 		}
@@ -112,13 +98,13 @@ func TestVariants(t *testing.T) {
 
 func TestBounded(t *testing.T) {
 	big := bytes.Repeat([]byte("# padding\n"), MaxSize/10+1)
-	res := scan(t, "s/specifications/x-1.gemspec", big)
+	res := scannertest.MustScan(t, &Scanner{}, "s/specifications/x-1.gemspec", big)
 	if len(res.Packages) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "skipped") {
 		t.Fatalf("%+v", res.Warnings)
 	}
 	// A long line is skipped, not an error.
 	long := "Gem::Specification.new do |s|\n  s.files = [\"" + strings.Repeat("x", 200<<10) + "\"]\n  s.name = \"a\"\n  s.version = \"1\"\nend\n"
-	if res := scan(t, "s/specifications/a-1.gemspec", []byte(long)); len(res.Packages) != 1 {
+	if res := scannertest.MustScan(t, &Scanner{}, "s/specifications/a-1.gemspec", []byte(long)); len(res.Packages) != 1 {
 		t.Fatalf("%+v", res)
 	}
 }

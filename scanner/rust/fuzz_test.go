@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"testing"
+
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 func FuzzParseSection(f *testing.F) {
@@ -33,7 +35,10 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		res := scan(t, "usr/bin/x", b)
+		res, err := scannertest.Consistent(t, &Scanner{}, "usr/bin/x", b)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range res.Packages {
 			if !nameRE.MatchString(p.Name) {
 				t.Fatalf("bad crate %q", p.Name)

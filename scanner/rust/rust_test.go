@@ -11,6 +11,7 @@ import (
 
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
+	"github.com/openclair/clair/scanner/scannertest"
 )
 
 // The shared files, under ../shared/testdata.
@@ -18,15 +19,6 @@ const (
 	lockFile = "pkgdb/lockfiles/rust/trivy-ci-test-Cargo.lock"
 	golden   = "peer-results/trivy/fanal-package-goldens/vuln-image1.2.3.expectedlibs.golden"
 )
-
-func scan(t testing.TB, p string, content []byte) *scanner.Result {
-	t.Helper()
-	res, err := (&Scanner{}).Scan(context.Background(), scanner.File{Path: p, Size: int64(len(content)), R: bytes.NewReader(content)})
-	if err != nil {
-		t.Fatalf("Scan(%s): %v", p, err)
-	}
-	return res
-}
 
 // readShared reads the shared file rel, skipping the test when it is absent.
 func readShared(t *testing.T, rel string) []byte {
@@ -48,7 +40,7 @@ func TestELF(t *testing.T) {
 		t.Fatal(err)
 	}
 	const p = "usr/local/bin/normal"
-	res := scan(t, p, elf)
+	res := scannertest.MustScan(t, &Scanner{}, p, elf)
 	if len(res.Warnings) != 0 {
 		t.Fatal(res.Warnings)
 	}
@@ -136,7 +128,7 @@ func TestNotRust(t *testing.T) {
 		"java":      append([]byte("\xca\xfe\xba\xbe"), make([]byte, 2000)...),
 		"mz":        append([]byte("MZ"), make([]byte, 2000)...),
 	} {
-		if res := scan(t, "usr/bin/x", b); len(res.Packages)+len(res.Warnings) != 0 {
+		if res := scannertest.MustScan(t, &Scanner{}, "usr/bin/x", b); len(res.Packages)+len(res.Warnings) != 0 {
 			t.Errorf("%s: %+v", name, res)
 		}
 	}
@@ -152,7 +144,7 @@ func TestNotRust(t *testing.T) {
 	if len(b) > MaxInMemory {
 		t.Skip("test binary larger than MaxInMemory")
 	}
-	if res := scan(t, "usr/bin/go-test", b); len(res.Packages) != 0 {
+	if res := scannertest.MustScan(t, &Scanner{}, "usr/bin/go-test", b); len(res.Packages) != 0 {
 		t.Errorf("%+v", res)
 	}
 }
@@ -169,13 +161,13 @@ func TestBrokenSection(t *testing.T) {
 	}
 	bad := bytes.Clone(elf)
 	bad[i], bad[i+1] = 'x', 'x'
-	res := scan(t, "usr/bin/normal", bad)
+	res := scannertest.MustScan(t, &Scanner{}, "usr/bin/normal", bad)
 	if len(res.Packages) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "usr/bin/normal") {
 		t.Fatalf("%+v", res)
 	}
 	// An ELF cut in its section header table (at the end, after the
 	// section names): a warning, not a failure.
-	res = scan(t, "usr/bin/normal", elf[:len(elf)-64])
+	res = scannertest.MustScan(t, &Scanner{}, "usr/bin/normal", elf[:len(elf)-64])
 	if len(res.Packages) != 0 || len(res.Warnings) != 1 {
 		t.Fatalf("%+v", res)
 	}
@@ -195,7 +187,7 @@ func TestParseSectionErrors(t *testing.T) {
 }
 
 func TestWants(t *testing.T) {
-	for p, want := range map[string]bool{
+	scannertest.Wants(t, &Scanner{}, map[string]bool{
 		"usr/local/cargo/bin/rg": true,
 		"usr/bin/rg":             true,
 		"app/server":             true,
@@ -204,11 +196,7 @@ func TestWants(t *testing.T) {
 		"usr/share/doc/x/README": false,
 		"etc/passwd":             false,
 		"":                       false,
-	} {
-		if got := (&Scanner{}).Wants(p); got != want {
-			t.Errorf("Wants(%q) = %v", p, got)
-		}
-	}
+	})
 }
 
 func TestSpilled(t *testing.T) {

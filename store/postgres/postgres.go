@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/notifysql"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -30,6 +31,7 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	pool     *pgxpool.Pool
 	lockPool *pgxpool.Pool // the connections that hold locks (lock.go)
+	nq       *notifysql.DB // the notifier's tables (notify.go)
 
 	mu   sync.Mutex
 	held map[*heldLock]struct{} // nil once closed
@@ -87,13 +89,16 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: lock pool: %w", err)
 	}
-	return &Store{pool: pool, lockPool: lockPool, held: map[*heldLock]struct{}{}}, nil
+	s := &Store{pool: pool, lockPool: lockPool, held: map[*heldLock]struct{}{}}
+	s.nq = newNotifyDB(pool)
+	return s, nil
 }
 
 // Close releases the store's locks and closes the pools, waiting for the
 // connections in use to be returned.
 func (s *Store) Close() error {
 	s.releaseAll()
+	s.nq.W.Close()
 	s.lockPool.Close()
 	s.pool.Close()
 	return nil
@@ -143,13 +148,8 @@ func (s *Store) PutIndexReport(ctx context.Context, r *vuln.IndexReport) error {
 	if err != nil {
 		return fmt.Errorf("postgres: put index report %s: %w", r.ManifestHash, err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO index_report (manifest, data, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (manifest) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		r.ManifestHash, b, now().UnixNano())
-	if err != nil {
-		return fmt.Errorf("postgres: put index report %s: %w", r.ManifestHash, err)
-	}
-	return nil
+	// With the notifier's index of the report's packages (notify.go).
+	return s.nq.PutIndexReport(ctx, r, b, now().UnixNano())
 }
 
 // IndexReport implements store.Store.

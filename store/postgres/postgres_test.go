@@ -288,3 +288,7 @@ func TestReplaceFeedBatches(t *testing.T) {
 		t.Fatalf("Advisories: %d, %v; want %d", len(got), err, n)
 	}
 }
+
+func TestNotify(t *testing.T) {
+	storetest.RunNotify(t, func(t *testing.T) store.Store { return openCfg(t, testSchema(t)) })
+}

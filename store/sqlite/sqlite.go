@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/notifysql"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -38,6 +39,7 @@ type Store struct {
 	// Prepared on r: the matcher's queries.
 	advisories, detailsStmt *sql.Stmt
 
+	nq   *notifysql.DB         // the notifier's tables (notify.go)
 	path string                // absolute: the key of the process-local locks
 	held map[lockKey]*heldLock // this store's locks, nil once closed (under locks.mu)
 }
@@ -127,6 +129,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 
 	s := &Store{w: w, r: r, path: abs, held: map[lockKey]*heldLock{}}
+	s.nq = &notifysql.DB{W: w, R: r, Prefix: "sqlite"}
 	if s.advisories, err = r.PrepareContext(ctx, advisoriesQuery); err == nil {
 		s.detailsStmt, err = r.PrepareContext(ctx, detailsQuery)
 	}
@@ -216,13 +219,8 @@ func (s *Store) PutIndexReport(ctx context.Context, r *vuln.IndexReport) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: put index report %s: %w", r.ManifestHash, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO index_report (manifest, data, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (manifest) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-		r.ManifestHash, b, now().UnixNano())
-	if err != nil {
-		return fmt.Errorf("sqlite: put index report %s: %w", r.ManifestHash, err)
-	}
-	return nil
+	// With the notifier's index of the report's packages (notify.go).
+	return s.nq.PutIndexReport(ctx, r, b, now().UnixNano())
 }
 
 // IndexReport implements store.Store.

@@ -342,3 +342,7 @@ func TestNULRejectedCleanly(t *testing.T) {
 		t.Fatalf("err = %v, want a sqlite: replace feed error wrapping feedwrite.ErrNUL", err)
 	}
 }
+
+func TestNotify(t *testing.T) {
+	storetest.RunNotify(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
