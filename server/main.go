@@ -275,9 +275,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 		hs.Updates = &service.Updates{Store: st}
 		// The web page, behind the same auth as the API.
 		hs.UI = &httpapi.UI{Matcher: matcher, Feeds: st, Errors: &httpapi.FeedErrors{}}
-		if l, ok := st.(httpapi.ManifestLister); ok {
-			hs.UI.Manifests = l
-		}
+		hs.UI.Manifests = st
 		if ns, ok := st.(notify.Store); ok {
 			hs.UI.Notifications = notify.Recent{Store: ns}
 		}
@@ -287,7 +285,7 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 			hs.CacheAge = time.Duration(cfg.Matcher.Period)
 		}
 		if mode == httpapi.ModeCombo {
-			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: matcher, Namespaces: namespaces(st)}
+			hs.Classic = &httpapi.Classic{Indexer: indexer, Matcher: matcher, Namespaces: st}
 		}
 		if !cfg.Matcher.DisableUpdaters {
 			feeds, urls, warnings, err := cfg.Feeds(os.LookupEnv)
@@ -349,13 +347,11 @@ func build(ctx context.Context, cfg *config.Config, mode httpapi.Mode, log *slog
 	s.api = hs.Handler()
 	s.introspection = metrics.Introspection(func(r *http.Request) error {
 		for _, st := range readyStores {
-			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
-				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-				err := p.Ping(ctx)
-				cancel()
-				if err != nil {
-					return err
-				}
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			err := st.Ping(ctx)
+			cancel()
+			if err != nil {
+				return err
 			}
 		}
 		if feedStore != nil {
@@ -407,13 +403,6 @@ func signer(cfg *config.Config) func() (string, error) {
 		}
 		return auth.Sign(key, iss, 5*time.Minute)
 	}
-}
-
-func namespaces(st store.Store) httpapi.NamespaceStore {
-	if ns, ok := st.(httpapi.NamespaceStore); ok {
-		return ns
-	}
-	return nil
 }
 
 func serve(ctx context.Context, cfg *config.Config, s *server, log *slog.Logger, ready func(api, introspection string)) error {

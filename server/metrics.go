@@ -7,13 +7,8 @@ import (
 	"github.com/openclair/clair/store"
 )
 
-// poolStats is implemented by stores with a connection pool (PostgreSQL).
-type poolStats interface {
-	PoolStats() (acquired, idle, total, max int32)
-}
-
 func registerStoreMetrics(m *httpapi.Metrics, st store.Store) {
-	p, ok := st.(poolStats)
+	p, ok := st.(store.PoolStater)
 	if !ok {
 		return
 	}

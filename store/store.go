@@ -21,29 +21,62 @@ var ErrNotFound = errors.New("store: not found")
 // (HTTP 400), not a missing thing.
 var ErrInvalid = errors.New("store: invalid argument")
 
-// Store is everything the indexer, the updaters and the matcher keep.
+// Store is everything the indexer, the updaters and the matcher keep: the
+// composition of the roles below, each declared for the users that need it
+// (as claircore's indexer store is Setter, Querier and Indexer). Both
+// backends implement every role, and store/storetest checks each of them on
+// both; a capability only some backends have is a separate, named optional
+// interface (PoolStater), never an anonymous type assertion.
 type Store interface {
+	LayerCache
+	IndexReports
+	Feeds
+	History
+	Locker
+	AdvisoryReader
+	Catalog
+	EnrichmentStore
+	Pinger
+
+	Close() error
+}
+
+// LayerCache keeps what each scanner found in each layer, so that a layer
+// shared by many images is scanned once per scanner version.
+type LayerCache interface {
 	// LayerScan returns what a scanner (name, version) found in a layer,
 	// as the opaque bytes PutLayerScan stored; ok is false when that layer
 	// was never scanned by that scanner version.
 	LayerScan(ctx context.Context, layer, scanner, version string) (data []byte, ok bool, err error)
 	PutLayerScan(ctx context.Context, layer, scanner, version string, data []byte) error
+}
 
+// IndexReports keeps one index report per manifest: the indexer writes
+// and deletes them, the matcher and the web page read them.
+type IndexReports interface {
 	// PutIndexReport stores (or replaces) the report of a manifest.
 	PutIndexReport(ctx context.Context, r *vuln.IndexReport) error
 	// IndexReport returns ErrNotFound for a manifest never indexed.
 	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
-	DeleteIndexReport(ctx context.Context, manifest string) error
 	// DeleteIndexReports deletes the reports of these manifests in one
 	// statement and returns those that existed, in the order given (each
 	// once): the indexer API deletes lists and answers with what it
 	// deleted.
 	DeleteIndexReports(ctx context.Context, manifests []string) (deleted []string, err error)
-	// IndexReportExists says whether a manifest was indexed without reading
-	// and decoding its report: the indexer asks it of every manifest posted,
-	// and a report can be megabytes.
-	IndexReportExists(ctx context.Context, manifest string) (bool, error)
+	// IndexReportVersion returns when the manifest's report was last
+	// written (ErrNotFound for none), without reading it: the matcher keys
+	// its cache of encoded reports on it, so that a request for a cached
+	// report need not decode the index report at all. A rewrite gives a
+	// different version.
+	IndexReportVersion(ctx context.Context, manifest string) (int64, error)
+	// Manifests lists up to limit (> 0, else ErrInvalid) stored index
+	// reports, newest first, for the web page's list of indexed images.
+	Manifests(ctx context.Context, limit int) ([]ManifestInfo, error)
+}
 
+// Feeds keeps each feed's current snapshot of advisories and its state:
+// the updaters replace snapshots, everyone reads the states.
+type Feeds interface {
 	// FeedState returns ErrNotFound for a feed never updated.
 	FeedState(ctx context.Context, feed string) (FeedState, error)
 	// ReplaceFeed replaces the feed's advisories with what load emits, in one
@@ -56,7 +89,11 @@ type Store interface {
 	FeedStates(ctx context.Context) ([]FeedState, error)
 	// TouchFeed records that the feed was checked and found unchanged.
 	TouchFeed(ctx context.Context, feed string) error
+}
 
+// History keeps the update operations that replaced feeds' snapshots, and
+// the snapshots themselves, for the update diff API and clairctl.
+type History interface {
 	// UpdateOperations lists the update operations of these feeds (of every
 	// feed when none is given), newest first, keyed by feed; a feed without
 	// operations has no key. Newest is the order the store wrote them in,
@@ -78,9 +115,10 @@ type Store interface {
 	// not grow without bound; it never deletes the operation that wrote a
 	// feed's current snapshot. It returns how many operations it deleted.
 	GC(ctx context.Context, keep int) (deleted int, err error)
+}
 
-	Locker
-
+// AdvisoryReader is what the matcher reads of the feeds.
+type AdvisoryReader interface {
 	// Advisories returns the advisories of every feed for these package names
 	// in the namespace, without their details (Description, Links, Issued
 	// and Aliases are empty): matching needs only the ranges.
@@ -88,8 +126,35 @@ type Store interface {
 	// Details fills Description, Links, Issued and Aliases of the
 	// advisories, looked up by (Feed, Name).
 	Details(ctx context.Context, advs []*vuln.Advisory) error
+	// PackageNames lists the package names the namespace has advisories
+	// for, in every feed, each once, in byte order: the matcher recovers a
+	// Maven package's group from them.
+	PackageNames(ctx context.Context, namespace string) ([]string, error)
+}
 
-	Close() error
+// Catalog lists what the feeds hold, for the classic API's /namespaces.
+type Catalog interface {
+	// Namespaces returns every namespace with advisories and its version
+	// format.
+	Namespaces(ctx context.Context) (map[string]string, error)
+	// NamespaceVulnerabilities returns up to limit distinct vulnerability
+	// names of the namespace after the name after, sorted.
+	NamespaceVulnerabilities(ctx context.Context, namespace, after string, limit int) ([]string, error)
+	// Vulnerability returns the advisories of one vulnerability in the
+	// namespace, with their details.
+	Vulnerability(ctx context.Context, namespace, name string) ([]*vuln.Advisory, error)
+}
+
+// Pinger checks the database answers, for readiness probes: a request
+// fails fast while the database is away.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// PoolStater is implemented by stores with a connection pool (PostgreSQL,
+// not the embedded SQLite): the server exports the pool as metrics.
+type PoolStater interface {
+	PoolStats() (acquired, idle, total, max int32)
 }
 
 // Locker gives named exclusive locks, so that the instances sharing a store
@@ -159,8 +224,7 @@ type UpdateDiff struct {
 
 // EnrichmentStore is implemented by stores that keep the enrichment feeds
 // (nvd, cvelist, epss, kev): per feed and CVE one vuln.Enrichment, replaced
-// whole in one transaction like a feed's advisories. Both stores implement
-// it; the updater and the matcher assert it.
+// whole in one transaction like a feed's advisories. It is part of Store.
 type EnrichmentStore interface {
 	// ReplaceEnrichments replaces the feed's records with what load emits
 	// and writes the feed's state (FeedState serves enrichment feeds too);

@@ -2,42 +2,12 @@ package postgres
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/openclair/clair/vuln"
 )
-
-// errNUL is returned for a string that cannot be stored: PostgreSQL's text
-// cannot hold NUL. Checking before writing gives a clear error naming the
-// advisory rather than COPY's "invalid byte sequence" a batch later.
-var errNUL = errors.New("string contains a NUL byte")
-
-// checkNUL fails if any string of a contains NUL.
-func checkNUL(a *vuln.Advisory) error {
-	for _, s := range [...]string{a.Name, a.Namespace, a.Package, a.VersionFormat, string(a.State),
-		a.FixedIn, a.Severity, a.Description} {
-		if strings.IndexByte(s, 0) >= 0 {
-			return fmt.Errorf("%w: %q", errNUL, s)
-		}
-	}
-	for _, r := range a.Ranges {
-		if strings.IndexByte(r.Introduced, 0) >= 0 || strings.IndexByte(r.Fixed, 0) >= 0 ||
-			strings.IndexByte(r.LastAffected, 0) >= 0 {
-			return fmt.Errorf("%w: range %+v", errNUL, r)
-		}
-	}
-	for _, l := range [...][]string{a.Versions, a.Links, a.Aliases} {
-		for _, s := range l {
-			if strings.IndexByte(s, 0) >= 0 {
-				return fmt.Errorf("%w: %q", errNUL, s)
-			}
-		}
-	}
-	return nil
-}
 
 // The ranges column (see migrations/0001_init.sql): "" for none, "=" for the
 // one range {Fixed: FixedIn}, otherwise JSON with short keys.

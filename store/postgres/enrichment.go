@@ -2,15 +2,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/feedwrite"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/store/internal/snapshot"
 	"github.com/openclair/clair/vuln"
 )
@@ -42,54 +42,23 @@ func (s *Store) ReplaceEnrichments(ctx context.Context, feed, fingerprint string
 		return op, fmt.Errorf("postgres: replace enrichments %s: delete old records: %w", feed, ctxErr(ctx, err))
 	}
 	c := copier{tx: tx, table: "enrichment", cols: []string{"cve", "feed", "rec"}}
-	var (
-		mu   sync.Mutex
-		done bool
-		n    int
-		werr error
-	)
-	emit := func(e *vuln.Enrichment) error {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case done:
-			return fmt.Errorf("postgres: replace enrichments %s: emit called after load returned", feed)
-		case werr != nil:
-			return werr
+	em := feedwrite.NewEmitter(ctx, "postgres: replace enrichments "+feed, func(e *vuln.Enrichment) error {
+		rec, cve, err := feedwrite.EncodeEnrichment(feed, e)
+		if err != nil {
+			return err
 		}
-		werr = func() error {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
-			}
-			rec, cve, err := encodeEnrichment(feed, e)
-			if err != nil {
-				return fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
-			}
-			if err := c.add(ctx, cve, feed, rec); err != nil {
-				return fmt.Errorf("postgres: replace enrichments %s: copy: %w", feed, ctxErr(ctx, err))
-			}
-			n++
-			return nil
-		}()
-		return werr
-	}
-	lerr := load(emit)
-	mu.Lock()
-	done = true
-	emitErr := werr
-	mu.Unlock()
-	switch {
-	case lerr != nil && lerr == emitErr:
-		return op, lerr
-	case lerr != nil:
-		return op, fmt.Errorf("postgres: replace enrichments %s: load: %w", feed, lerr)
-	case emitErr != nil:
-		return op, emitErr
+		if err := c.add(ctx, cve, feed, rec); err != nil {
+			return fmt.Errorf("copy: %w", ctxErr(ctx, err))
+		}
+		return nil
+	})
+	if err = em.Close(load(em.Emit)); err != nil {
+		return op, err
 	}
 	if err = c.flush(ctx); err != nil {
 		return op, fmt.Errorf("postgres: replace enrichments %s: copy: %w", feed, ctxErr(ctx, err))
 	}
-	op = store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: n}
+	op = store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: em.Len()}
 	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
 		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: insert update operation: %w", feed, ctxErr(ctx, err))
@@ -117,26 +86,6 @@ func (s *Store) ReplaceEnrichments(ctx context.Context, feed, fingerprint string
 	return op, nil
 }
 
-// encodeEnrichment checks a record and returns its stored form and key.
-func encodeEnrichment(feed string, e *vuln.Enrichment) (rec []byte, cve string, err error) {
-	if e == nil {
-		return nil, "", fmt.Errorf("nil record")
-	}
-	if !vuln.IsCVE(e.CVE) {
-		return nil, "", fmt.Errorf("record of %q: not a CVE id", e.CVE)
-	}
-	if e.Feed != "" && e.Feed != feed {
-		return nil, "", fmt.Errorf("record %s of feed %q", e.CVE, e.Feed)
-	}
-	cp := *e
-	cp.Feed, cp.CVE = "", strings.ToUpper(e.CVE)
-	rec, err = json.Marshal(&cp)
-	if err != nil {
-		return nil, "", fmt.Errorf("record %s: %w", e.CVE, err)
-	}
-	return rec, cp.CVE, nil
-}
-
 // Enrichments returns the records of every enrichment feed for these CVE
 // ids (any case), with Feed set, in no particular order.
 func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error) {
@@ -153,23 +102,8 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 		return nil, fmt.Errorf("postgres: enrichments: %w", err)
 	}
 	defer rows.Close()
-	var out []*vuln.Enrichment
-	for rows.Next() {
-		var (
-			feed string
-			rec  []byte
-		)
-		if err := rows.Scan(&feed, &rec); err != nil {
-			return nil, fmt.Errorf("postgres: enrichments: %w", err)
-		}
-		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
-			return nil, fmt.Errorf("postgres: enrichments: feed %s: %w", feed, err)
-		}
-		e.Feed = feed
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Enrichments(rows)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: enrichments: %w", err)
 	}
 	return out, nil
@@ -184,25 +118,5 @@ func (s *Store) EnrichmentRecords(ctx context.Context, feed string, fn func(*vul
 		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var (
-			cve string
-			rec []byte
-		)
-		if err := rows.Scan(&cve, &rec); err != nil {
-			return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
-		}
-		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
-			return fmt.Errorf("postgres: enrichment records %s: %s: %w", feed, cve, err)
-		}
-		e.Feed = feed
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: enrichment records %s: %w", feed, err)
-	}
-	return nil
+	return rowscan.EachEnrichment(rows, "postgres: enrichment records "+feed, feed, fn)
 }

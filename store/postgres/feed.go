@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/openclair/clair/store"
-	"github.com/openclair/clair/store/internal/snapshot"
+	"github.com/openclair/clair/store/internal/feedwrite"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -42,17 +42,8 @@ func (s *Store) FeedStates(ctx context.Context) ([]store.FeedState, error) {
 		return nil, fmt.Errorf("postgres: feed states: %w", err)
 	}
 	defer rows.Close()
-	var out []store.FeedState
-	for rows.Next() {
-		var st store.FeedState
-		var updated, checked int64
-		if err := rows.Scan(&st.Feed, &st.Fingerprint, &updated, &checked, &st.Advisories, &st.Operation); err != nil {
-			return nil, fmt.Errorf("postgres: feed states: %w", err)
-		}
-		st.UpdatedAt, st.CheckedAt = fromNanos(updated), fromNanos(checked)
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.FeedStates(rows)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: feed states: %w", err)
 	}
 	return out, nil
@@ -132,22 +123,11 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		feed: feed,
 		adv: copier{tx: tx, table: "advisory", cols: []string{"feed", "namespace", "package", "seq", "name", "state",
 			"version_format", "fixed_in", "severity", "normalized_severity", "ranges", "versions"}},
-		det:      copier{tx: tx, table: "vulnerability_detail", cols: []string{"feed", "name", "description", "links", "issued", "aliases"}},
-		detailed: map[string]struct{}{},
-		snap:     snapshot.NewWriter(),
+		det: copier{tx: tx, table: "vulnerability_detail", cols: []string{"feed", "name", "description", "links", "issued", "aliases"}},
 	}
-	lerr := load(w.emit)
-	w.mu.Lock()
-	w.done = true
-	emitErr := w.err
-	w.mu.Unlock()
-	switch {
-	case lerr != nil && lerr == emitErr: // emit's own error, already prefixed
-		return op, lerr
-	case lerr != nil:
-		return op, fmt.Errorf("postgres: replace feed %s: load: %w", feed, lerr)
-	case emitErr != nil: // load ignored emit's error; the snapshot is incomplete
-		return op, emitErr
+	fw := feedwrite.New(ctx, "postgres", feed, w.write)
+	if err = fw.Close(load(fw.Emit)); err != nil {
+		return op, err
 	}
 	if err = w.adv.flush(ctx); err != nil {
 		return op, fmt.Errorf("postgres: replace feed %s: copy advisories: %w", feed, ctxErr(ctx, err))
@@ -161,15 +141,15 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		Feed:        feed,
 		Fingerprint: fingerprint,
 		Date:        now(),
-		Advisories:  w.n,
+		Advisories:  fw.Len(),
 	}
 	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
 		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert update operation: %w", feed, ctxErr(ctx, err))
 	}
-	blob, err := w.snap.Finish()
+	blob, err := fw.Snapshot()
 	if err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: %w", feed, err)
+		return store.UpdateOperation{}, err
 	}
 	if _, err = tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert snapshot: %w", feed, ctxErr(ctx, err))
@@ -203,74 +183,32 @@ func ctxErr(ctx context.Context, err error) error {
 	return err
 }
 
-// feedWriter is the state behind ReplaceFeed's emit.
+// feedWriter writes what feedwrite.Writer checked, with COPY.
 type feedWriter struct {
-	ctx  context.Context
-	feed string
-
-	mu       sync.Mutex // load may emit from several goroutines; the tx is not safe for them
-	done     bool       // load returned
-	err      error      // first emit error, sticky
-	n        int        // advisories emitted, also their seq
+	ctx      context.Context
+	feed     string
 	adv, det copier
-	detailed map[string]struct{} // names whose details are written
-	snap     *snapshot.Writer    // the copy UpdateDiff reads
 }
 
-func (w *feedWriter) emit(a *vuln.Advisory) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done {
-		return fmt.Errorf("postgres: replace feed %s: emit called after load returned", w.feed)
-	}
-	if w.err != nil {
-		return w.err
-	}
-	if err := w.write(a); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
-}
-
-func (w *feedWriter) write(a *vuln.Advisory) error {
-	if err := w.ctx.Err(); err != nil {
-		return fmt.Errorf("postgres: replace feed %s: %w", w.feed, err)
-	}
-	if a == nil {
-		return fmt.Errorf("postgres: replace feed %s: nil advisory", w.feed)
-	}
-	if a.Feed != "" && a.Feed != w.feed {
-		return fmt.Errorf("postgres: replace feed %s: advisory %s of feed %q", w.feed, a.Name, a.Feed)
-	}
-	if err := checkNUL(a); err != nil {
-		return fmt.Errorf("postgres: replace feed %s: advisory %s %s %s: %w", w.feed, a.Namespace, a.Package, a.Name, err)
-	}
+// write is a feedwrite.WriteFunc.
+func (w *feedWriter) write(a *vuln.Advisory, seq int, details bool) error {
 	ranges, err := encodeRanges(a)
 	if err != nil {
-		return fmt.Errorf("postgres: replace feed %s: advisory %s %s %s: %w", w.feed, a.Namespace, a.Package, a.Name, err)
+		return fmt.Errorf("advisory %s %s %s: %w", a.Namespace, a.Package, a.Name, err)
 	}
 	// seq is an integer column: a snapshot of over 2^31 rows is not one.
-	if err := w.adv.add(w.ctx, w.feed, a.Namespace, a.Package, int32(w.n), a.Name, string(a.State), a.VersionFormat,
+	if err := w.adv.add(w.ctx, w.feed, a.Namespace, a.Package, int32(seq), a.Name, string(a.State), a.VersionFormat,
 		a.FixedIn, a.Severity, int16(a.NormalizedSeverity), ranges, nilIfEmpty(a.Versions)); err != nil {
-		return fmt.Errorf("postgres: replace feed %s: copy advisories: %w", w.feed, ctxErr(w.ctx, err))
+		return fmt.Errorf("copy advisories: %w", ctxErr(w.ctx, err))
 	}
-	w.n++
-	w.snap.Add(a)
-
-	if _, ok := w.detailed[a.Name]; ok || !hasDetails(a) {
+	if !details {
 		return nil
 	}
-	w.detailed[a.Name] = struct{}{}
 	if err := w.det.add(w.ctx, w.feed, a.Name, a.Description, nilIfEmpty(a.Links), encodeIssued(a.Issued),
 		nilIfEmpty(a.Aliases)); err != nil {
-		return fmt.Errorf("postgres: replace feed %s: copy details: %w", w.feed, ctxErr(w.ctx, err))
+		return fmt.Errorf("copy details: %w", ctxErr(w.ctx, err))
 	}
 	return nil
-}
-
-func hasDetails(a *vuln.Advisory) bool {
-	return a.Description != "" || len(a.Links) > 0 || !a.Issued.IsZero() || len(a.Aliases) > 0
 }
 
 // copier buffers rows of one table and writes them with COPY, copyBatch at a
@@ -368,28 +306,9 @@ FROM vulnerability_detail WHERE feed = $1 AND name = ANY($2::text[])`
 // Details implements store.Store: one query per feed among advs. Advisories
 // whose (Feed, Name) has no stored details are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
-	byFeed := map[string]map[string][]*vuln.Advisory{}
-	for _, a := range advs {
-		if a == nil {
-			continue
-		}
-		m := byFeed[a.Feed]
-		if m == nil {
-			m = map[string][]*vuln.Advisory{}
-			byFeed[a.Feed] = m
-		}
-		m[a.Name] = append(m[a.Name], a)
-	}
-	for feed, m := range byFeed {
-		names := make([]string, 0, len(m))
-		for n := range m {
-			names = append(names, n)
-		}
-		if err := s.details(ctx, feed, names, m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
+		return s.details(ctx, feed, names, m)
+	})
 }
 
 func (s *Store) details(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {

@@ -48,22 +48,7 @@ func (s *Store) UpdateDiff(ctx context.Context, prev, cur string) (*store.Update
 		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
 	}
 	defer rows.Close()
-	ops := map[string]store.UpdateOperation{}
-	blobs := map[string][]byte{}
-	for rows.Next() {
-		var op store.UpdateOperation
-		var date int64
-		var blob []byte
-		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories, &blob); err != nil {
-			return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
-		}
-		op.Date = fromNanos(date)
-		ops[op.ID], blobs[op.ID] = op, blob
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
-	}
-	d, err := snapshot.UpdateDiff(prev, cur, ops, blobs)
+	d, err := snapshot.ScanUpdateDiff(prev, cur, rows)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: update diff %s..%s: %w", prev, cur, err)
 	}
@@ -122,13 +107,4 @@ func inOrder(list []string, set map[string]bool) []string {
 		}
 	}
 	return out
-}
-
-// IndexReportExists implements store.Store.
-func (s *Store) IndexReportExists(ctx context.Context, manifest string) (bool, error) {
-	var ok bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM index_report WHERE manifest = $1)`, manifest).Scan(&ok); err != nil {
-		return false, fmt.Errorf("postgres: index report exists %s: %w", manifest, err)
-	}
-	return ok, nil
 }

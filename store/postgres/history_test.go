@@ -8,8 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/openclair/clair/store"
-	"github.com/openclair/clair/vuln"
+	"github.com/openclair/clair/store/storetest"
 )
 
 // TestLocksAcrossStores: two stores on one database, as two instances: the
@@ -158,29 +157,5 @@ func TestMigrateHistory(t *testing.T) {
 	conn.Close(ctx)
 
 	s := openCfg(t, cfg)
-	ops, err := s.UpdateOperations(ctx)
-	if err != nil || len(ops["debian"]) != 2 || ops["debian"][0].ID != "op-2" || ops["debian"][1].ID != "op-1" {
-		t.Fatalf("UpdateOperations after upgrade = %+v, %v; want op-2, op-1", ops, err)
-	}
-	if _, err := s.UpdateDiff(ctx, "", "op-2"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("UpdateDiff of an operation without snapshot: %v, want ErrNotFound", err)
-	}
-	op, err := s.ReplaceFeed(ctx, "debian", "fp3", func(emit func(*vuln.Advisory) error) error {
-		return emit(&vuln.Advisory{Name: "CVE-1", Namespace: "debian:12", Package: "p"})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ops, err := s.UpdateOperations(ctx, "debian"); err != nil || ops["debian"][0].ID != op.ID {
-		t.Fatalf("UpdateOperations after an update = %+v, %v; want %s first", ops, err, op.ID)
-	}
-	if _, err := s.UpdateDiff(ctx, "op-2", op.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("UpdateDiff from an operation without snapshot: %v, want ErrNotFound", err)
-	}
-	if d, err := s.UpdateDiff(ctx, "", op.ID); err != nil || len(d.Added) != 1 {
-		t.Fatalf("UpdateDiff of the new operation = %+v, %v", d, err)
-	}
-	if n, err := s.GC(ctx, 1); err != nil || n != 2 {
-		t.Fatalf("GC(1) = %d, %v; want 2", n, err)
-	}
+	storetest.UpgradedHistory(t, s)
 }

@@ -61,7 +61,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	// per package name. With the default random_page_cost (4, a spinning
 	// disk's) the planner rather reads every row of the namespace and
 	// filters: 5× the pages and 5× the time on a Debian feed
-	// (BenchmarkAdvisories). The advisory pages a match reads are hot in
+	// (storetest.Bench, Advisories). The advisory pages a match reads are hot in
 	// shared buffers or on SSD, where a random read costs about a
 	// sequential one; 1.1 is the usual SSD setting. A value in the
 	// connection string wins. (A copy: the caller's config stays as it was.)
@@ -167,15 +167,6 @@ func (s *Store) IndexReport(ctx context.Context, manifest string) (*vuln.IndexRe
 		return nil, fmt.Errorf("postgres: index report %s: %w", manifest, err)
 	}
 	return &r, nil
-}
-
-// DeleteIndexReport implements store.Store. Deleting a report that is not
-// there is not an error: the caller wanted it gone, and it is.
-func (s *Store) DeleteIndexReport(ctx context.Context, manifest string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM index_report WHERE manifest = $1`, manifest); err != nil {
-		return fmt.Errorf("postgres: delete index report %s: %w", manifest, err)
-	}
-	return nil
 }
 
 // Store timestamps are Unix nanoseconds. now is rounded through that form so

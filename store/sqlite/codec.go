@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // nanoseconds, more than SQLite's own work. So the advisory table keeps one
 // text record per row, and the read queries concatenate whole results with
 // group_concat into one value, which Go splits. Fields and records are
-// separated by NUL, which no stored string may contain (checkNUL): PostgreSQL
+// separated by NUL, which no stored string may contain (feedwrite.CheckNUL): PostgreSQL
 // refuses it in text too, so the contract is the same for every store.
 
 const sep = "\x00"
@@ -62,34 +61,8 @@ type rangeJSON struct {
 	L string `json:"l,omitempty"`
 }
 
-// errNUL is returned for a string that cannot be stored.
-var errNUL = errors.New("string contains a NUL byte")
-
-// checkNUL fails if any string of a contains NUL.
-func checkNUL(a *vuln.Advisory) error {
-	for _, s := range [...]string{a.Name, a.Namespace, a.Package, a.VersionFormat, string(a.State),
-		a.FixedIn, a.Severity, a.Description} {
-		if strings.Contains(s, sep) {
-			return fmt.Errorf("%w: %q", errNUL, s)
-		}
-	}
-	for _, r := range a.Ranges {
-		if strings.Contains(r.Introduced, sep) || strings.Contains(r.Fixed, sep) || strings.Contains(r.LastAffected, sep) {
-			return fmt.Errorf("%w: range %+v", errNUL, r)
-		}
-	}
-	for _, l := range [...][]string{a.Versions, a.Links, a.Aliases} {
-		for _, s := range l {
-			if strings.Contains(s, sep) {
-				return fmt.Errorf("%w: %q", errNUL, s)
-			}
-		}
-	}
-	return nil
-}
-
 // encodeAdvisory returns the record of a (without the key columns). a must
-// have passed checkNUL.
+// have passed feedwrite.CheckNUL.
 func encodeAdvisory(a *vuln.Advisory) (string, error) {
 	var ranges string
 	switch {

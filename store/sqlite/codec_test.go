@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -86,7 +87,7 @@ func FuzzAdvisoryCodec(f *testing.F) {
 		if useVersion {
 			a.Versions = []string{version}
 		}
-		if checkNUL(a) != nil {
+		if feedwrite.CheckNUL(a) != nil {
 			return
 		}
 		rec, err := encodeAdvisory(a)

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/openclair/clair/store"
-	"github.com/openclair/clair/store/internal/snapshot"
+	"github.com/openclair/clair/store/internal/feedwrite"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -42,17 +42,8 @@ func (s *Store) FeedStates(ctx context.Context) ([]store.FeedState, error) {
 		return nil, fmt.Errorf("sqlite: feed states: %w", err)
 	}
 	defer rows.Close()
-	var out []store.FeedState
-	for rows.Next() {
-		var st store.FeedState
-		var updated, checked int64
-		if err := rows.Scan(&st.Feed, &st.Fingerprint, &updated, &checked, &st.Advisories, &st.Operation); err != nil {
-			return nil, fmt.Errorf("sqlite: feed states: %w", err)
-		}
-		st.UpdatedAt, st.CheckedAt = fromNanos(updated), fromNanos(checked)
-		out = append(out, st)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.FeedStates(rows)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: feed states: %w", err)
 	}
 	return out, nil
@@ -77,7 +68,7 @@ func (s *Store) TouchFeed(ctx context.Context, feed string) error {
 
 // Rows per multi-row INSERT. Binding 200 rows per statement execution spreads
 // the per-call cost of database/sql and the driver (a few µs) over many rows:
-// a third faster than one row per statement (BenchmarkReplaceFeed), and
+// a third faster than one row per statement (storetest.Bench, ReplaceFeed), and
 // batches of 50 or 500 measure the same. 200 × 6 columns stays far below
 // SQLite's limit on bound parameters (32766).
 const (
@@ -141,24 +132,12 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		det: batcher{tx: tx, cols: 6, size: detailBatch,
 			prefix: insertVerb + ` INTO vulnerability_detail (feed, name, description, links, issued, aliases) VALUES `},
 		namespaces: map[string]struct{}{},
-		detailed:   map[string]struct{}{},
-		snap:       snapshot.NewWriter(),
 	}
 	defer w.adv.close()
 	defer w.det.close()
-
-	lerr := load(w.emit)
-	w.mu.Lock()
-	w.done = true
-	emitErr := w.err
-	w.mu.Unlock()
-	switch {
-	case lerr != nil && lerr == emitErr: // emit's own error, already prefixed
-		return op, lerr
-	case lerr != nil:
-		return op, fmt.Errorf("sqlite: replace feed %s: load: %w", feed, lerr)
-	case emitErr != nil: // load ignored emit's error; the snapshot is incomplete
-		return op, emitErr
+	fw := feedwrite.New(ctx, "sqlite", feed, w.write)
+	if err = fw.Close(load(fw.Emit)); err != nil {
+		return op, err
 	}
 	if err = w.adv.flush(ctx); err != nil {
 		return op, fmt.Errorf("sqlite: replace feed %s: insert advisories: %w", feed, err)
@@ -177,15 +156,15 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		Feed:        feed,
 		Fingerprint: fingerprint,
 		Date:        now(),
-		Advisories:  w.n,
+		Advisories:  fw.Len(),
 	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES (?, ?, ?, ?, ?)`,
 		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert update operation: %w", feed, err)
 	}
-	blob, err := w.snap.Finish()
+	blob, err := fw.Snapshot()
 	if err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: %w", feed, err)
+		return store.UpdateOperation{}, err
 	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO update_snapshot (operation, data) VALUES (?, ?)`, op.ID, blob); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert snapshot: %w", feed, err)
@@ -205,83 +184,39 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 	return op, nil
 }
 
-// feedWriter is the state behind ReplaceFeed's emit.
+// feedWriter writes what feedwrite.Writer checked, in batches.
 type feedWriter struct {
-	ctx  context.Context
-	feed string
-
-	mu         sync.Mutex // load may emit from several goroutines
-	done       bool       // load returned
-	err        error      // first emit error, sticky
-	n          int        // advisories emitted, also their seq
+	ctx        context.Context
+	feed       string
 	adv, det   batcher
 	namespaces map[string]struct{}
-	detailed   map[string]struct{} // names whose details are written
-	snap       *snapshot.Writer    // the copy UpdateDiff reads
 }
 
-func (w *feedWriter) emit(a *vuln.Advisory) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done {
-		return fmt.Errorf("sqlite: replace feed %s: emit called after load returned", w.feed)
-	}
-	if w.err != nil {
-		return w.err
-	}
-	if err := w.write(a); err != nil {
-		w.err = err
-		return err
-	}
-	return nil
-}
-
-func (w *feedWriter) write(a *vuln.Advisory) error {
-	if err := w.ctx.Err(); err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: %w", w.feed, err)
-	}
-	if a == nil {
-		return fmt.Errorf("sqlite: replace feed %s: nil advisory", w.feed)
-	}
-	if a.Feed != "" && a.Feed != w.feed {
-		return fmt.Errorf("sqlite: replace feed %s: advisory %s of feed %q", w.feed, a.Name, a.Feed)
-	}
-	if err := checkNUL(a); err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: advisory %s %s %s: %w", w.feed, a.Namespace, a.Package, a.Name, err)
-	}
+// write is a feedwrite.WriteFunc.
+func (w *feedWriter) write(a *vuln.Advisory, seq int, details bool) error {
 	rec, err := encodeAdvisory(a)
 	if err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: advisory %s %s %s: %w", w.feed, a.Namespace, a.Package, a.Name, err)
+		return fmt.Errorf("advisory %s %s %s: %w", a.Namespace, a.Package, a.Name, err)
 	}
-	if err := w.adv.add(w.ctx, w.feed, a.Namespace, a.Package, w.n, rec); err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: insert advisories: %w", w.feed, err)
+	if err := w.adv.add(w.ctx, w.feed, a.Namespace, a.Package, seq, rec); err != nil {
+		return fmt.Errorf("insert advisories: %w", err)
 	}
-	w.n++
-	w.snap.Add(a)
-	if _, ok := w.namespaces[a.Namespace]; !ok {
-		w.namespaces[a.Namespace] = struct{}{}
-	}
-
-	if _, ok := w.detailed[a.Name]; ok || !hasDetails(a) {
+	w.namespaces[a.Namespace] = struct{}{}
+	if !details {
 		return nil
 	}
-	w.detailed[a.Name] = struct{}{}
 	links, err := encodeStrings(a.Links)
 	if err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: advisory %s links: %w", w.feed, a.Name, err)
+		return fmt.Errorf("advisory %s links: %w", a.Name, err)
 	}
 	aliases, err := encodeStrings(a.Aliases)
 	if err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: advisory %s aliases: %w", w.feed, a.Name, err)
+		return fmt.Errorf("advisory %s aliases: %w", a.Name, err)
 	}
 	if err := w.det.add(w.ctx, w.feed, a.Name, a.Description, links, encodeIssued(a.Issued), aliases); err != nil {
-		return fmt.Errorf("sqlite: replace feed %s: insert details: %w", w.feed, err)
+		return fmt.Errorf("insert details: %w", err)
 	}
 	return nil
-}
-
-func hasDetails(a *vuln.Advisory) bool {
-	return a.Description != "" || len(a.Links) > 0 || !a.Issued.IsZero() || len(a.Aliases) > 0
 }
 
 // batcher gathers rows into multi-row INSERTs of size rows, executed through
@@ -432,32 +367,9 @@ WHERE d.feed = ?1 AND d.name = n.value`
 // Details implements store.Store: one query per feed among advs. Advisories
 // whose (Feed, Name) has no stored details are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
-	byFeed := map[string]map[string][]*vuln.Advisory{}
-	for _, a := range advs {
-		if a == nil {
-			continue
-		}
-		m := byFeed[a.Feed]
-		if m == nil {
-			m = map[string][]*vuln.Advisory{}
-			byFeed[a.Feed] = m
-		}
-		m[a.Name] = append(m[a.Name], a)
-	}
-	for feed, m := range byFeed {
-		names := make([]string, 0, len(m))
-		for n := range m {
-			names = append(names, n)
-		}
-		// In index order, the look-ups walk the index forward rather than
-		// jumping about it: a cold large report's details read half the
-		// pages (BenchmarkFirstReport/match-cold).
-		slices.Sort(names)
-		if err := s.splitDetails(ctx, feed, names, m); err != nil { // parallel.go
-			return err
-		}
-	}
-	return nil
+	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
+		return s.splitDetails(ctx, feed, names, m) // parallel.go
+	})
 }
 
 func (s *Store) details(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {

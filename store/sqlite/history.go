@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/openclair/clair/store"
@@ -56,22 +54,7 @@ func (s *Store) UpdateDiff(ctx context.Context, prev, cur string) (*store.Update
 		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
 	}
 	defer rows.Close()
-	ops := map[string]store.UpdateOperation{}
-	blobs := map[string][]byte{}
-	for rows.Next() {
-		var op store.UpdateOperation
-		var date int64
-		var blob []byte
-		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories, &blob); err != nil {
-			return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
-		}
-		op.Date = fromNanos(date)
-		ops[op.ID], blobs[op.ID] = op, blob
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
-	}
-	d, err := snapshot.UpdateDiff(prev, cur, ops, blobs)
+	d, err := snapshot.ScanUpdateDiff(prev, cur, rows)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: update diff %s..%s: %w", prev, cur, err)
 	}
@@ -124,19 +107,6 @@ func (s *Store) DeleteIndexReports(ctx context.Context, manifests []string) ([]s
 		return nil, fmt.Errorf("sqlite: delete index reports: %w", err)
 	}
 	return inOrder(manifests, gone), nil
-}
-
-// IndexReportExists implements store.Store.
-func (s *Store) IndexReportExists(ctx context.Context, manifest string) (bool, error) {
-	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM index_report WHERE manifest = ?`, manifest).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("sqlite: index report exists %s: %w", manifest, err)
-	}
-	return true, nil
 }
 
 // inOrder returns the members of set in the order of list, each once.

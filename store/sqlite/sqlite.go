@@ -240,12 +240,3 @@ func (s *Store) IndexReport(ctx context.Context, manifest string) (*vuln.IndexRe
 	}
 	return &r, nil
 }
-
-// DeleteIndexReport implements store.Store. Deleting a report that is not
-// there is not an error: the caller wanted it gone, and it is.
-func (s *Store) DeleteIndexReport(ctx context.Context, manifest string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM index_report WHERE manifest = ?`, manifest); err != nil {
-		return fmt.Errorf("sqlite: delete index report %s: %w", manifest, err)
-	}
-	return nil
-}

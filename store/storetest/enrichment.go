@@ -10,30 +10,6 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// RunEnrichment is the conformance suite of store.EnrichmentStore. open must
-// return a new, empty store for each call.
-func RunEnrichment(t *testing.T, open func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, store.Store, store.EnrichmentStore)
-	}{
-		{"ReplaceAndQuery", testEnrichReplaceAndQuery},
-		{"LoadErrorKeepsPrevious", testEnrichLoadErrorKeepsPrevious},
-		{"BadRecordsRejected", testEnrichBadRecords},
-		{"IncrementCarriesOver", testEnrichIncrement},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
-			es, ok := s.(store.EnrichmentStore)
-			if !ok {
-				t.Fatalf("%T does not implement store.EnrichmentStore", s)
-			}
-			tc.fn(t, s, es)
-		})
-	}
-}
-
 func emitAll(recs ...*vuln.Enrichment) func(emit func(*vuln.Enrichment) error) error {
 	return func(emit func(*vuln.Enrichment) error) error {
 		for _, r := range recs {
@@ -45,9 +21,9 @@ func emitAll(recs ...*vuln.Enrichment) func(emit func(*vuln.Enrichment) error) e
 	}
 }
 
-func byFeed(t *testing.T, es store.EnrichmentStore, cves ...string) map[string]*vuln.Enrichment {
+func byFeed(t *testing.T, s store.EnrichmentStore, cves ...string) map[string]*vuln.Enrichment {
 	t.Helper()
-	got, err := es.Enrichments(t.Context(), cves)
+	got, err := s.Enrichments(t.Context(), cves)
 	if err != nil {
 		t.Fatalf("Enrichments(%v): %v", cves, err)
 	}
@@ -62,16 +38,16 @@ func byFeed(t *testing.T, es store.EnrichmentStore, cves ...string) map[string]*
 	return m
 }
 
-func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentStore) {
+func testEnrichReplaceAndQuery(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	nvd := &vuln.Enrichment{CVE: "CVE-2021-44228", CVSS: []vuln.CVSS{{Source: vuln.CVSSSourceNVD, Version: "3.1",
 		Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", Score: 10, Severity: "CRITICAL",
 		Data: []byte(`{"version":"3.1","baseScore":10.0}`)}}}
-	if _, err := es.ReplaceEnrichments(ctx, "nvd", "fp1", emitAll(nvd,
+	if _, err := s.ReplaceEnrichments(ctx, "nvd", "fp1", emitAll(nvd,
 		&vuln.Enrichment{CVE: "cve-2014-0160"})); err != nil {
 		t.Fatal(err)
 	}
-	op, err := es.ReplaceEnrichments(ctx, "kev", "k1", emitAll(&vuln.Enrichment{CVE: "CVE-2021-44228",
+	op, err := s.ReplaceEnrichments(ctx, "kev", "k1", emitAll(&vuln.Enrichment{CVE: "CVE-2021-44228",
 		KEV: &vuln.KEV{CVE: "CVE-2021-44228", DateAdded: "2021-12-10", DueDate: "2021-12-24", KnownRansomwareCampaignUse: "Known"}}))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +62,7 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentS
 	if err := s.TouchFeed(ctx, "kev"); err != nil {
 		t.Errorf("TouchFeed(kev): %v", err)
 	}
-	m := byFeed(t, es, "cve-2021-44228", "CVE-2014-0160", "CVE-1999-0001")
+	m := byFeed(t, s, "cve-2021-44228", "CVE-2014-0160", "CVE-1999-0001")
 	if len(m) != 3 {
 		t.Fatalf("got %d records, want 3: %v", len(m), m)
 	}
@@ -107,7 +83,7 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentS
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := es.ReplaceEnrichments(ctx, "nvd", "fp2", emitAll(&vuln.Enrichment{CVE: "CVE-2022-0001"}))
+	second, err := s.ReplaceEnrichments(ctx, "nvd", "fp2", emitAll(&vuln.Enrichment{CVE: "CVE-2022-0001"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +95,7 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentS
 	if ops, err := s.UpdateOperations(ctx, "nvd"); err != nil || len(ops["nvd"]) != 2 || ops["nvd"][0].ID != second.ID {
 		t.Errorf("UpdateOperations(nvd) = %+v, %v", ops, err)
 	}
-	m = byFeed(t, es, "CVE-2021-44228", "CVE-2014-0160", "CVE-2022-0001")
+	m = byFeed(t, s, "CVE-2021-44228", "CVE-2014-0160", "CVE-2022-0001")
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -128,19 +104,19 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store, es store.EnrichmentS
 	if want := []string{"kev CVE-2021-44228", "nvd CVE-2022-0001"}; !slices.Equal(keys, want) {
 		t.Errorf("after replace: %v, want %v", keys, want)
 	}
-	if got, err := es.Enrichments(ctx, nil); err != nil || len(got) != 0 {
+	if got, err := s.Enrichments(ctx, nil); err != nil || len(got) != 0 {
 		t.Errorf("Enrichments(nil) = %v, %v", got, err)
 	}
 }
 
-func testEnrichLoadErrorKeepsPrevious(t *testing.T, s store.Store, es store.EnrichmentStore) {
+func testEnrichLoadErrorKeepsPrevious(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if _, err := es.ReplaceEnrichments(ctx, "epss", "a", emitAll(&vuln.Enrichment{CVE: "CVE-2020-0001",
+	if _, err := s.ReplaceEnrichments(ctx, "epss", "a", emitAll(&vuln.Enrichment{CVE: "CVE-2020-0001",
 		EPSS: &vuln.EPSS{CVE: "CVE-2020-0001", EPSS: 0.5, Percentile: 0.9}})); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("truncated")
-	_, err := es.ReplaceEnrichments(ctx, "epss", "b", func(emit func(*vuln.Enrichment) error) error {
+	_, err := s.ReplaceEnrichments(ctx, "epss", "b", func(emit func(*vuln.Enrichment) error) error {
 		if err := emit(&vuln.Enrichment{CVE: "CVE-2020-0002"}); err != nil {
 			return err
 		}
@@ -149,7 +125,7 @@ func testEnrichLoadErrorKeepsPrevious(t *testing.T, s store.Store, es store.Enri
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want %v", err, boom)
 	}
-	m := byFeed(t, es, "CVE-2020-0001", "CVE-2020-0002")
+	m := byFeed(t, s, "CVE-2020-0001", "CVE-2020-0002")
 	if len(m) != 1 || m["epss CVE-2020-0001"] == nil || m["epss CVE-2020-0001"].EPSS.Percentile != 0.9 {
 		t.Errorf("after a failed load: %v", m)
 	}
@@ -158,7 +134,7 @@ func testEnrichLoadErrorKeepsPrevious(t *testing.T, s store.Store, es store.Enri
 	}
 }
 
-func testEnrichBadRecords(t *testing.T, s store.Store, es store.EnrichmentStore) {
+func testEnrichBadRecords(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	for name, recs := range map[string][]*vuln.Enrichment{
 		"not a CVE":    {{CVE: "GHSA-xxxx-yyyy-zzzz"}},
@@ -166,7 +142,7 @@ func testEnrichBadRecords(t *testing.T, s store.Store, es store.EnrichmentStore)
 		"twice":        {{CVE: "CVE-2020-0001"}, {CVE: "cve-2020-0001"}},
 		"nil":          {nil},
 	} {
-		_, err := es.ReplaceEnrichments(ctx, "nvd", "x", emitAll(recs...))
+		_, err := s.ReplaceEnrichments(ctx, "nvd", "x", emitAll(recs...))
 		if err == nil || !strings.Contains(err.Error(), "nvd") {
 			t.Errorf("%s: err = %v, want an error naming the feed", name, err)
 		}
@@ -179,23 +155,23 @@ func testEnrichBadRecords(t *testing.T, s store.Store, es store.EnrichmentStore)
 // testEnrichIncrement: a load that reads the stored records while it
 // replaces them (an increment) sees the committed snapshot, and carries
 // what it does not replace over.
-func testEnrichIncrement(t *testing.T, s store.Store, es store.EnrichmentStore) {
+func testEnrichIncrement(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	if _, err := es.ReplaceEnrichments(ctx, "nvd", "full", emitAll(
+	if _, err := s.ReplaceEnrichments(ctx, "nvd", "full", emitAll(
 		&vuln.Enrichment{CVE: "CVE-2020-0001", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 5, Severity: "MEDIUM"}}},
 		&vuln.Enrichment{CVE: "CVE-2020-0002", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 7, Severity: "HIGH"}}},
 	)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := es.ReplaceEnrichments(ctx, "kev", "k", emitAll(&vuln.Enrichment{CVE: "CVE-2020-0002", KEV: &vuln.KEV{CVE: "CVE-2020-0002"}})); err != nil {
+	if _, err := s.ReplaceEnrichments(ctx, "kev", "k", emitAll(&vuln.Enrichment{CVE: "CVE-2020-0002", KEV: &vuln.KEV{CVE: "CVE-2020-0002"}})); err != nil {
 		t.Fatal(err)
 	}
-	op, err := es.ReplaceEnrichments(ctx, "nvd", "increment", func(emit func(*vuln.Enrichment) error) error {
+	op, err := s.ReplaceEnrichments(ctx, "nvd", "increment", func(emit func(*vuln.Enrichment) error) error {
 		if err := emit(&vuln.Enrichment{CVE: "CVE-2020-0001", CVSS: []vuln.CVSS{{Source: "nvd", Version: "3.1", Score: 9.8, Severity: "CRITICAL"}}}); err != nil {
 			return err
 		}
 		n := 0
-		err := es.EnrichmentRecords(ctx, "nvd", func(e *vuln.Enrichment) error {
+		err := s.EnrichmentRecords(ctx, "nvd", func(e *vuln.Enrichment) error {
 			n++
 			if e.Feed != "nvd" {
 				t.Errorf("record of feed %q", e.Feed)
@@ -216,7 +192,7 @@ func testEnrichIncrement(t *testing.T, s store.Store, es store.EnrichmentStore) 
 	if op.Advisories != 2 {
 		t.Errorf("increment stored %d records, want 2", op.Advisories)
 	}
-	m := byFeed(t, es, "CVE-2020-0001", "CVE-2020-0002")
+	m := byFeed(t, s, "CVE-2020-0001", "CVE-2020-0002")
 	if e := m["nvd CVE-2020-0001"]; e == nil || e.CVSS[0].Score != 9.8 {
 		t.Errorf("replaced record %+v", e)
 	}

@@ -22,8 +22,9 @@ func testDeleteIndexReports(t *testing.T, s store.Store) {
 	}
 	exists := func(m string, want bool) {
 		t.Helper()
-		if ok, err := s.IndexReportExists(ctx, m); err != nil || ok != want {
-			t.Fatalf("IndexReportExists(%s) = %v, %v; want %v", m, ok, err, want)
+		_, err := s.IndexReportVersion(ctx, m)
+		if ok := err == nil; (err != nil && !errors.Is(err, store.ErrNotFound)) || ok != want {
+			t.Fatalf("IndexReportVersion(%s): %v; want a report: %v", m, err, want)
 		}
 	}
 	exists("sha256:1", true)
@@ -382,4 +383,38 @@ func testLock(t *testing.T, s store.Store) {
 		t.Fatalf("TryLock after all unlocked = %v, %v; want the lock", ok, err)
 	}
 	u()
+}
+
+// UpgradedHistory checks a store opened on a database written before
+// stores kept snapshots: feed debian with operations op-1 then op-2 (its
+// current), neither with a snapshot. Their order survives the upgrade, a
+// diff that needs a missing snapshot is ErrNotFound, a new update's diff
+// works, and GC deletes the old operations.
+func UpgradedHistory(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ops, err := s.UpdateOperations(ctx)
+	if err != nil || len(ops["debian"]) != 2 || ops["debian"][0].ID != "op-2" || ops["debian"][1].ID != "op-1" {
+		t.Fatalf("UpdateOperations after upgrade = %+v, %v; want op-2, op-1", ops, err)
+	}
+	if _, err := s.UpdateDiff(ctx, "", "op-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateDiff of an operation without snapshot: %v, want ErrNotFound", err)
+	}
+	op, err := s.ReplaceFeed(ctx, "debian", "fp3", func(emit func(*vuln.Advisory) error) error {
+		return emit(&vuln.Advisory{Name: "CVE-1", Namespace: "debian:12", Package: "p"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops, err := s.UpdateOperations(ctx, "debian"); err != nil || ops["debian"][0].ID != op.ID {
+		t.Fatalf("UpdateOperations after an update = %+v, %v; want %s first", ops, err, op.ID)
+	}
+	if _, err := s.UpdateDiff(ctx, "op-2", op.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateDiff from an operation without snapshot: %v, want ErrNotFound", err)
+	}
+	if d, err := s.UpdateDiff(ctx, "", op.ID); err != nil || len(d.Added) != 1 {
+		t.Fatalf("UpdateDiff of the new operation = %+v, %v", d, err)
+	}
+	if n, err := s.GC(ctx, 1); err != nil || n != 2 {
+		t.Fatalf("GC(1) = %d, %v; want 2", n, err)
+	}
 }

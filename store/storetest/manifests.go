@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -11,15 +10,9 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// ManifestLister is a store that lists its index reports.
-type ManifestLister interface {
-	store.Store
-	Manifests(ctx context.Context, limit int) ([]store.ManifestInfo, error)
-}
-
-// RunManifests checks Manifests: newest first, bounded by limit, a
+// testManifests checks Manifests: newest first, bounded by limit, a
 // rewritten report moves to the front, a deleted one leaves.
-func RunManifests(t *testing.T, s ManifestLister) {
+func testManifests(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	if got, err := s.Manifests(ctx, 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
@@ -48,7 +41,7 @@ func RunManifests(t *testing.T, s ManifestLister) {
 	if time.Since(got[0].UpdatedAt) > time.Hour || !got[0].UpdatedAt.After(got[1].UpdatedAt) {
 		t.Errorf("write times %v, %v", got[0].UpdatedAt, got[1].UpdatedAt)
 	}
-	if err := s.DeleteIndexReport(ctx, fmt.Sprintf("sha256:%064d", 0)); err != nil {
+	if _, err := s.DeleteIndexReports(ctx, []string{fmt.Sprintf("sha256:%064d", 0)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Manifests(ctx, 10); len(got) != 2 {

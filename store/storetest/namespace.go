@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"reflect"
 	"testing"
 
@@ -9,19 +8,9 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// NamespaceLister is what the classic API's /namespaces routes read.
-type NamespaceLister interface {
-	Namespaces(ctx context.Context) (map[string]string, error)
-	NamespaceVulnerabilities(ctx context.Context, namespace, after string, limit int) ([]string, error)
-	Vulnerability(ctx context.Context, namespace, name string) ([]*vuln.Advisory, error)
-}
-
-// RunNamespaces checks a store's NamespaceLister.
-func RunNamespaces(t *testing.T, s store.Store) {
-	nl, ok := s.(NamespaceLister)
-	if !ok {
-		t.Fatalf("%T does not list namespaces", s)
-	}
+// testNamespaces checks the store's Catalog.
+func testNamespaces(t *testing.T, s store.Store) {
+	nl := store.Catalog(s)
 	ctx := t.Context()
 	deb := func(pkg, name, fixed string) *vuln.Advisory {
 		a := adv("debian", "debian:12", pkg, name, fixed)

@@ -91,7 +91,7 @@ func testManifestIndex(t *testing.T, ns notify.Store, s store.Store) {
 		t.Fatalf("after replacing: index = %v", got)
 	}
 	// Deleted reports take their index rows with them, both ways.
-	if err := s.DeleteIndexReport(ctx, "sha256:1"); err != nil {
+	if _, err := s.DeleteIndexReports(ctx, []string{"sha256:1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteIndexReports(ctx, []string{"sha256:3"}); err != nil {

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"slices"
 	"testing"
 
@@ -9,20 +8,11 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// PackageNamer is what the matcher reads to recover a Maven group: the
-// package names one namespace has advisories for.
-type PackageNamer interface {
-	PackageNames(ctx context.Context, namespace string) ([]string, error)
-}
-
-// RunPackageNames checks a store's PackageNamer: every feed's names of the
+// testPackageNames checks the store's PackageNames: every feed's names of the
 // namespace, each once, in byte order; nothing of other namespaces; and a
 // replaced snapshot's names gone.
-func RunPackageNames(t *testing.T, s store.Store) {
-	pn, ok := s.(PackageNamer)
-	if !ok {
-		t.Fatalf("%T does not list package names", s)
-	}
+func testPackageNames(t *testing.T, s store.Store) {
+	pn := store.AdvisoryReader(s)
 	ctx := t.Context()
 	mvn := func(feed, pkg, name string) *vuln.Advisory {
 		a := adv(feed, "maven", pkg, name, "5.3.18")

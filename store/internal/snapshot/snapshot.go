@@ -29,6 +29,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/rowscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -492,4 +493,27 @@ func UpdateDiff(prev, cur string, ops map[string]store.UpdateOperation, blobs ma
 		return nil, err
 	}
 	return d, nil
+}
+
+// ScanUpdateDiff is UpdateDiff of the operations read from rows, each
+// (id, feed, fingerprint, date in Unix nanoseconds, advisories, blob or
+// NULL): both stores read prev and cur with one statement, so that a GC
+// running meanwhile cannot leave one half read.
+func ScanUpdateDiff(prev, cur string, rows rowscan.Rows) (*store.UpdateDiff, error) {
+	ops := map[string]store.UpdateOperation{}
+	blobs := map[string][]byte{}
+	for rows.Next() {
+		var op store.UpdateOperation
+		var date int64
+		var blob []byte
+		if err := rows.Scan(&op.ID, &op.Feed, &op.Fingerprint, &date, &op.Advisories, &blob); err != nil {
+			return nil, err
+		}
+		op.Date = time.Unix(0, date).UTC()
+		ops[op.ID], blobs[op.ID] = op, blob
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return UpdateDiff(prev, cur, ops, blobs)
 }
