@@ -51,7 +51,7 @@ func ecosystemFormat(eco string) (format string, ok bool) {
 // PEP 503 normalization ("Flask_SQLAlchemy" is "flask-sqlalchemy"), the
 // same function feed/osv keys advisories with.
 func feedName(eco, name string) string {
-	if eco != "pypi" {
+	if eco != vuln.EcosystemPyPI {
 		return name
 	}
 	return pep503.Normalize(name)
