@@ -10,6 +10,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/notifysql"
 	"github.com/openclair/clair/vuln"
@@ -26,12 +29,17 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
+// The notifier's storage comes from the embedded notifysql.DB.
+var _ notify.Store = (*Store)(nil)
+
 // Store is the PostgreSQL store. Open it with Open or OpenConfig; it is safe
 // for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	lockPool *pgxpool.Pool // the connections that hold locks (lock.go)
-	nq       *notifysql.DB // the notifier's tables (notify.go)
+	// The notifier's tables: its methods are the store's notify.Store.
+	*notifysql.DB
+	notifyDB *sql.DB // database/sql over the pool, for notifysql
 
 	mu   sync.Mutex
 	held map[*heldLock]struct{} // nil once closed
@@ -90,7 +98,8 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open: lock pool: %w", err)
 	}
 	s := &Store{pool: pool, lockPool: lockPool, held: map[*heldLock]struct{}{}}
-	s.nq = newNotifyDB(pool)
+	s.notifyDB = stdlib.OpenDBFromPool(pool)
+	s.DB = notifysql.New(s.notifyDB, s.notifyDB, "postgres", true)
 	return s, nil
 }
 
@@ -98,7 +107,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 // connections in use to be returned.
 func (s *Store) Close() error {
 	s.releaseAll()
-	s.nq.W.Close()
+	s.notifyDB.Close()
 	s.lockPool.Close()
 	s.pool.Close()
 	return nil
@@ -149,7 +158,7 @@ func (s *Store) PutIndexReport(ctx context.Context, r *vuln.IndexReport) error {
 		return fmt.Errorf("postgres: put index report %s: %w", r.ManifestHash, err)
 	}
 	// With the notifier's index of the report's packages (notify.go).
-	return s.nq.PutIndexReport(ctx, r, b, now().UnixNano())
+	return s.DB.PutIndexReport(ctx, r, b, now().UnixNano())
 }
 
 // IndexReport implements store.Store.

@@ -24,12 +24,16 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/openclair/clair/notify"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/notifysql"
 	"github.com/openclair/clair/vuln"
 )
 
 var _ store.Store = (*Store)(nil)
+
+// The notifier's storage comes from the embedded notifysql.DB.
+var _ notify.Store = (*Store)(nil)
 
 // Store is the SQLite store. Open it with Open; it is safe for concurrent use.
 type Store struct {
@@ -39,7 +43,8 @@ type Store struct {
 	// Prepared on r: the matcher's queries.
 	advisories, detailsStmt *sql.Stmt
 
-	nq   *notifysql.DB         // the notifier's tables (notify.go)
+	// The notifier's tables: its methods are the store's notify.Store.
+	*notifysql.DB
 	path string                // absolute: the key of the process-local locks
 	held map[lockKey]*heldLock // this store's locks, nil once closed (under locks.mu)
 }
@@ -130,7 +135,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetConnMaxLifetime(0)
 
 	s := &Store{w: w, r: r, path: abs, held: map[lockKey]*heldLock{}}
-	s.nq = &notifysql.DB{W: w, R: r, Prefix: "sqlite"}
+	s.DB = notifysql.New(w, r, "sqlite", false)
 	if s.advisories, err = r.PrepareContext(ctx, advisoriesQuery); err == nil {
 		s.detailsStmt, err = r.PrepareContext(ctx, detailsQuery)
 	}
@@ -221,7 +226,7 @@ func (s *Store) PutIndexReport(ctx context.Context, r *vuln.IndexReport) error {
 		return fmt.Errorf("sqlite: put index report %s: %w", r.ManifestHash, err)
 	}
 	// With the notifier's index of the report's packages (notify.go).
-	return s.nq.PutIndexReport(ctx, r, b, now().UnixNano())
+	return s.DB.PutIndexReport(ctx, r, b, now().UnixNano())
 }
 
 // IndexReport implements store.Store.

@@ -23,19 +23,28 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// DB is one store's database: W takes writes, R reads (the same pool for
-// PostgreSQL; SQLite's single writer and read-only pool).
+// DB is one store's database: w takes writes, r reads (the same pool for
+// PostgreSQL; SQLite's single writer and read-only pool). Each store embeds
+// it, so that its exported methods are the store's notify.Store methods
+// without a delegation each; its fields stay unexported for that reason.
 type DB struct {
-	W, R *sql.DB
-	// Prefix names the store in errors ("postgres", "sqlite").
-	Prefix string
-	// Dollar numbers placeholders ($1, $2: PostgreSQL); false keeps '?'.
-	Dollar bool
+	w, r *sql.DB
+	// prefix names the store in errors ("postgres", "sqlite").
+	prefix string
+	// dollar numbers placeholders ($1, $2: PostgreSQL); false keeps '?'.
+	dollar bool
+}
+
+// New returns the notifier's storage over a store's database: w for
+// writes, r for reads, prefix naming the store in errors, dollar for
+// PostgreSQL's numbered placeholders.
+func New(w, r *sql.DB, prefix string, dollar bool) *DB {
+	return &DB{w: w, r: r, prefix: prefix, dollar: dollar}
 }
 
 // q rewrites a statement written with '?' placeholders for the dialect.
 func (db *DB) q(s string) string {
-	if !db.Dollar {
+	if !db.dollar {
 		return s
 	}
 	var b strings.Builder
@@ -53,7 +62,7 @@ func (db *DB) q(s string) string {
 }
 
 func (db *DB) errf(format string, args ...any) error {
-	return fmt.Errorf(db.Prefix+": "+format, args...)
+	return fmt.Errorf(db.prefix+": "+format, args...)
 }
 
 // PutIndexReport stores the report (data is its JSON) and replaces its
@@ -74,7 +83,7 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 		h := sha256.Sum256(b)
 		rows = append(rows, row{k, hex.EncodeToString(h[:]), b})
 	}
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.errf("put index report %s: %w", r.ManifestHash, err)
 	}
@@ -121,7 +130,7 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 // (namespace, name) and its arguments, in the dialect. It comes first in
 // the statement: its placeholders are the first.
 func (db *DB) keyArgs(keys []match.Key) (string, []any, error) {
-	if db.Dollar {
+	if db.dollar {
 		ns, names := make([]string, len(keys)), make([]string, len(keys))
 		for i, k := range keys {
 			ns[i], names[i] = k.Namespace, k.Name
@@ -150,7 +159,7 @@ func (db *DB) IndexedFragments(ctx context.Context, keys []match.Key, fn func(ha
 	if err != nil {
 		return db.errf("index fragments: %w", err)
 	}
-	rows, err := db.R.QueryContext(ctx, db.q(`SELECT f.hash, f.data FROM index_fragment AS f WHERE f.hash IN (
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT f.hash, f.data FROM index_fragment AS f WHERE f.hash IN (
 		SELECT DISTINCT i.fragment FROM `+from+` JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name)`), args...)
 	if err != nil {
 		return db.errf("index fragments: %w", err)
@@ -183,7 +192,7 @@ func (db *DB) FragmentManifests(ctx context.Context, keys []match.Key, hashes []
 		return db.errf("fragment manifests: %w", err)
 	}
 	var in string
-	if db.Dollar {
+	if db.dollar {
 		in, args = `i.fragment = ANY(?::text[])`, append(args, hashes)
 	} else {
 		js, err := json.Marshal(hashes)
@@ -192,7 +201,7 @@ func (db *DB) FragmentManifests(ctx context.Context, keys []match.Key, hashes []
 		}
 		in, args = `i.fragment IN (SELECT value FROM json_each(?))`, append(args, string(js))
 	}
-	rows, err := db.R.QueryContext(ctx, db.q(`SELECT i.manifest, i.fragment FROM `+from+`
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT i.manifest, i.fragment FROM `+from+`
 		JOIN manifest_index AS i ON i.namespace = k.namespace AND i.name = k.name
 		WHERE `+in+` ORDER BY i.manifest`), args...)
 	if err != nil {
@@ -217,7 +226,7 @@ func (db *DB) FragmentManifests(ctx context.Context, keys []match.Key, hashes []
 // DeleteUnusedFragments deletes the fragments no index row names (their
 // reports were replaced or deleted) and returns how many.
 func (db *DB) DeleteUnusedFragments(ctx context.Context) (int, error) {
-	res, err := db.W.ExecContext(ctx, `DELETE FROM index_fragment WHERE NOT EXISTS (
+	res, err := db.w.ExecContext(ctx, `DELETE FROM index_fragment WHERE NOT EXISTS (
 		SELECT 1 FROM manifest_index AS i WHERE i.fragment = index_fragment.hash)`)
 	if err != nil {
 		return 0, db.errf("delete unused fragments: %w", err)
@@ -230,7 +239,7 @@ func (db *DB) DeleteUnusedFragments(ctx context.Context) (int, error) {
 // transaction. A set for the same operation stored before (by another
 // instance) wins: ok is false and nothing is written.
 func (db *DB) PutNotificationSet(ctx context.Context, s notify.Set, ns []notify.Notification) (ok bool, err error) {
-	tx, err := db.W.BeginTx(ctx, nil)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, db.errf("put notification set %s: %w", s.ID, err)
 	}
@@ -277,7 +286,7 @@ func (db *DB) PutNotificationSet(ctx context.Context, s notify.Set, ns []notify.
 // NotificationSets lists the stored sets, oldest first, with their
 // delivery receipts.
 func (db *DB) NotificationSets(ctx context.Context) ([]notify.Set, error) {
-	rows, err := db.R.QueryContext(ctx, `SELECT id, operation, prev, feed, created, count, read_at FROM notification_set ORDER BY seq`)
+	rows, err := db.r.QueryContext(ctx, `SELECT id, operation, prev, feed, created, count, read_at FROM notification_set ORDER BY seq`)
 	if err != nil {
 		return nil, db.errf("notification sets: %w", err)
 	}
@@ -303,7 +312,7 @@ func (db *DB) NotificationSets(ctx context.Context) ([]notify.Set, error) {
 		return nil, db.errf("notification sets: %w", err)
 	}
 	rows.Close()
-	drows, err := db.R.QueryContext(ctx, `SELECT set_id, deliverer FROM notification_delivery ORDER BY set_id, deliverer`)
+	drows, err := db.r.QueryContext(ctx, `SELECT set_id, deliverer FROM notification_delivery ORDER BY set_id, deliverer`)
 	if err != nil {
 		return nil, db.errf("notification sets: receipts: %w", err)
 	}
@@ -328,7 +337,7 @@ func (db *DB) NotificationSet(ctx context.Context, id string) (notify.Set, error
 	var s notify.Set
 	var created int64
 	var read sql.NullInt64
-	err := db.R.QueryRowContext(ctx, db.q(`SELECT id, operation, prev, feed, created, count, read_at FROM notification_set WHERE id = ?`), id).
+	err := db.r.QueryRowContext(ctx, db.q(`SELECT id, operation, prev, feed, created, count, read_at FROM notification_set WHERE id = ?`), id).
 		Scan(&s.ID, &s.Operation, &s.Prev, &s.Feed, &created, &s.Count, &read)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -341,7 +350,7 @@ func (db *DB) NotificationSet(ctx context.Context, id string) (notify.Set, error
 		t := time.Unix(0, read.Int64).UTC()
 		s.Read = &t
 	}
-	rows, err := db.R.QueryContext(ctx, db.q(`SELECT deliverer FROM notification_delivery WHERE set_id = ? ORDER BY deliverer`), id)
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT deliverer FROM notification_delivery WHERE set_id = ? ORDER BY deliverer`), id)
 	if err != nil {
 		return s, db.errf("notification set %s: %w", id, err)
 	}
@@ -366,7 +375,7 @@ func (db *DB) Notifications(ctx context.Context, id string, after, limit int) ([
 	if _, err := db.NotificationSet(ctx, id); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.R.QueryContext(ctx, db.q(`SELECT seq, data FROM notification WHERE set_id = ? AND seq > ? ORDER BY seq LIMIT ?`), id, after, limit+1)
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, data FROM notification WHERE set_id = ? AND seq > ? ORDER BY seq LIMIT ?`), id, after, limit+1)
 	if err != nil {
 		return nil, 0, db.errf("notifications %s: %w", id, err)
 	}
@@ -399,7 +408,7 @@ func (db *DB) Notifications(ctx context.Context, id string, after, limit int) ([
 // MarkNotificationSetRead records that a client read the set (the
 // notifier API's DELETE); ErrNotFound if there is no such set.
 func (db *DB) MarkNotificationSetRead(ctx context.Context, id string, at time.Time) error {
-	res, err := db.W.ExecContext(ctx, db.q(`UPDATE notification_set SET read_at = coalesce(read_at, ?) WHERE id = ?`), at.UnixNano(), id)
+	res, err := db.w.ExecContext(ctx, db.q(`UPDATE notification_set SET read_at = coalesce(read_at, ?) WHERE id = ?`), at.UnixNano(), id)
 	if err != nil {
 		return db.errf("mark notification set %s read: %w", id, err)
 	}
@@ -414,7 +423,7 @@ func (db *DB) MarkNotificationSetRead(ctx context.Context, id string, at time.Ti
 // PutDelivery records a deliverer's acknowledgement of a set (again: no
 // error).
 func (db *DB) PutDelivery(ctx context.Context, id, deliverer string, at time.Time) error {
-	if _, err := db.W.ExecContext(ctx, db.q(`INSERT INTO notification_delivery (set_id, deliverer, delivered_at) VALUES (?, ?, ?)
+	if _, err := db.w.ExecContext(ctx, db.q(`INSERT INTO notification_delivery (set_id, deliverer, delivered_at) VALUES (?, ?, ?)
 		ON CONFLICT (set_id, deliverer) DO NOTHING`), id, deliverer, at.UnixNano()); err != nil {
 		return db.errf("put delivery %s %s: %w", id, deliverer, err)
 	}
@@ -426,7 +435,7 @@ func (db *DB) PutDelivery(ctx context.Context, id, deliverer string, at time.Tim
 func (db *DB) DeleteNotificationSets(ctx context.Context, ids []string) (int, error) {
 	n := 0
 	for _, id := range ids {
-		res, err := db.W.ExecContext(ctx, db.q(`DELETE FROM notification_set WHERE id = ?`), id)
+		res, err := db.w.ExecContext(ctx, db.q(`DELETE FROM notification_set WHERE id = ?`), id)
 		if err != nil {
 			return n, db.errf("delete notification set %s: %w", id, err)
 		}
