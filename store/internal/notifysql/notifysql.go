@@ -6,6 +6,7 @@
 package notifysql
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +85,12 @@ func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []by
 		h := sha256.Sum256(b)
 		rows = append(rows, row{k, hex.EncodeToString(h[:]), b})
 	}
+	// One order for every writer: two instances indexing images that share
+	// fragments otherwise take the fragments' row locks in map order, and
+	// PostgreSQL finds them deadlocked.
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.k.Namespace, b.k.Namespace), cmp.Compare(a.k.Name, b.k.Name))
+	})
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.errf("put index report %s: %w", r.ManifestHash, err)
