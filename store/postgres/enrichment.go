@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/store/internal/rowscan"
@@ -58,24 +56,12 @@ func (s *Store) ReplaceEnrichments(ctx context.Context, feed, fingerprint string
 	if err = c.flush(ctx); err != nil {
 		return op, fmt.Errorf("postgres: replace enrichments %s: copy: %w", feed, ctxErr(ctx, err))
 	}
-	op = store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: em.Len()}
-	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
-		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: insert update operation: %w", feed, ctxErr(ctx, err))
-	}
 	blob, err := snapshot.NewWriter().Finish()
 	if err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)
 	}
-	if _, err = tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: insert snapshot: %w", feed, ctxErr(ctx, err))
-	}
-	if _, err = tx.Exec(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
-		VALUES ($1, $2, $3, $3, $4, $5)
-		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
-			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
-		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: write feed: %w", feed, ctxErr(ctx, err))
+	if op, err = recordUpdate(ctx, tx, "replace enrichments", feed, fingerprint, em.Len(), blob); err != nil {
+		return store.UpdateOperation{}, err
 	}
 	if err = ctx.Err(); err != nil {
 		return store.UpdateOperation{}, fmt.Errorf("postgres: replace enrichments %s: %w", feed, err)

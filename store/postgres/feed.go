@@ -136,30 +136,12 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		return op, fmt.Errorf("postgres: replace feed %s: copy details: %w", feed, ctxErr(ctx, err))
 	}
 
-	op = store.UpdateOperation{
-		ID:          uuid.NewString(),
-		Feed:        feed,
-		Fingerprint: fingerprint,
-		Date:        now(),
-		Advisories:  fw.Len(),
-	}
-	if _, err = tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
-		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert update operation: %w", feed, ctxErr(ctx, err))
-	}
 	blob, err := fw.Snapshot()
 	if err != nil {
 		return store.UpdateOperation{}, err
 	}
-	if _, err = tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: insert snapshot: %w", feed, ctxErr(ctx, err))
-	}
-	if _, err = tx.Exec(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
-		VALUES ($1, $2, $3, $3, $4, $5)
-		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
-			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
-		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("postgres: replace feed %s: write feed: %w", feed, ctxErr(ctx, err))
+	if op, err = recordUpdate(ctx, tx, "replace feed", feed, fingerprint, fw.Len(), blob); err != nil {
+		return store.UpdateOperation{}, err
 	}
 	// A cancelled update is not committed, however far it got. pgx would
 	// refuse to send COMMIT on a done ctx too, but checking here makes the
@@ -342,4 +324,26 @@ func (s *Store) details(ctx context.Context, feed string, names []string, m map[
 		return fmt.Errorf("postgres: details %s: %w", feed, err)
 	}
 	return nil
+}
+
+// recordUpdate writes what every snapshot replacement records in its
+// transaction: the update operation, its snapshot blob (for diffs) and the
+// feed's state. what names the replacement in errors.
+func recordUpdate(ctx context.Context, tx pgx.Tx, what, feed, fingerprint string, n int, blob []byte) (store.UpdateOperation, error) {
+	op := store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: n}
+	if _, err := tx.Exec(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES ($1, $2, $3, $4, $5)`,
+		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: %s %s: insert update operation: %w", what, feed, ctxErr(ctx, err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO update_snapshot (operation, data) VALUES ($1, $2)`, op.ID, blob); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: %s %s: insert snapshot: %w", what, feed, ctxErr(ctx, err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
+		VALUES ($1, $2, $3, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
+		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("postgres: %s %s: write feed: %w", what, feed, ctxErr(ctx, err))
+	}
+	return op, nil
 }

@@ -151,30 +151,12 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		}
 	}
 
-	op = store.UpdateOperation{
-		ID:          uuid.NewString(),
-		Feed:        feed,
-		Fingerprint: fingerprint,
-		Date:        now(),
-		Advisories:  fw.Len(),
-	}
-	if _, err = tx.ExecContext(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES (?, ?, ?, ?, ?)`,
-		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert update operation: %w", feed, err)
-	}
 	blob, err := fw.Snapshot()
 	if err != nil {
 		return store.UpdateOperation{}, err
 	}
-	if _, err = tx.ExecContext(ctx, `INSERT INTO update_snapshot (operation, data) VALUES (?, ?)`, op.ID, blob); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: insert snapshot: %w", feed, err)
-	}
-	if _, err = tx.ExecContext(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
-		VALUES (?1, ?2, ?3, ?3, ?4, ?5)
-		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
-			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
-		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
-		return store.UpdateOperation{}, fmt.Errorf("sqlite: replace feed %s: write feed: %w", feed, err)
+	if op, err = recordUpdate(ctx, tx, "replace feed", feed, fingerprint, fw.Len(), blob); err != nil {
+		return store.UpdateOperation{}, err
 	}
 	// Commit fails with ctx's error if ctx is done by now: a cancelled update
 	// is not committed, however far it got.
@@ -411,4 +393,26 @@ func (s *Store) details(ctx context.Context, feed string, names []string, m map[
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
 	return nil
+}
+
+// recordUpdate writes what every snapshot replacement records in its
+// transaction: the update operation, its snapshot blob (for diffs) and the
+// feed's state. what names the replacement in errors.
+func recordUpdate(ctx context.Context, tx *sql.Tx, what, feed, fingerprint string, n int, blob []byte) (store.UpdateOperation, error) {
+	op := store.UpdateOperation{ID: uuid.NewString(), Feed: feed, Fingerprint: fingerprint, Date: now(), Advisories: n}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO update_operation (id, feed, fingerprint, date, advisories) VALUES (?, ?, ?, ?, ?)`,
+		op.ID, feed, fingerprint, op.Date.UnixNano(), op.Advisories); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("sqlite: %s %s: insert update operation: %w", what, feed, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO update_snapshot (operation, data) VALUES (?, ?)`, op.ID, blob); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("sqlite: %s %s: insert snapshot: %w", what, feed, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO feed (name, fingerprint, updated_at, checked_at, advisories, operation)
+		VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+		ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at,
+			checked_at = excluded.checked_at, advisories = excluded.advisories, operation = excluded.operation`,
+		feed, fingerprint, op.Date.UnixNano(), op.Advisories, op.ID); err != nil {
+		return store.UpdateOperation{}, fmt.Errorf("sqlite: %s %s: write feed: %w", what, feed, err)
+	}
+	return op, nil
 }
