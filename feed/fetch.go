@@ -492,3 +492,13 @@ func Digest(parts ...string) string {
 // IsNotExist reports whether err says the document is absent (an HTTP 404 or
 // 410, or a missing file).
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// GetDocument is Get for a feed whose snapshot is one document: errors
+// other than ErrUnchanged are prefixed with the feed's name.
+func GetDocument(ctx context.Context, name string, c *http.Client, rawURL, prev string, dst io.Writer) (string, error) {
+	fp, err := Get(ctx, c, rawURL, prev, dst)
+	if err != nil && !errors.Is(err, ErrUnchanged) {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	return fp, err
+}

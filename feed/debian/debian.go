@@ -45,11 +45,7 @@ func (*Feed) DefaultURL() string { return DefaultURL }
 
 // Fetch implements feed.Feed: the snapshot is the JSON document itself.
 func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	fp, err := feed.Get(ctx, c, url, prev, dst)
-	if err != nil && !errors.Is(err, feed.ErrUnchanged) {
-		return "", fmt.Errorf("debian: %w", err)
-	}
-	return fp, err
+	return feed.GetDocument(ctx, "debian", c, url, prev, dst)
 }
 
 // Parse implements feed.Feed. The document is walked token by token at the

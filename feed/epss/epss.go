@@ -44,11 +44,7 @@ func (*Feed) DefaultURL() string { return DefaultURL }
 // Fetch implements feed.Feed: one file, one conditional request when
 // unchanged.
 func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	fp, err := feed.Get(ctx, c, url, prev, dst)
-	if err != nil && !errors.Is(err, feed.ErrUnchanged) {
-		return "", fmt.Errorf("epss: %w", err)
-	}
-	return fp, err
+	return feed.GetDocument(ctx, "epss", c, url, prev, dst)
 }
 
 // Parse implements feed.Feed: EPSS holds no advisories; the file is read

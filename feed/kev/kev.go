@@ -42,11 +42,7 @@ func (*Feed) DefaultURL() string { return DefaultURL }
 // Fetch implements feed.Feed: the catalog is one document, so an unchanged
 // one costs one conditional request (ETag / Last-Modified, else its hash).
 func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	fp, err := feed.Get(ctx, c, url, prev, dst)
-	if err != nil && !errors.Is(err, feed.ErrUnchanged) {
-		return "", fmt.Errorf("kev: %w", err)
-	}
-	return fp, err
+	return feed.GetDocument(ctx, "kev", c, url, prev, dst)
 }
 
 // Parse implements feed.Feed. The catalog holds no advisories; Parse reads

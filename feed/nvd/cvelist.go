@@ -49,11 +49,7 @@ func (*CVEList) DefaultURL() string { return CVEListDefaultURL }
 // Fetch implements feed.Feed: one archive, one conditional request when
 // unchanged.
 func (*CVEList) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	fp, err := feed.Get(ctx, c, url, prev, dst)
-	if err != nil && !errors.Is(err, feed.ErrUnchanged) {
-		return "", fmt.Errorf("cvelist: %w", err)
-	}
-	return fp, err
+	return feed.GetDocument(ctx, "cvelist", c, url, prev, dst)
 }
 
 // Parse implements feed.Feed: no advisories; the archive is read through.

@@ -72,11 +72,7 @@ func (*Feed) DefaultURL() string { return DefaultURL }
 // Fetch implements feed.Feed. The snapshot is the document as served; an
 // unchanged document (ETag, Last-Modified or content hash) costs one request.
 func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	fp, err := feed.Get(ctx, c, url, prev, dst)
-	if err != nil && !errors.Is(err, feed.ErrUnchanged) {
-		return "", fmt.Errorf("repo2cpe: %w", err)
-	}
-	return fp, err
+	return feed.GetDocument(ctx, "repo2cpe", c, url, prev, dst)
 }
 
 // entry is one content set's value under "data".
