@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openclair/clair/feed"
+	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -116,5 +117,50 @@ func TestScannerSettingsOfUnknownScannerWarn(t *testing.T) {
 	_, warnings, err := c.Scanners()
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "indexer.scanner.package.rhel_containerscanner") {
 		t.Fatalf("warnings %q, err %v", warnings, err)
+	}
+}
+
+// testScanner is a registered scanner with settings of its own.
+type testScanner struct {
+	Depth int `yaml:"depth"`
+}
+
+func (testScanner) Name() string       { return "config-test-scanner" }
+func (testScanner) Version() string    { return "1" }
+func (testScanner) Kind() scanner.Kind { return scanner.KindPackage }
+func (testScanner) Wants(string) bool  { return false }
+func (testScanner) Scan(context.Context, scanner.File) (*scanner.Result, error) {
+	return nil, nil
+}
+func (s testScanner) Configure(decode func(any) error) (scanner.Scanner, error) {
+	if err := decode(&s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func init() { scanner.Register(testScanner{Depth: 1}) }
+
+func TestScannerSettingsDecoded(t *testing.T) {
+	c, err := Parse(strings.NewReader("indexer:\n  scanner:\n    package:\n      config-test-scanner:\n        depth: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanners, _, err := c.Scanners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range scanners {
+		if ts, ok := s.(testScanner); ok {
+			found = ts.Depth == 3
+		}
+	}
+	if !found {
+		t.Fatal("the scanner was not configured from indexer.scanner.package.config-test-scanner")
+	}
+	c, _ = Parse(strings.NewReader("indexer:\n  scanner:\n    package:\n      config-test-scanner:\n        dpeth: 3\n"))
+	if _, _, err := c.Scanners(); err == nil || !strings.Contains(err.Error(), "indexer.scanner.package.config-test-scanner") || !strings.Contains(err.Error(), `"dpeth"`) {
+		t.Fatalf("unknown key: %v", err)
 	}
 }
