@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"text/tabwriter"
 
 	"github.com/openclair/clair/vuln"
 )
@@ -44,13 +43,13 @@ func Notes(w io.Writer, d *Document) error {
 		})
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Suppressed: %d %s (not counted above)\n", len(s), pluralWord(len(s), "finding"))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tREASON\tSOURCE")
+		t := columns{}
+		t.add("PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "REASON", "SOURCE")
 		for _, x := range s {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.Package.Name, x.Package.Version, x.Vulnerability.Name,
-				x.Vulnerability.NormalizedSeverity, x.Reason, x.Source)
+			t.add(x.Package.Name, x.Package.Version, x.Vulnerability.Name,
+				x.Vulnerability.NormalizedSeverity.String(), x.Reason, x.Source)
 		}
-		if err := tw.Flush(); err != nil {
+		if err := t.write(w); err != nil {
 			return fmt.Errorf("report: table: %w", err)
 		}
 	}

@@ -25,7 +25,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/openclair/clair/vuln"
@@ -190,13 +189,13 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 // severity taken from CVSS, the distribution having none, is marked so.
 func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
 	rows := Rows(vr)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tINSTALLED\tVULNERABILITY\tSEVERITY\tCVSS\tEPSS\tKEV\tFIXED IN\tFOUND IN")
+	t := columns{cells: make([][]string, 0, len(rows)+1)}
+	t.add("PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "CVSS", "EPSS", "KEV", "FIXED IN", "FOUND IN")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Package.Name, r.Installed, r.Vuln.Name,
+		t.add(r.Package.Name, r.Installed, r.Vuln.Name,
 			severityCell(r.Vuln), cvssCell(r), epssCell(r), kevCell(r), r.FixedIn, Where(r.Package))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(w); err != nil {
 		return fmt.Errorf("report: table: %w", err)
 	}
 	_, err := fmt.Fprintln(w, Summary(vr, rows))
