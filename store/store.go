@@ -54,7 +54,8 @@ type LayerCache interface {
 // IndexReports keeps one index report per manifest: the indexer writes
 // and deletes them, the matcher and the web page read them.
 type IndexReports interface {
-	// PutIndexReport stores (or replaces) the report of a manifest.
+	// PutIndexReport stores (or replaces) the report of a manifest. A
+	// report equal to the stored one changes nothing, its version included.
 	PutIndexReport(ctx context.Context, r *vuln.IndexReport) error
 	// IndexReport returns ErrNotFound for a manifest never indexed.
 	IndexReport(ctx context.Context, manifest string) (*vuln.IndexReport, error)
@@ -66,8 +67,8 @@ type IndexReports interface {
 	// IndexReportVersion returns when the manifest's report was last
 	// written (ErrNotFound for none), without reading it: the matcher keys
 	// its cache of encoded reports on it, so that a request for a cached
-	// report need not decode the index report at all. A rewrite gives a
-	// different version.
+	// report need not decode the index report at all. A changed report gives
+	// a different version.
 	IndexReportVersion(ctx context.Context, manifest string) (int64, error)
 	// Manifests lists up to limit (> 0, else ErrInvalid) stored index
 	// reports, newest first, for the web page's list of indexed images.

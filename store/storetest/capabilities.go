@@ -11,8 +11,9 @@ import (
 
 // testIndexReportVersion checks that a report's version is when it was
 // written, without reading it: ErrNotFound before, within the write's
-// time after, and never older after a rewrite (the matcher's cache of
-// encoded reports keys on it).
+// time after, unchanged when the same report is put again, and newer after
+// a changed report is written (the matcher's cache of encoded reports keys
+// on it).
 func testIndexReportVersion(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	m := "sha256:" + "ab" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd"
@@ -29,7 +30,16 @@ func testIndexReportVersion(t *testing.T, s store.Store) {
 		t.Fatalf("IndexReportVersion = %d, %v; want a time in [%d, %d]", v1, err, before, after)
 	}
 	time.Sleep(time.Millisecond) // so that a clock of coarse resolution moves on
+	// The same report again is no change: its cached encodings stay good.
 	if err := s.PutIndexReport(ctx, sampleReport(m)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.IndexReportVersion(ctx, m); err != nil || v != v1 {
+		t.Fatalf("IndexReportVersion after putting the same report = %d, %v; want %d", v, err, v1)
+	}
+	changed := sampleReport(m)
+	changed.Packages["1"].Version += "+1"
+	if err := s.PutIndexReport(ctx, changed); err != nil {
 		t.Fatal(err)
 	}
 	if v2, err := s.IndexReportVersion(ctx, m); err != nil || v2 <= v1 {

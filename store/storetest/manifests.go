@@ -20,9 +20,9 @@ func testManifests(t *testing.T, s store.Store) {
 	if _, err := s.Manifests(ctx, 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("limit 0: %v, want ErrInvalid", err)
 	}
-	put := func(m string) {
+	put := func(m string, warnings ...string) {
 		t.Helper()
-		if err := s.PutIndexReport(ctx, &vuln.IndexReport{ManifestHash: m, State: vuln.IndexFinished, Success: true}); err != nil {
+		if err := s.PutIndexReport(ctx, &vuln.IndexReport{ManifestHash: m, State: vuln.IndexFinished, Success: true, Warnings: warnings}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Millisecond) // distinct write times
@@ -30,7 +30,10 @@ func testManifests(t *testing.T, s store.Store) {
 	for i := range 3 {
 		put(fmt.Sprintf("sha256:%064d", i))
 	}
-	put(fmt.Sprintf("sha256:%064d", 0))
+	// The same report again is no change and does not move; a changed
+	// one does.
+	put(fmt.Sprintf("sha256:%064d", 1))
+	put(fmt.Sprintf("sha256:%064d", 0), "changed")
 	got, err := s.Manifests(ctx, 2)
 	if err != nil {
 		t.Fatal(err)

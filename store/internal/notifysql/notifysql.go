@@ -70,7 +70,20 @@ func (db *DB) errf(format string, args ...any) error {
 // PutIndexReport stores the report (data is its JSON) and replaces its
 // manifest_index rows, in one transaction: the index never names a report
 // that says otherwise.
+//
+// A report equal to the stored one is not written again: a warm `clairctl
+// scan` puts the same report each time, and rewriting its index (thousands
+// of rows for a large image) was most of the cost of the put. updated_at
+// then stays the time the report last changed, which is what the
+// matcher's cache of encoded reports keys on (IndexReportVersion).
 func (db *DB) PutIndexReport(ctx context.Context, r *vuln.IndexReport, data []byte, now int64) (err error) {
+	var same int
+	switch err := db.r.QueryRowContext(ctx, db.q(`SELECT 1 FROM index_report WHERE manifest = ? AND data = ?`), r.ManifestHash, data).Scan(&same); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return db.errf("put index report %s: %w", r.ManifestHash, err)
+	}
 	type row struct {
 		k    match.Key
 		hash string
