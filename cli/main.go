@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -32,10 +33,33 @@ import (
 // Main runs clairctl with os.Args and exits with its status; it stops
 // cleanly on SIGINT and SIGTERM.
 func Main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// gcPercent and gcLimit are clairctl's garbage collector settings where
+// GOGC and GOMEMLIMIT leave them unset. A scan is a short process whose
+// heap is mostly what it reports, still alive at the end: at Go's default
+// (100) a warm scan of a large image spent a tenth of its time collecting
+// that heap over and over. 400 collects a fifth as often; the limit keeps
+// the larger heap in check where the live data is large (an import of
+// every feed), where the collector then runs as often as it must.
+const (
+	gcPercent = 400
+	gcLimit   = 1 << 30
+)
+
+// tuneGC applies gcPercent and gcLimit, each unless its variable is set.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(gcLimit)
+	}
 }
 
 // Run is Main without the process: it runs clairctl with args (without the

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -290,4 +292,30 @@ func buildImage(t *testing.T, rootfs string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestTuneGC: clairctl collects less often unless GOGC or GOMEMLIMIT says
+// otherwise, and each variable, when set, wins.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	tuneGC(env(nil))
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GC percent %d, want %d", got, gcPercent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != gcLimit {
+		t.Errorf("memory limit %d, want %d", got, gcLimit)
+	}
+
+	debug.SetGCPercent(77)
+	debug.SetMemoryLimit(12345678)
+	tuneGC(env(map[string]string{"GOGC": "77", "GOMEMLIMIT": "12345678"}))
+	if got := debug.SetGCPercent(100); got != 77 {
+		t.Errorf("GOGC set: GC percent %d, want it left at 77", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 12345678 {
+		t.Errorf("GOMEMLIMIT set: limit %d, want it left", got)
+	}
 }
