@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -116,11 +117,31 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 
 	for _, q := range []string{
 		`DELETE FROM advisory WHERE feed = ?`,
-		`DELETE FROM vulnerability_detail WHERE feed = ?`,
+		`DELETE FROM package_detail WHERE feed = ?`,
 		`DELETE FROM feed_namespace WHERE feed = ?`,
 	} {
 		if _, err = tx.ExecContext(ctx, q, feed); err != nil {
 			return op, fmt.Errorf("sqlite: replace feed %s: delete old snapshot: %w", feed, err)
+		}
+	}
+	// Details arrive once per name, in no order; package_detail wants
+	// them per package. They wait in temporary tables, with the (package,
+	// name) pairs of the advisories, and are grouped by one statement once
+	// all are in. The writer keeps temporary tables on disk (Open): an OSV
+	// snapshot's details run to hundreds of megabytes. pair_stage is read
+	// in key order, so the grouping streams package by package instead of
+	// sorting every record first.
+	for _, q := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS detail_stage (
+			name TEXT NOT NULL PRIMARY KEY, description TEXT NOT NULL, links TEXT NOT NULL,
+			issued TEXT NOT NULL, aliases TEXT NOT NULL) WITHOUT ROWID`,
+		`CREATE TEMP TABLE IF NOT EXISTS pair_stage (
+			package TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (package, name)) WITHOUT ROWID`,
+		`DELETE FROM temp.detail_stage`,
+		`DELETE FROM temp.pair_stage`,
+	} {
+		if _, err = tx.ExecContext(ctx, q); err != nil {
+			return op, fmt.Errorf("sqlite: replace feed %s: detail staging: %w", feed, err)
 		}
 	}
 
@@ -129,12 +150,15 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 		feed: feed,
 		adv: batcher{tx: tx, cols: 5, size: advisoryBatch,
 			prefix: insertVerb + ` INTO advisory (feed, namespace, package, seq, rec) VALUES `},
-		det: batcher{tx: tx, cols: 6, size: detailBatch,
-			prefix: insertVerb + ` INTO vulnerability_detail (feed, name, description, links, issued, aliases) VALUES `},
+		det: batcher{tx: tx, cols: 5, size: detailBatch,
+			prefix: insertVerb + ` INTO temp.detail_stage (name, description, links, issued, aliases) VALUES `},
+		pair: batcher{tx: tx, cols: 2, size: advisoryBatch,
+			prefix: `INSERT OR IGNORE INTO temp.pair_stage (package, name) VALUES `},
 		namespaces: map[string]struct{}{},
 	}
 	defer w.adv.close()
 	defer w.det.close()
+	defer w.pair.close()
 	fw := feedwrite.New(ctx, "sqlite", feed, w.write)
 	if err = fw.Close(load(fw.Emit)); err != nil {
 		return op, err
@@ -144,6 +168,14 @@ func (s *Store) ReplaceFeed(ctx context.Context, feed, fingerprint string, load 
 	}
 	if err = w.det.flush(ctx); err != nil {
 		return op, fmt.Errorf("sqlite: replace feed %s: insert details: %w", feed, err)
+	}
+	if err = w.pair.flush(ctx); err != nil {
+		return op, fmt.Errorf("sqlite: replace feed %s: insert details: %w", feed, err)
+	}
+	for _, q := range []string{packageDetailBuild, `DELETE FROM temp.detail_stage`, `DELETE FROM temp.pair_stage`} {
+		if _, err = tx.ExecContext(ctx, q, feed); err != nil {
+			return op, fmt.Errorf("sqlite: replace feed %s: group details by package: %w", feed, err)
+		}
 	}
 	for ns := range w.namespaces {
 		if _, err = tx.ExecContext(ctx, `INSERT INTO feed_namespace (namespace, feed) VALUES (?, ?)`, ns, feed); err != nil {
@@ -171,6 +203,7 @@ type feedWriter struct {
 	ctx        context.Context
 	feed       string
 	adv, det   batcher
+	pair       batcher // (package, name) of each advisory, for package_detail
 	namespaces map[string]struct{}
 }
 
@@ -184,6 +217,9 @@ func (w *feedWriter) write(a *vuln.Advisory, seq int, details bool) error {
 		return fmt.Errorf("insert advisories: %w", err)
 	}
 	w.namespaces[a.Namespace] = struct{}{}
+	if err := w.pair.add(w.ctx, a.Package, a.Name); err != nil {
+		return fmt.Errorf("insert details: %w", err)
+	}
 	if !details {
 		return nil
 	}
@@ -195,7 +231,7 @@ func (w *feedWriter) write(a *vuln.Advisory, seq int, details bool) error {
 	if err != nil {
 		return fmt.Errorf("advisory %s aliases: %w", a.Name, err)
 	}
-	if err := w.det.add(w.ctx, w.feed, a.Name, a.Description, links, encodeIssued(a.Issued), aliases); err != nil {
+	if err := w.det.add(w.ctx, a.Name, a.Description, links, encodeIssued(a.Issued), aliases); err != nil {
 		return fmt.Errorf("insert details: %w", err)
 	}
 	return nil
@@ -339,58 +375,124 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 	return out, nil
 }
 
-// detailsQuery reads the details of the listed (distinct) names of one feed,
-// as one group_concat of records (see codec.go).
-const detailsQuery = `SELECT group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
+// packageDetailBuild fills package_detail for feed ?1 from the staged
+// pairs and details (see migration 0012 and ReplaceFeed).
+const packageDetailBuild = `INSERT INTO package_detail (feed, package, recs)
+SELECT ?1, p.package, group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
 	d.issued || char(0) || d.aliases, char(0))
-FROM json_each(?2) AS n CROSS JOIN vulnerability_detail AS d
-WHERE d.feed = ?1 AND d.name = n.value`
+FROM temp.pair_stage AS p JOIN temp.detail_stage AS d ON d.name = p.name
+GROUP BY p.package`
 
-// Details implements store.Store: one query per feed among advs. Advisories
-// whose (Feed, Name) has no stored details are left as they are.
+// detailsQuery reads the detail records of the listed (distinct) packages
+// of one feed, a row per package.
+const detailsQuery = `SELECT d.package, d.recs FROM json_each(?2) AS n CROSS JOIN package_detail AS d
+WHERE d.feed = ?1 AND d.package = n.value`
+
+// Details implements store.Store: one query per feed among advs, for the
+// packages of its advisories. Advisories whose (Feed, Package, Name) has no
+// stored details (no package, an unknown name) are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
-	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
-		return s.splitDetails(ctx, feed, names, m) // parallel.go
-	})
+	byFeed := map[string]detailWant{}
+	for _, a := range advs {
+		if a == nil || a.Package == "" {
+			continue
+		}
+		w := byFeed[a.Feed]
+		if w == nil {
+			w = detailWant{}
+			byFeed[a.Feed] = w
+		}
+		names := w[a.Package]
+		if names == nil {
+			names = map[string][]*vuln.Advisory{}
+			w[a.Package] = names
+		}
+		names[a.Name] = append(names[a.Name], a)
+	}
+	for feed, w := range byFeed {
+		if err := s.splitDetails(ctx, feed, w); err != nil { // parallel.go
+			return err
+		}
+	}
+	return nil
 }
 
-func (s *Store) details(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {
-	js, err := json.Marshal(names)
+// detailWant maps package to name to the advisories whose details are
+// wanted.
+type detailWant map[string]map[string][]*vuln.Advisory
+
+// details reads the details of the listed packages' advisories in w.
+func (s *Store) details(ctx context.Context, feed string, packages []string, w detailWant) error {
+	js, err := json.Marshal(packages)
 	if err != nil {
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
-	var recs sql.NullString
-	if err := s.detailsStmt.QueryRowContext(ctx, feed, string(js)).Scan(&recs); err != nil {
+	rows, err := s.detailsStmt.QueryContext(ctx, feed, string(js))
+	if err != nil {
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
-	if !recs.Valid {
-		return nil
+	defer rows.Close()
+	var (
+		pkg  string
+		recs sql.RawBytes // only the wanted records' fields are copied
+	)
+	for rows.Next() {
+		if err := rows.Scan(&pkg, &recs); err != nil {
+			return fmt.Errorf("sqlite: details %s: %w", feed, err)
+		}
+		if err := fillDetails(recs, w[pkg]); err != nil {
+			return fmt.Errorf("sqlite: details %s %s: %w", feed, pkg, err)
+		}
 	}
-	err = splitRecords(recs.String, detailFields, func(f []string) error {
-		name, desc := f[0], f[1]
-		links, err := decodeStrings(f[2])
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: details %s: %w", feed, err)
+	}
+	return nil
+}
+
+// fillDetails gives the advisories of want the details of their names in
+// recs, records of detailFields fields.
+func fillDetails(recs []byte, want map[string][]*vuln.Advisory) error {
+	var f [detailFields][]byte
+	for len(recs) > 0 {
+		for i := range f {
+			j := bytes.IndexByte(recs, 0)
+			switch {
+			case j >= 0:
+				f[i], recs = recs[:j], recs[j+1:]
+			case i == detailFields-1:
+				f[i], recs = recs, nil
+			default:
+				return fmt.Errorf("truncated record: %d of %d fields", i+1, detailFields)
+			}
+		}
+		advs := want[string(f[0])] // no allocation: a map index by string(bytes)
+		if len(advs) == 0 {
+			continue
+		}
+		name := advs[0].Name
+		links, err := decodeStrings(string(f[2]))
 		if err != nil {
 			return fmt.Errorf("%s: links: %w", name, err)
 		}
-		issued, err := decodeIssued(f[3])
+		issued, err := decodeIssued(string(f[3]))
 		if err != nil {
 			return fmt.Errorf("%s: issued: %w", name, err)
 		}
-		aliases, err := decodeStrings(f[4])
+		aliases, err := decodeStrings(string(f[4]))
 		if err != nil {
 			return fmt.Errorf("%s: aliases: %w", name, err)
 		}
-		for _, a := range m[name] {
+		desc := string(f[1])
+		for i, a := range advs {
 			a.Description = desc
 			a.Issued = issued
 			// Each advisory gets its own slices: callers may edit one.
-			a.Links = slices.Clone(links)
-			a.Aliases = slices.Clone(aliases)
+			if i > 0 {
+				links, aliases = slices.Clone(links), slices.Clone(aliases)
+			}
+			a.Links, a.Aliases = links, aliases
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"maps"
 	"runtime"
 	"slices"
 
@@ -10,25 +11,29 @@ import (
 	"github.com/openclair/clair/vuln"
 )
 
-// minSplit is the fewest names per query worth a connection of its own.
-const minSplit = 1024
+// minSplitDetails is the fewest packages per details query worth a
+// connection of its own.
+const minSplitDetails = 32
 
 // splitDetails runs details in up to GOMAXPROCS (at most 4, the read pool's
-// floor) queries at once over sorted names cut into consecutive runs. The
-// look-ups cost CPU inside SQLite, not I/O: a large report's thousands of
-// names (6,639 for the 700-package image) take one core for tens of
-// milliseconds, and a second core halves that. Each run's names are
-// distinct, so each run's advisories are its own.
-func (s *Store) splitDetails(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {
-	n := min(runtime.GOMAXPROCS(0), 4, len(names)/minSplit)
+// floor) queries at once over the wanted packages, dealt out in turn (sizes
+// vary a thousandfold: the Linux kernel's records are megabytes). Copying a
+// large report's records out of SQLite is CPU (8.6 MB from 113 packages
+// for the 700-package image), and a second core halves it. Each run's
+// packages are distinct, so each run's advisories are its own.
+func (s *Store) splitDetails(ctx context.Context, feed string, w detailWant) error {
+	packages := slices.Sorted(maps.Keys(w))
+	n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitDetails)
 	if n < 2 {
-		return s.details(ctx, feed, names, m)
+		return s.details(ctx, feed, packages, w)
+	}
+	runs := make([][]string, n)
+	for i, p := range packages {
+		runs[i%n] = append(runs[i%n], p)
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	per := (len(names) + n - 1) / n
-	for i := 0; i < len(names); i += per {
-		run := names[i:min(i+per, len(names))]
-		g.Go(func() error { return s.details(ctx, feed, run, m) })
+	for _, run := range runs {
+		g.Go(func() error { return s.details(ctx, feed, run, w) })
 	}
 	return g.Wait()
 }

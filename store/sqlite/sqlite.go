@@ -54,13 +54,11 @@ type Store struct {
 // a feed update in another process committing. synchronous=NORMAL is durable
 // enough in WAL mode (a power loss may drop the last commits, never corrupt).
 // foreign_keys is off by default in SQLite, and a later migration that
-// declares a foreign key should not find it silently unenforced. temp_store
-// keeps the temporary b-trees of queries (sorts, IN lists) off the disk.
+// declares a foreign key should not find it silently unenforced.
 var commonPragmas = []string{
 	"busy_timeout(10000)",
 	"foreign_keys(on)",
 	"synchronous(NORMAL)",
-	"temp_store(MEMORY)",
 }
 
 // DefaultPath is where the database lives when the user names none:
@@ -99,6 +97,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"journal_mode(WAL)",
 		"journal_size_limit(67108864)", // truncate the WAL after a big update
 		"cache_size(-131072)",          // 128 MiB
+		// On disk: ReplaceFeed stages a snapshot's details in
+		// temporary tables, hundreds of megabytes for OSV.
+		"temp_store(FILE)",
 	}), "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -121,6 +122,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// details a match asks for stay in memory. Pages are allocated
 		// as read, so a CLI run pays for what it touches.
 		"cache_size(-32768)",
+		// The temporary b-trees of reads (sorts, IN lists) are small:
+		// off the disk.
+		"temp_store(MEMORY)",
 		"query_only(on)", // a bug cannot write through the read pool
 		"mmap_size(1073741824)",
 	}), ""))

@@ -224,13 +224,14 @@ func TestDetailsFirstWins(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReplaceFeed: %v", err)
 	}
-	got := []*vuln.Advisory{{Feed: "debian", Name: "CVE-1"}}
+	got := []*vuln.Advisory{{Feed: "debian", Name: "CVE-1", Package: "p"}}
 	if err := s.Details(ctx, got); err != nil || got[0].Description != "first" {
 		t.Fatalf("Details = %q, %v; want the first non-empty description", got[0].Description, err)
 	}
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM vulnerability_detail`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("vulnerability_detail rows = %d, %v; want 1", n, err)
+	// One record, however many namespaces name the package.
+	var recs string
+	if err := s.r.QueryRowContext(ctx, `SELECT recs FROM package_detail`).Scan(&recs); err != nil || strings.Count(recs, "CVE-1") != 1 {
+		t.Fatalf("package_detail = %q, %v; want one record", recs, err)
 	}
 }
 
@@ -247,7 +248,7 @@ func TestQueryPlan(t *testing.T) {
 			"SEARCH f USING PRIMARY KEY (namespace=?)",
 			"SEARCH a USING PRIMARY KEY (feed=? AND namespace=? AND package=?)",
 		}},
-		{detailsQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND name=?)"}},
+		{detailsQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND package=?)"}},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, "x", `["a","b"]`)
 		if err != nil {
@@ -269,6 +270,36 @@ func TestQueryPlan(t *testing.T) {
 				t.Errorf("query plan lacks %q:\n%s", w, p)
 			}
 		}
+	}
+}
+
+// TestPackageDetailPlan keeps the grouping of details by package a stream:
+// pair_stage read in key order, each detail found by its key, no sort of
+// every record (which would hold a snapshot's details in memory).
+func TestPackageDetailPlan(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	// Any ReplaceFeed leaves the writer's temporary tables in place.
+	if _, err := s.ReplaceFeed(ctx, "debian", "fp", func(func(*vuln.Advisory) error) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+packageDetailBuild, "x")
+	if err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	rows.Close()
+	p := strings.Join(plan, "\n")
+	if !strings.Contains(p, "SCAN p") || !strings.Contains(p, "SEARCH d USING PRIMARY KEY (name=?)") || strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("package_detail build plan:\n%s", p)
 	}
 }
 
@@ -345,4 +376,79 @@ func TestNULRejectedCleanly(t *testing.T) {
 
 func TestNotify(t *testing.T) {
 	storetest.RunNotify(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+// TestMigratePackageDetail opens a database written before migration 0012
+// (details per name) and finds every advisory's details, by package, with
+// a name two packages share under each.
+func TestMigratePackageDetail(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "clair.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", dsn(path, commonPragmas, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
+	for _, m := range ms {
+		if m.version < 12 {
+			q = append(q, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.version, m.name))
+		}
+	}
+	rec := func(name, fixed string) string {
+		return strings.Join([]string{name, "affected", "dpkg", fixed, "high", "4", "="}, "\x00")
+	}
+	args := [][]any{
+		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 0, rec("CVE-1", "3.0.1")},
+		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:11", "openssl", 1, rec("CVE-1", "1.1.1")},
+		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 2, rec("CVE-2", "3.0.2")},
+		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "curl", 3, rec("CVE-2", "8.0")},
+		{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:12", "debian"},
+		{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:11", "debian"},
+		{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-1", "one", `["https://x/1"]`, "2024-01-02T00:00:00Z", ""},
+		{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-2", "two", "", "", `["GHSA-2"]`},
+	}
+	for _, s := range q {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%.60s: %v", s, err)
+		}
+	}
+	for _, a := range args {
+		if _, err := db.ExecContext(ctx, a[0].(string), a[1:]...); err != nil {
+			t.Fatalf("%v: %v", a, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a 0011 database: %v", err)
+	}
+	defer s.Close()
+	got, err := s.Advisories(ctx, "debian:12", []string{"openssl", "curl"})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("Advisories = %d, %v; want 3", len(got), err)
+	}
+	if err := s.Details(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range got {
+		want := map[string]string{"CVE-1": "one", "CVE-2": "two"}[a.Name]
+		if a.Description != want {
+			t.Errorf("%s %s: description %q, want %q", a.Package, a.Name, a.Description, want)
+		}
+		if a.Name == "CVE-1" && (len(a.Links) != 1 || a.Issued.IsZero()) {
+			t.Errorf("CVE-1: links %q issued %v", a.Links, a.Issued)
+		}
+		if a.Name == "CVE-2" && (len(a.Aliases) != 1 || a.Aliases[0] != "GHSA-2") {
+			t.Errorf("%s CVE-2: aliases %q", a.Package, a.Aliases)
+		}
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'vulnerability_detail'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("vulnerability_detail still there: %d, %v", n, err)
+	}
 }
