@@ -19,9 +19,11 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,7 +129,11 @@ type Row struct {
 // by package and vulnerability name, version, path and package id.
 func Rows(vr *vuln.VulnerabilityReport) []Row {
 	en := readEnrichments(vr)
-	var rows []Row
+	n := 0
+	for _, vids := range vr.PackageVulnerabilities {
+		n += len(vids)
+	}
+	rows := make([]Row, 0, n)
 	for pid, vids := range vr.PackageVulnerabilities {
 		p := vr.Packages[pid]
 		if p == nil {
@@ -150,32 +156,37 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 			rows = append(rows, r)
 		}
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
+	slices.SortFunc(rows, func(a, b Row) int {
 		if a.Vuln.NormalizedSeverity != b.Vuln.NormalizedSeverity {
-			return a.Vuln.NormalizedSeverity > b.Vuln.NormalizedSeverity
+			return cmp.Compare(b.Vuln.NormalizedSeverity, a.Vuln.NormalizedSeverity)
 		}
 		if (a.KEV != nil) != (b.KEV != nil) {
-			return a.KEV != nil
+			if a.KEV != nil {
+				return -1
+			}
+			return 1
 		}
 		if a.HasEPSS != b.HasEPSS || a.EPSS != b.EPSS {
-			return a.EPSS > b.EPSS || (a.EPSS == b.EPSS && a.HasEPSS)
+			if a.EPSS > b.EPSS || (a.EPSS == b.EPSS && a.HasEPSS) {
+				return -1
+			}
+			return 1
 		}
-		if a.Package.Name != b.Package.Name {
-			return a.Package.Name < b.Package.Name
+		if c := strings.Compare(a.Package.Name, b.Package.Name); c != 0 {
+			return c
 		}
-		if a.Vuln.Name != b.Vuln.Name {
-			return a.Vuln.Name < b.Vuln.Name
+		if c := strings.Compare(a.Vuln.Name, b.Vuln.Name); c != 0 {
+			return c
 		}
-		if a.Installed != b.Installed {
-			return a.Installed < b.Installed
+		if c := strings.Compare(a.Installed, b.Installed); c != 0 {
+			return c
 		}
 		// The same package found twice (one jar under two names) would
 		// otherwise come out in map order.
-		if a.Package.Path != b.Package.Path {
-			return a.Package.Path < b.Package.Path
+		if c := strings.Compare(a.Package.Path, b.Package.Path); c != 0 {
+			return c
 		}
-		return a.Package.ID < b.Package.ID
+		return strings.Compare(a.Package.ID, b.Package.ID)
 	})
 	return rows
 }

@@ -378,8 +378,8 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 // packageDetailBuild fills package_detail for feed ?1 from the staged
 // pairs and details (see migration 0012 and ReplaceFeed).
 const packageDetailBuild = `INSERT INTO package_detail (feed, package, recs)
-SELECT ?1, p.package, group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
-	d.issued || char(0) || d.aliases, char(0))
+SELECT ?1, p.package, CAST(group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
+	d.issued || char(0) || d.aliases, char(0)) AS BLOB)
 FROM temp.pair_stage AS p JOIN temp.detail_stage AS d ON d.name = p.name
 GROUP BY p.package`
 
