@@ -23,11 +23,11 @@ const maxCached = 500_000
 
 type pkgKey struct{ ns, pkg string }
 
-// compiled is an advisory with its bounds parsed, its report id computed,
-// and, once described, the report entry it yields.
+// compiled is an advisory with its bounds parsed and, once described, the
+// report entry it yields, which carries its report id (computed then: most
+// advisories read never match).
 type compiled struct {
 	adv      *vuln.Advisory
-	id       string
 	scheme   version.Scheme
 	versions []version.Version
 	ranges   []cRange
@@ -47,7 +47,7 @@ type cache struct {
 }
 
 func compile(a *vuln.Advisory) *compiled {
-	c := &compiled{adv: a, id: vulnID(a)}
+	c := &compiled{adv: a}
 	s, ok := version.Lookup(a.VersionFormat)
 	if !ok {
 		return c
@@ -227,7 +227,7 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 		return err
 	}
 	for i, c := range todo {
-		c.template.CompareAndSwap(nil, template(copies[i], c.id))
+		c.template.CompareAndSwap(nil, template(copies[i], vulnID(c.adv)))
 	}
 	return nil
 }

@@ -161,7 +161,8 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 
 	perPkg := map[string][]*vuln.Vulnerability{}
 	for _, h := range hits {
-		id := h.adv.id
+		tpl := h.adv.template.Load()
+		id := tpl.ID
 		fixed, own := h.fixedIn()
 		if own && fixed != h.adv.adv.FixedIn {
 			// Another branch's fix: its own entry, so that packages on
@@ -170,9 +171,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		}
 		v, ok := vr.Vulnerabilities[id]
 		if !ok {
-			cp := *h.adv.template.Load()
+			cp := *tpl
 			cp.Distribution = h.c.dist
-			if id != h.adv.id {
+			if id != tpl.ID {
 				cp.ID, cp.FixedInVersion = id, fixed
 				if fixed == "" && cp.State == string(vuln.StateAffected) {
 					cp.State = string(vuln.StateUnfixed) // an open branch
@@ -342,13 +343,18 @@ func shortHash(s string) string {
 
 // vulnID is stable across runs so that reports diff cleanly and a
 // vulnerability shared by several binaries of one source is one entry.
+// Clients store these ids: the hashed bytes and the 16 hex digits must not
+// change. It runs once per advisory a report shows, so the fields go
+// through one stack buffer and one hash call rather than a hash.Hash.
 func vulnID(a *vuln.Advisory) string {
-	h := sha256.New()
-	for _, s := range []string{a.Feed, a.Namespace, a.Package, a.Name, a.FixedIn, string(a.State)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	var buf [256]byte
+	b := buf[:0]
+	for _, s := range [...]string{a.Feed, a.Namespace, a.Package, a.Name, a.FixedIn, string(a.State)} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // distributionOf finds the distribution a package was found under: its
