@@ -264,6 +264,11 @@ func namespaces(ns string) []string {
 // the most authoritative namespace that has any: a standard Ubuntu statement
 // wins over a Pro one for the same CVE and package.
 func preferred(advs []*vuln.Advisory, ns string) []*vuln.Advisory {
+	// Only Ubuntu images read a second namespace: elsewhere every
+	// statement is the image namespace's own and all of them stand.
+	if !slices.ContainsFunc(advs, func(a *vuln.Advisory) bool { return a.Namespace != ns }) {
+		return advs
+	}
 	type key struct{ feed, name, pkg string }
 	best := map[key]string{}
 	for _, a := range advs {
