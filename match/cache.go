@@ -242,26 +242,37 @@ func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[st
 // advisories are shared: details go into a copy, published atomically.
 func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 	var todo []*compiled
-	seen := map[*compiled]bool{}
+	var seen map[*compiled]bool
 	for _, h := range hits {
-		if h.adv.template.Load() == nil && !seen[h.adv] {
-			seen[h.adv] = true
-			todo = append(todo, h.adv)
+		if h.adv.template.Load() != nil || seen[h.adv] {
+			continue
 		}
+		if seen == nil {
+			seen = make(map[*compiled]bool, len(hits))
+		}
+		seen[h.adv] = true
+		todo = append(todo, h.adv)
 	}
 	if len(todo) == 0 {
 		return nil
 	}
+	// A cold report describes thousands of advisories: their copies, and
+	// the templates with their packages, come from one slice each rather
+	// than an allocation apiece.
 	copies := make([]*vuln.Advisory, len(todo))
+	advs := make([]vuln.Advisory, len(todo))
 	for i, c := range todo {
-		cp := *c.adv
-		copies[i] = &cp
+		advs[i] = *c.adv
+		copies[i] = &advs[i]
 	}
 	if err := m.Store.Details(ctx, copies); err != nil {
 		return err
 	}
+	tpls := make([]vuln.Vulnerability, len(todo))
+	pkgs := make([]vuln.Package, len(todo))
 	for i, c := range todo {
-		c.template.CompareAndSwap(nil, template(copies[i], vulnID(c.adv)))
+		fillTemplate(&tpls[i], &pkgs[i], copies[i], vulnID(c.adv))
+		c.template.CompareAndSwap(nil, &tpls[i])
 	}
 	return nil
 }

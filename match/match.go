@@ -318,14 +318,15 @@ func Affected(installed version.Version, a *vuln.Advisory) bool {
 	return c.scheme != nil && c.affects(installed)
 }
 
-// template builds the report entry of a detailed advisory; the distribution
-// is the report's own and is set per report.
-func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
+// fillTemplate makes v the report entry of a detailed advisory, with p as
+// its package; the distribution is the report's own and is set per report.
+func fillTemplate(v *vuln.Vulnerability, p *vuln.Package, a *vuln.Advisory, id string) {
 	state := "affected"
 	if a.State != vuln.StateAffected {
 		state = string(a.State)
 	}
-	return &vuln.Vulnerability{
+	*p = vuln.Package{Name: a.Package, Kind: vuln.KindSource}
+	*v = vuln.Vulnerability{
 		ID:                 id,
 		Updater:            a.Feed,
 		Name:               a.Name,
@@ -334,7 +335,7 @@ func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
 		Links:              strings.Join(a.Links, " "),
 		Severity:           a.Severity,
 		NormalizedSeverity: a.NormalizedSeverity,
-		Package:            &vuln.Package{Name: a.Package, Kind: vuln.KindSource},
+		Package:            p,
 		FixedInVersion:     a.FixedIn,
 		State:              state,
 		Aliases:            a.Aliases,
