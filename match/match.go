@@ -159,7 +159,11 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		return nil, fmt.Errorf("match: details: %w", err)
 	}
 
-	perPkg := map[string][]*vuln.Vulnerability{}
+	perPkg := make(map[string][]*vuln.Vulnerability, len(ir.Packages))
+	vr.Vulnerabilities = make(map[string]*vuln.Vulnerability, len(hits))
+	// The report's entries, from slices of a few hundred rather than an
+	// allocation each: they live exactly as long as the report.
+	var slab []vuln.Vulnerability
 	for _, h := range hits {
 		tpl := h.adv.template.Load()
 		id := tpl.ID
@@ -171,15 +175,18 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		}
 		v, ok := vr.Vulnerabilities[id]
 		if !ok {
-			cp := *tpl
-			cp.Distribution = h.c.dist
+			if len(slab) == cap(slab) {
+				slab = make([]vuln.Vulnerability, 0, min(len(hits), 512))
+			}
+			slab = append(slab, *tpl)
+			v = &slab[len(slab)-1]
+			v.Distribution = h.c.dist
 			if id != tpl.ID {
-				cp.ID, cp.FixedInVersion = id, fixed
-				if fixed == "" && cp.State == string(vuln.StateAffected) {
-					cp.State = string(vuln.StateUnfixed) // an open branch
+				v.ID, v.FixedInVersion = id, fixed
+				if fixed == "" && v.State == string(vuln.StateAffected) {
+					v.State = string(vuln.StateUnfixed) // an open branch
 				}
 			}
-			v = &cp
 			vr.Vulnerabilities[v.ID] = v
 		}
 		perPkg[h.c.id] = append(perPkg[h.c.id], v)
@@ -194,7 +201,11 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			if c := cmp.Compare(b.NormalizedSeverity, a.NormalizedSeverity); c != 0 {
 				return c
 			}
-			return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+			// Not cmp.Or: the ids are compared only between equal names.
+			if c := strings.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
 		})
 		vs = slices.CompactFunc(vs, func(a, b *vuln.Vulnerability) bool { return a.ID == b.ID })
 		ids := make([]string, len(vs))
