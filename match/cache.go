@@ -23,11 +23,11 @@ const maxCached = 500_000
 
 type pkgKey struct{ ns, pkg string }
 
-// compiled is an advisory with its bounds parsed, its report id computed,
-// and, once described, the report entry it yields.
+// compiled is an advisory with its bounds parsed and, once described, the
+// report entry it yields, which carries its report id (computed then: most
+// advisories read never match).
 type compiled struct {
 	adv      *vuln.Advisory
-	id       string
 	scheme   version.Scheme
 	versions []version.Version
 	ranges   []cRange
@@ -46,15 +46,46 @@ type cache struct {
 	advs map[pkgKey][]*compiled // by the image's namespace and package name
 }
 
-func compile(a *vuln.Advisory) *compiled {
-	c := &compiled{adv: a, id: vulnID(a)}
+func compile(a *vuln.Advisory) *compiled { return compileWith(a, nil) }
+
+// versionMemo keeps the versions parsed while compiling one batch of
+// advisories: a feed repeats the same fixed version across the CVEs one
+// upload fixes, and parsed versions are immutable values, safe to share.
+type versionMemo map[memoKey]memoVersion
+
+type memoKey struct{ format, s string }
+
+type memoVersion struct {
+	v   version.Version
+	err bool
+}
+
+// compileWith is compile parsing through memo (nil: no memo).
+func compileWith(a *vuln.Advisory, memo versionMemo) *compiled {
+	c := &compiled{adv: a}
 	s, ok := version.Lookup(a.VersionFormat)
 	if !ok {
 		return c
 	}
 	c.scheme = s
+	parseOne := func(v string) (version.Version, bool) {
+		if memo == nil {
+			pv, err := s.Parse(v)
+			return pv, err == nil
+		}
+		k := memoKey{a.VersionFormat, v}
+		if m, ok := memo[k]; ok {
+			return m.v, !m.err
+		}
+		pv, err := s.Parse(v)
+		if err != nil {
+			pv = nil
+		}
+		memo[k] = memoVersion{pv, err != nil}
+		return pv, err == nil
+	}
 	for _, v := range a.Versions {
-		if pv, err := s.Parse(v); err == nil {
+		if pv, ok := parseOne(v); ok {
 			c.versions = append(c.versions, pv)
 		}
 	}
@@ -62,19 +93,21 @@ func compile(a *vuln.Advisory) *compiled {
 		if v == "" || (zeroIsNone && v == "0") {
 			return nil
 		}
-		pv, err := s.Parse(v)
-		if err != nil {
+		pv, ok := parseOne(v)
+		if !ok {
 			*bad = true
 			return nil
 		}
 		return pv
 	}
-	for _, r := range a.Ranges {
-		var cr cRange
+	if len(a.Ranges) > 0 {
+		c.ranges = make([]cRange, len(a.Ranges))
+	}
+	for i, r := range a.Ranges {
+		cr := &c.ranges[i]
 		cr.intro = parse(r.Introduced, &cr.bad, true) // OSV's "0": from the start
 		cr.fixed = parse(r.Fixed, &cr.bad, false)
 		cr.last = parse(r.LastAffected, &cr.bad, false)
-		c.ranges = append(c.ranges, cr)
 	}
 	return c
 }
@@ -177,11 +210,12 @@ func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[st
 		byPkg[a.Package] = append(byPkg[a.Package], a)
 	}
 	fetched := make(map[string][]*compiled, len(missing))
+	memo := versionMemo{}
 	for _, n := range missing {
 		var cs []*compiled
 		for _, a := range notOverridden(preferred(byPkg[n], ns)) {
 			if a.State != vuln.StateNotAffected {
-				cs = append(cs, compile(a))
+				cs = append(cs, compileWith(a, memo))
 			}
 		}
 		fetched[n] = cs
@@ -208,26 +242,37 @@ func (m *Matcher) lookup(ctx context.Context, ns string, names []string) (map[st
 // advisories are shared: details go into a copy, published atomically.
 func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 	var todo []*compiled
-	seen := map[*compiled]bool{}
+	var seen map[*compiled]bool
 	for _, h := range hits {
-		if h.adv.template.Load() == nil && !seen[h.adv] {
-			seen[h.adv] = true
-			todo = append(todo, h.adv)
+		if h.adv.template.Load() != nil || seen[h.adv] {
+			continue
 		}
+		if seen == nil {
+			seen = make(map[*compiled]bool, len(hits))
+		}
+		seen[h.adv] = true
+		todo = append(todo, h.adv)
 	}
 	if len(todo) == 0 {
 		return nil
 	}
+	// A cold report describes thousands of advisories: their copies, and
+	// the templates with their packages, come from one slice each rather
+	// than an allocation apiece.
 	copies := make([]*vuln.Advisory, len(todo))
+	advs := make([]vuln.Advisory, len(todo))
 	for i, c := range todo {
-		cp := *c.adv
-		copies[i] = &cp
+		advs[i] = *c.adv
+		copies[i] = &advs[i]
 	}
 	if err := m.Store.Details(ctx, copies); err != nil {
 		return err
 	}
+	tpls := make([]vuln.Vulnerability, len(todo))
+	pkgs := make([]vuln.Package, len(todo))
 	for i, c := range todo {
-		c.template.CompareAndSwap(nil, template(copies[i], c.id))
+		fillTemplate(&tpls[i], &pkgs[i], copies[i], vulnID(c.adv))
+		c.template.CompareAndSwap(nil, &tpls[i])
 	}
 	return nil
 }

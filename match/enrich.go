@@ -19,6 +19,14 @@ type EnrichmentReader interface {
 	Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichment, error)
 }
 
+// EnrichmentProber is implemented by enrichment readers that can say
+// cheaply whether they hold any record. Without enrichment feeds, a report
+// then costs one such question per feed generation instead of a look-up of
+// every CVE it names.
+type EnrichmentProber interface {
+	HasEnrichments(ctx context.Context) (bool, error)
+}
+
 // maxEnrichCached bounds the enrichment cache (in vulnerabilities).
 const maxEnrichCached = 500_000
 
@@ -30,6 +38,8 @@ type enrichCache struct {
 	mu     sync.RWMutex
 	gen    string
 	byVuln map[string]*enriched
+	// empty: at gen, the store held no enrichment record at all.
+	empty bool
 }
 
 // enriched is what one vulnerability gets. Its slices are shared between
@@ -151,6 +161,28 @@ func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, vulns ma
 		return nil, err
 	}
 	c := &m.ecache
+	c.mu.RLock()
+	empty := cacheable && c.gen == gen && c.empty
+	warm := cacheable && c.gen == gen && c.byVuln != nil
+	c.mu.RUnlock()
+	if empty {
+		return nil, nil
+	}
+	// A warm cache says the store had records at this generation.
+	if p, ok := er.(EnrichmentProber); ok && !warm {
+		has, err := p.HasEnrichments(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			if cacheable {
+				c.mu.Lock()
+				c.gen, c.byVuln, c.empty = gen, nil, true
+				c.mu.Unlock()
+			}
+			return nil, nil
+		}
+	}
 	out := make([]enrichedVuln, 0, len(vulns))
 	var missing []string
 	c.mu.RLock()
@@ -228,7 +260,7 @@ func (m *Matcher) enrichments(ctx context.Context, er EnrichmentReader, vulns ma
 	if cacheable {
 		c.mu.Lock()
 		if c.gen != gen || c.byVuln == nil || len(c.byVuln) > maxEnrichCached {
-			c.gen, c.byVuln = gen, make(map[string]*enriched, len(fetched))
+			c.gen, c.byVuln, c.empty = gen, make(map[string]*enriched, len(fetched)), false
 		}
 		for id, e := range fetched {
 			c.byVuln[id] = e

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openclair/clair/store"
 	_ "github.com/openclair/clair/version/semver"
 	"github.com/openclair/clair/vuln"
 )
@@ -141,5 +142,65 @@ func TestEnrichWithoutStore(t *testing.T) {
 		if v.SeveritySource != "debian" {
 			t.Errorf("%s: severity source %q", v.Name, v.SeveritySource)
 		}
+	}
+}
+
+// probedStore is enrichStore that can say whether it holds records, with
+// a generation the test moves as a feed update would.
+type probedStore struct {
+	*enrichStore
+	gen    string
+	probes int
+}
+
+func (s *probedStore) HasEnrichments(context.Context) (bool, error) {
+	s.probes++
+	return len(s.recs) > 0, nil
+}
+
+func (s *probedStore) FeedStates(context.Context) ([]store.FeedState, error) {
+	return []store.FeedState{{Feed: "nvd", Operation: s.gen}}, nil
+}
+
+// TestEnrichProbe: a store that says it holds no enrichment record is not
+// asked for any CVE, once per generation; records loaded since (a new
+// generation) are found and attached, and a warm cache asks nothing.
+func TestEnrichProbe(t *testing.T) {
+	bsd := &vuln.Package{Name: "bsdutils", Version: "1:2.36.1-8+deb11u1", Ecosystem: "dpkg", Source: &vuln.Package{Name: "util-linux", Version: "2.36.1-8+deb11u1"}}
+	st := &probedStore{gen: "1", enrichStore: &enrichStore{memStore: &memStore{advs: []*vuln.Advisory{{Feed: "debian", Name: "CVE-2022-0563", Namespace: "debian:11", Package: "util-linux",
+		VersionFormat: "dpkg", State: vuln.StateUnfixed, NormalizedSeverity: vuln.Negligible}}}}}
+	m := &Matcher{Store: st}
+	match := func() *vuln.VulnerabilityReport {
+		t.Helper()
+		vr, err := m.Match(context.Background(), debianReport(bsd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vr
+	}
+	for range 2 {
+		vr := match()
+		if len(vr.Enrichments) != 0 {
+			t.Errorf("enrichments %v", vr.Enrichments)
+		}
+		for _, v := range vr.Vulnerabilities {
+			if v.SeveritySource != "debian" {
+				t.Errorf("%s: severity source %q", v.Name, v.SeveritySource)
+			}
+		}
+	}
+	if st.calls != 0 || st.probes != 1 {
+		t.Errorf("without records: %d look-ups, %d probes; want 0 and 1", st.calls, st.probes)
+	}
+
+	st.recs = []*vuln.Enrichment{{Feed: "nvd", CVE: "CVE-2022-0563", CVSS: []vuln.CVSS{cvss(vuln.CVSSSourceNVD, log4shellNVD)}}}
+	st.gen = "2"
+	for range 2 {
+		if vr := match(); len(vr.Enrichments[vuln.CVSSEnrichment]) != 1 {
+			t.Errorf("with records: enrichments %v", vr.Enrichments)
+		}
+	}
+	if st.calls != 1 || st.probes != 2 {
+		t.Errorf("with records: %d look-ups, %d probes; want 1 and 2", st.calls, st.probes)
 	}
 }

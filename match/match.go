@@ -159,9 +159,14 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		return nil, fmt.Errorf("match: details: %w", err)
 	}
 
-	perPkg := map[string][]*vuln.Vulnerability{}
+	perPkg := make(map[string][]*vuln.Vulnerability, len(ir.Packages))
+	vr.Vulnerabilities = make(map[string]*vuln.Vulnerability, len(hits))
+	// The report's entries, from slices of a few hundred rather than an
+	// allocation each: they live exactly as long as the report.
+	var slab []vuln.Vulnerability
 	for _, h := range hits {
-		id := h.adv.id
+		tpl := h.adv.template.Load()
+		id := tpl.ID
 		fixed, own := h.fixedIn()
 		if own && fixed != h.adv.adv.FixedIn {
 			// Another branch's fix: its own entry, so that packages on
@@ -170,15 +175,18 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 		}
 		v, ok := vr.Vulnerabilities[id]
 		if !ok {
-			cp := *h.adv.template.Load()
-			cp.Distribution = h.c.dist
-			if id != h.adv.id {
-				cp.ID, cp.FixedInVersion = id, fixed
-				if fixed == "" && cp.State == string(vuln.StateAffected) {
-					cp.State = string(vuln.StateUnfixed) // an open branch
+			if len(slab) == cap(slab) {
+				slab = make([]vuln.Vulnerability, 0, min(len(hits), 512))
+			}
+			slab = append(slab, *tpl)
+			v = &slab[len(slab)-1]
+			v.Distribution = h.c.dist
+			if id != tpl.ID {
+				v.ID, v.FixedInVersion = id, fixed
+				if fixed == "" && v.State == string(vuln.StateAffected) {
+					v.State = string(vuln.StateUnfixed) // an open branch
 				}
 			}
-			v = &cp
 			vr.Vulnerabilities[v.ID] = v
 		}
 		perPkg[h.c.id] = append(perPkg[h.c.id], v)
@@ -193,7 +201,11 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 			if c := cmp.Compare(b.NormalizedSeverity, a.NormalizedSeverity); c != 0 {
 				return c
 			}
-			return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+			// Not cmp.Or: the ids are compared only between equal names.
+			if c := strings.Compare(a.Name, b.Name); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
 		})
 		vs = slices.CompactFunc(vs, func(a, b *vuln.Vulnerability) bool { return a.ID == b.ID })
 		ids := make([]string, len(vs))
@@ -263,6 +275,11 @@ func namespaces(ns string) []string {
 // the most authoritative namespace that has any: a standard Ubuntu statement
 // wins over a Pro one for the same CVE and package.
 func preferred(advs []*vuln.Advisory, ns string) []*vuln.Advisory {
+	// Only Ubuntu images read a second namespace: elsewhere every
+	// statement is the image namespace's own and all of them stand.
+	if !slices.ContainsFunc(advs, func(a *vuln.Advisory) bool { return a.Namespace != ns }) {
+		return advs
+	}
 	type key struct{ feed, name, pkg string }
 	best := map[key]string{}
 	for _, a := range advs {
@@ -312,14 +329,15 @@ func Affected(installed version.Version, a *vuln.Advisory) bool {
 	return c.scheme != nil && c.affects(installed)
 }
 
-// template builds the report entry of a detailed advisory; the distribution
-// is the report's own and is set per report.
-func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
+// fillTemplate makes v the report entry of a detailed advisory, with p as
+// its package; the distribution is the report's own and is set per report.
+func fillTemplate(v *vuln.Vulnerability, p *vuln.Package, a *vuln.Advisory, id string) {
 	state := "affected"
 	if a.State != vuln.StateAffected {
 		state = string(a.State)
 	}
-	return &vuln.Vulnerability{
+	*p = vuln.Package{Name: a.Package, Kind: vuln.KindSource}
+	*v = vuln.Vulnerability{
 		ID:                 id,
 		Updater:            a.Feed,
 		Name:               a.Name,
@@ -328,7 +346,7 @@ func template(a *vuln.Advisory, id string) *vuln.Vulnerability {
 		Links:              strings.Join(a.Links, " "),
 		Severity:           a.Severity,
 		NormalizedSeverity: a.NormalizedSeverity,
-		Package:            &vuln.Package{Name: a.Package, Kind: vuln.KindSource},
+		Package:            p,
 		FixedInVersion:     a.FixedIn,
 		State:              state,
 		Aliases:            a.Aliases,
@@ -342,13 +360,18 @@ func shortHash(s string) string {
 
 // vulnID is stable across runs so that reports diff cleanly and a
 // vulnerability shared by several binaries of one source is one entry.
+// Clients store these ids: the hashed bytes and the 16 hex digits must not
+// change. It runs once per advisory a report shows, so the fields go
+// through one stack buffer and one hash call rather than a hash.Hash.
 func vulnID(a *vuln.Advisory) string {
-	h := sha256.New()
-	for _, s := range []string{a.Feed, a.Namespace, a.Package, a.Name, a.FixedIn, string(a.State)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	var buf [256]byte
+	b := buf[:0]
+	for _, s := range [...]string{a.Feed, a.Namespace, a.Package, a.Name, a.FixedIn, string(a.State)} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // distributionOf finds the distribution a package was found under: its

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/store/internal/rowscan"
@@ -93,6 +94,19 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 		return nil, fmt.Errorf("postgres: enrichments: %w", err)
 	}
 	return out, nil
+}
+
+var _ match.EnrichmentProber = (*Store)(nil)
+
+// HasEnrichments reports whether any enrichment feed holds a record, so
+// that the matcher skips the look-up of every CVE of a report when none
+// does (match.EnrichmentProber).
+func (s *Store) HasEnrichments(ctx context.Context) (bool, error) {
+	var has bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enrichment)`).Scan(&has); err != nil {
+		return false, fmt.Errorf("postgres: has enrichments: %w", ctxErr(ctx, err))
+	}
+	return has, nil
 }
 
 // EnrichmentRecords implements store.EnrichmentStore. It reads through its

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/store/internal/rowscan"
@@ -96,6 +97,19 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 		return nil, fmt.Errorf("sqlite: enrichments: %w", err)
 	}
 	return out, nil
+}
+
+var _ match.EnrichmentProber = (*Store)(nil)
+
+// HasEnrichments reports whether any enrichment feed holds a record, so
+// that the matcher skips the look-up of every CVE of a report when none
+// does (match.EnrichmentProber).
+func (s *Store) HasEnrichments(ctx context.Context) (bool, error) {
+	var has bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM enrichment)`).Scan(&has); err != nil {
+		return false, fmt.Errorf("sqlite: has enrichments: %w", err)
+	}
+	return has, nil
 }
 
 // EnrichmentRecords implements store.EnrichmentStore. It reads through its

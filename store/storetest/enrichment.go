@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -38,8 +39,28 @@ func byFeed(t *testing.T, s store.EnrichmentStore, cves ...string) map[string]*v
 	return m
 }
 
+// hasEnrichments says what the store's HasEnrichments (the matcher's
+// probe) says, and want when the store has none.
+func hasEnrichments(t *testing.T, s store.Store, want bool) bool {
+	t.Helper()
+	p, ok := s.(interface {
+		HasEnrichments(context.Context) (bool, error)
+	})
+	if !ok {
+		return want
+	}
+	has, err := p.HasEnrichments(t.Context())
+	if err != nil {
+		t.Fatalf("HasEnrichments: %v", err)
+	}
+	return has
+}
+
 func testEnrichReplaceAndQuery(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	if hasEnrichments(t, s, false) {
+		t.Error("HasEnrichments of an empty store: true")
+	}
 	nvd := &vuln.Enrichment{CVE: "CVE-2021-44228", CVSS: []vuln.CVSS{{Source: vuln.CVSSSourceNVD, Version: "3.1",
 		Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", Score: 10, Severity: "CRITICAL",
 		Data: []byte(`{"version":"3.1","baseScore":10.0}`)}}}
@@ -61,6 +82,9 @@ func testEnrichReplaceAndQuery(t *testing.T, s store.Store) {
 	}
 	if err := s.TouchFeed(ctx, "kev"); err != nil {
 		t.Errorf("TouchFeed(kev): %v", err)
+	}
+	if !hasEnrichments(t, s, true) {
+		t.Error("HasEnrichments with records: false")
 	}
 	m := byFeed(t, s, "cve-2021-44228", "CVE-2014-0160", "CVE-1999-0001")
 	if len(m) != 3 {

@@ -4,7 +4,6 @@
 package rowscan
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -33,7 +32,7 @@ func Enrichments(rows Rows) ([]*vuln.Enrichment, error) {
 			return nil, err
 		}
 		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
+		if err := decodeEnrichment(rec, e); err != nil {
 			return nil, fmt.Errorf("feed %s: %w", feed, err)
 		}
 		e.Feed = feed
@@ -55,7 +54,7 @@ func EachEnrichment(rows Rows, prefix, feed string, fn func(*vuln.Enrichment) er
 			return fmt.Errorf("%s: %w", prefix, err)
 		}
 		e := &vuln.Enrichment{}
-		if err := json.Unmarshal(rec, e); err != nil {
+		if err := decodeEnrichment(rec, e); err != nil {
 			return fmt.Errorf("%s: %s: %w", prefix, cve, err)
 		}
 		e.Feed = feed
