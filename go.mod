@@ -17,6 +17,7 @@ require (
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/klauspost/pgzip v1.3.0
 	go.yaml.in/yaml/v3 v3.0.6
 )
 

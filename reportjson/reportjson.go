@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"runtime"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -79,7 +81,7 @@ func (e *encoder) report(vr *vuln.VulnerabilityReport) {
 	e.b = append(e.b, `,"environments":`...)
 	writeMap(e, vr.Environments, (*encoder).envs)
 	e.b = append(e.b, `,"vulnerabilities":`...)
-	writeMap(e, vr.Vulnerabilities, (*encoder).vuln)
+	e.vulns(vr.Vulnerabilities)
 	e.b = append(e.b, `,"package_vulnerabilities":`...)
 	writeMap(e, vr.PackageVulnerabilities, func(e *encoder, s []string) { e.b = appendStrings(e.b, s) })
 	e.b = append(e.b, `,"enrichments":`...)
@@ -108,6 +110,72 @@ func writeMap[V any](e *encoder, m map[string]V, value func(*encoder, V)) {
 		e.b = append(e.b, ':')
 		value(e, m[k])
 		e.maybeFlush()
+	}
+	e.b = append(e.b, '}')
+}
+
+// parallelVulns is the fewest vulnerabilities worth encoding on several
+// cores: the vulnerabilities are nine tenths of a large report's bytes
+// (descriptions mostly), 19 ms of encoding on one core for the 700-package
+// image's 6,645.
+const parallelVulns = 1024
+
+// vulns writes the vulnerabilities as writeMap does. Past parallelVulns,
+// the sorted keys are cut into consecutive runs, each encoded on a
+// goroutine of its own into its own buffer, and the runs written in order
+// as they are done: the same bytes, sooner.
+func (e *encoder) vulns(m map[string]*vuln.Vulnerability) {
+	n := min(runtime.GOMAXPROCS(0), 8)
+	if m == nil || len(m) < parallelVulns || n < 2 || e.err != nil {
+		writeMap(e, m, (*encoder).vuln)
+		return
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	// More runs than cores: the first is written (and sent on) while the
+	// others are still being encoded.
+	runs := min(4*n, len(keys)/64)
+	per := (len(keys) + runs - 1) / runs
+	type part struct {
+		b    []byte
+		err  error
+		done chan struct{}
+	}
+	parts := make([]*part, 0, runs)
+	for range runs {
+		parts = append(parts, &part{done: make(chan struct{})})
+	}
+	// Runs start in order, n at a time, so the first are done first.
+	go func() {
+		sem := make(chan struct{}, n)
+		for r, p := range parts {
+			run := keys[min(r*per, len(keys)):min((r+1)*per, len(keys))]
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; close(p.done) }()
+				pe := &encoder{b: make([]byte, 0, len(run)*2048),
+					pkgs: map[*vuln.Package]string{}, dists: map[*vuln.Distribution]string{}}
+				for j, k := range run {
+					if j > 0 || r > 0 {
+						pe.b = append(pe.b, ',')
+					}
+					pe.b = appendString(pe.b, k)
+					pe.b = append(pe.b, ':')
+					pe.vuln(m[k])
+				}
+				p.b, p.err = pe.b, pe.err
+			}()
+		}
+	}()
+	e.b = append(e.b, '{')
+	for _, p := range parts {
+		<-p.done
+		if p.err != nil {
+			e.fail(p.err)
+		}
+		e.flush()
+		if e.err == nil {
+			_, e.err = e.w.Write(p.b)
+		}
 	}
 	e.b = append(e.b, '}')
 }

@@ -118,6 +118,19 @@ func BenchmarkFirstReport(b *testing.B) {
 		}
 		bigreport.ReportCPU(b, cpu)
 	})
+	b.Run("gzip-newGzip", func(b *testing.B) {
+		b.SetBytes(int64(len(js)))
+		var out bytes.Buffer
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			out.Reset()
+			zw := newGzip(&out)
+			_, _ = zw.Write(js)
+			_ = zw.Close()
+		}
+		bigreport.ReportCPU(b, cpu)
+		b.ReportMetric(float64(out.Len())/float64(len(js)), "ratio")
+	})
 	for _, gz := range []bool{false, true} {
 		name := "StreamReportJSON"
 		if gz {

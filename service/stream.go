@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/openclair/clair/errkind"
 	"github.com/openclair/clair/reportjson"
 	"github.com/openclair/clair/store"
@@ -96,14 +94,14 @@ func (s *Matcher) StreamReportJSON(ctx context.Context, manifest string, gz bool
 	if start != nil {
 		out := &teeWriter{w: start()}
 		if gz {
-			// Compression runs on its own goroutine, one chunk behind the
-			// encoder: on two cores the answer costs the slower of the two
-			// rather than their sum.
+			// Compression runs on its own goroutines, one chunk behind
+			// the encoder: the answer costs the slower of the two rather
+			// than their sum.
 			out.buf = bytes.NewBuffer(make([]byte, 0, js.buf.Cap()/8))
 			pipe = &chunkPipe{ch: make(chan []byte, 64)}
 			zdone = make(chan []byte, 1)
 			go func() {
-				zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
+				zw := newGzip(out)
 				for c := range pipe.ch {
 					_, _ = zw.Write(c)
 				}
