@@ -48,7 +48,7 @@ findings alone: "--fail-on High" fails a change that adds a High.` + exitCodes,
 			var docs [2]*report.Document
 			missing := false
 			for i, ref := range args {
-				vr, warnings, m, err := scanImage(ctx, g, st, ref, platform, ff, skipUpdate || i > 0)
+				vr, warnings, m, err := scanImage(ctx, g, st, ref, platform, ff, skipUpdate || i > 0, of.brief())
 				if err != nil {
 					return err
 				}

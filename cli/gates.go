@@ -205,6 +205,10 @@ func (o *outputFlags) write(stdout io.Writer, docs []*report.Document, titles bo
 	})
 }
 
+// brief is true when the output shows no vulnerability's description or
+// links (the table), so the match need not read them.
+func (o *outputFlags) brief() bool { return o.format == "table" }
+
 // writeWith runs render on stdout or, with --output, on a file written
 // beside it and renamed into place, so that a failure leaves no half
 // report.

@@ -349,7 +349,7 @@ is printed (clairctl notifications lists them again later).`,
 // scanImage indexes ref, brings the feeds it needs up to date (unless
 // skipUpdate) and matches it. The warnings are what the reader must know;
 // missing is true when there was nothing to judge the image by.
-func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform string, ff feedFlags, skipUpdate bool) (vr *vuln.VulnerabilityReport, warnings []string, missing bool, err error) {
+func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform string, ff feedFlags, skipUpdate, brief bool) (vr *vuln.VulnerabilityReport, warnings []string, missing bool, err error) {
 	warn := func(w string) {
 		fmt.Fprintln(g.stderr, "warning: "+w)
 		warnings = append(warnings, w)
@@ -404,7 +404,7 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 			missing = true
 		}
 	}
-	vr, err = (&match.Matcher{Store: st, Logger: g.logger()}).Match(ctx, ir)
+	vr, err = (&match.Matcher{Store: st, Logger: g.logger(), Brief: brief}).Match(ctx, ir)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -451,7 +451,7 @@ it exits 3.` + exitCodes,
 				return err
 			}
 			defer st.Close()
-			vr, warnings, missing, err := scanImage(ctx, g, st, args[0], platform, ff, skipUpdate)
+			vr, warnings, missing, err := scanImage(ctx, g, st, args[0], platform, ff, skipUpdate, of.brief())
 			if err != nil {
 				return err
 			}

@@ -265,7 +265,7 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 		advs[i] = *c.adv
 		copies[i] = &advs[i]
 	}
-	if err := m.Store.Details(ctx, copies); err != nil {
+	if err := m.details(ctx, copies); err != nil {
 		return err
 	}
 	tpls := make([]vuln.Vulnerability, len(todo))
@@ -273,6 +273,24 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 	for i, c := range todo {
 		fillTemplate(&tpls[i], &pkgs[i], copies[i], vulnID(c.adv))
 		c.template.CompareAndSwap(nil, &tpls[i])
+	}
+	return nil
+}
+
+// details fills advs' details, all of them or, for a Brief matcher, all
+// but Description and Links.
+func (m *Matcher) details(ctx context.Context, advs []*vuln.Advisory) error {
+	if !m.Brief {
+		return m.Store.Details(ctx, advs)
+	}
+	if bs, ok := m.Store.(BriefStore); ok {
+		return bs.BriefDetails(ctx, advs)
+	}
+	if err := m.Store.Details(ctx, advs); err != nil {
+		return err
+	}
+	for _, a := range advs {
+		a.Description, a.Links = "", nil
 	}
 	return nil
 }

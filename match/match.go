@@ -26,9 +26,20 @@ type Store interface {
 	Details(ctx context.Context, advs []*vuln.Advisory) error
 }
 
+// BriefStore is a Store that can fill an advisory's details but its
+// Description and Links, for less than Details costs.
+type BriefStore interface {
+	BriefDetails(ctx context.Context, advs []*vuln.Advisory) error
+}
+
 // Matcher computes vulnerability reports. It is safe for concurrent use.
 type Matcher struct {
 	Store Store
+	// Brief leaves each vulnerability's description and links out of the
+	// reports, for outputs that show neither (clairctl's table): a large
+	// image's descriptions are megabytes to read. It holds for the
+	// Matcher's life, as its cache does.
+	Brief bool
 	cache cache
 
 	// Logger receives the warnings of a match (a Maven artifact found

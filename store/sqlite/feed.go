@@ -377,21 +377,37 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 
 // packageDetailBuild fills package_detail for feed ?1 from the staged
 // pairs and details (see migration 0012 and ReplaceFeed).
-const packageDetailBuild = `INSERT INTO package_detail (feed, package, recs)
-SELECT ?1, p.package, CAST(group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
+const packageDetailBuild = `INSERT INTO package_detail (feed, package, brief, recs)
+SELECT ?1, p.package,
+	CAST(group_concat(d.name || char(0) || d.issued || char(0) || d.aliases, char(0)) AS BLOB),
+	CAST(group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
 	d.issued || char(0) || d.aliases, char(0)) AS BLOB)
 FROM temp.pair_stage AS p JOIN temp.detail_stage AS d ON d.name = p.name
 GROUP BY p.package`
 
 // detailsQuery reads the detail records of the listed (distinct) packages
-// of one feed, a row per package.
-const detailsQuery = `SELECT d.package, d.recs FROM json_each(?2) AS n CROSS JOIN package_detail AS d
+// of one feed, a row per package; briefQuery their brief records.
+const (
+	detailsQuery = `SELECT d.package, d.recs FROM json_each(?2) AS n CROSS JOIN package_detail AS d
 WHERE d.feed = ?1 AND d.package = n.value`
+	briefQuery = `SELECT d.package, d.brief FROM json_each(?2) AS n CROSS JOIN package_detail AS d
+WHERE d.feed = ?1 AND d.package = n.value`
+)
 
 // Details implements store.Store: one query per feed among advs, for the
 // packages of its advisories. Advisories whose (Feed, Package, Name) has no
 // stored details (no package, an unknown name) are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
+	return s.readDetails(ctx, advs, false)
+}
+
+// BriefDetails implements match.BriefStore: Details without Description
+// and Links, which it leaves as they are.
+func (s *Store) BriefDetails(ctx context.Context, advs []*vuln.Advisory) error {
+	return s.readDetails(ctx, advs, true)
+}
+
+func (s *Store) readDetails(ctx context.Context, advs []*vuln.Advisory, brief bool) error {
 	byFeed := map[string]detailWant{}
 	for _, a := range advs {
 		if a == nil || a.Package == "" {
@@ -410,7 +426,7 @@ func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
 		names[a.Name] = append(names[a.Name], a)
 	}
 	for feed, w := range byFeed {
-		if err := s.splitDetails(ctx, feed, w); err != nil { // parallel.go
+		if err := s.splitDetails(ctx, feed, w, brief); err != nil { // parallel.go
 			return err
 		}
 	}
@@ -421,13 +437,18 @@ func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
 // wanted.
 type detailWant map[string]map[string][]*vuln.Advisory
 
-// details reads the details of the listed packages' advisories in w.
-func (s *Store) details(ctx context.Context, feed string, packages []string, w detailWant) error {
+// details reads the details of the listed packages' advisories in w, or
+// their brief details.
+func (s *Store) details(ctx context.Context, feed string, packages []string, w detailWant, brief bool) error {
 	js, err := json.Marshal(packages)
 	if err != nil {
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
-	rows, err := s.detailsStmt.QueryContext(ctx, feed, string(js))
+	st, fill := s.detailsStmt, fillDetails
+	if brief {
+		st, fill = s.briefStmt, fillBrief
+	}
+	rows, err := st.QueryContext(ctx, feed, string(js))
 	if err != nil {
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
@@ -440,7 +461,7 @@ func (s *Store) details(ctx context.Context, feed string, packages []string, w d
 		if err := rows.Scan(&pkg, &recs); err != nil {
 			return fmt.Errorf("sqlite: details %s: %w", feed, err)
 		}
-		if err := fillDetails(recs, w[pkg]); err != nil {
+		if err := fill(recs, w[pkg]); err != nil {
 			return fmt.Errorf("sqlite: details %s %s: %w", feed, pkg, err)
 		}
 	}
@@ -492,6 +513,45 @@ func fillDetails(recs []byte, want map[string][]*vuln.Advisory) error {
 				links, aliases = slices.Clone(links), slices.Clone(aliases)
 			}
 			a.Links, a.Aliases = links, aliases
+		}
+	}
+	return nil
+}
+
+// fillBrief is fillDetails for brief records: name, issued, aliases.
+func fillBrief(recs []byte, want map[string][]*vuln.Advisory) error {
+	var f [3][]byte
+	for len(recs) > 0 {
+		for i := range f {
+			j := bytes.IndexByte(recs, 0)
+			switch {
+			case j >= 0:
+				f[i], recs = recs[:j], recs[j+1:]
+			case i == len(f)-1:
+				f[i], recs = recs, nil
+			default:
+				return fmt.Errorf("truncated brief record: %d of %d fields", i+1, len(f))
+			}
+		}
+		advs := want[string(f[0])]
+		if len(advs) == 0 {
+			continue
+		}
+		name := advs[0].Name
+		issued, err := decodeIssued(string(f[1]))
+		if err != nil {
+			return fmt.Errorf("%s: issued: %w", name, err)
+		}
+		aliases, err := decodeStrings(string(f[2]))
+		if err != nil {
+			return fmt.Errorf("%s: aliases: %w", name, err)
+		}
+		for i, a := range advs {
+			a.Issued = issued
+			if i > 0 {
+				aliases = slices.Clone(aliases)
+			}
+			a.Aliases = aliases
 		}
 	}
 	return nil

@@ -21,11 +21,11 @@ const minSplitDetails = 32
 // large report's records out of SQLite is CPU (8.6 MB from 113 packages
 // for the 700-package image), and a second core halves it. Each run's
 // packages are distinct, so each run's advisories are its own.
-func (s *Store) splitDetails(ctx context.Context, feed string, w detailWant) error {
+func (s *Store) splitDetails(ctx context.Context, feed string, w detailWant, brief bool) error {
 	packages := slices.Sorted(maps.Keys(w))
 	n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitDetails)
 	if n < 2 {
-		return s.details(ctx, feed, packages, w)
+		return s.details(ctx, feed, packages, w, brief)
 	}
 	runs := make([][]string, n)
 	for i, p := range packages {
@@ -33,7 +33,7 @@ func (s *Store) splitDetails(ctx context.Context, feed string, w detailWant) err
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, run := range runs {
-		g.Go(func() error { return s.details(ctx, feed, run, w) })
+		g.Go(func() error { return s.details(ctx, feed, run, w, brief) })
 	}
 	return g.Wait()
 }

@@ -41,7 +41,7 @@ type Store struct {
 	r *sql.DB // read-only pool
 
 	// Prepared on r: the matcher's queries.
-	advisories, detailsStmt *sql.Stmt
+	advisories, detailsStmt, briefStmt *sql.Stmt
 
 	// The notifier's tables: its methods are the store's notify.Store.
 	*notifysql.DB
@@ -141,7 +141,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{w: w, r: r, path: abs, held: map[lockKey]*heldLock{}}
 	s.DB = notifysql.New(w, r, "sqlite", false)
 	if s.advisories, err = r.PrepareContext(ctx, advisoriesQuery); err == nil {
-		s.detailsStmt, err = r.PrepareContext(ctx, detailsQuery)
+		if s.detailsStmt, err = r.PrepareContext(ctx, detailsQuery); err == nil {
+			s.briefStmt, err = r.PrepareContext(ctx, briefQuery)
+		}
 	}
 	if err != nil {
 		s.Close()
@@ -173,7 +175,7 @@ func dsn(abs string, pragmas []string, extra string) string {
 func (s *Store) Close() error {
 	s.releaseAll()
 	var errs []error
-	for _, st := range []*sql.Stmt{s.advisories, s.detailsStmt} {
+	for _, st := range []*sql.Stmt{s.advisories, s.detailsStmt, s.briefStmt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

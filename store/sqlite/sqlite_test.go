@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -249,6 +250,7 @@ func TestQueryPlan(t *testing.T) {
 			"SEARCH a USING PRIMARY KEY (feed=? AND namespace=? AND package=?)",
 		}},
 		{detailsQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND package=?)"}},
+		{briefQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND package=?)"}},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, "x", `["a","b"]`)
 		if err != nil {
@@ -450,5 +452,43 @@ func TestMigratePackageDetail(t *testing.T) {
 	var n int
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'vulnerability_detail'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("vulnerability_detail still there: %d, %v", n, err)
+	}
+}
+
+// TestBriefDetails: BriefDetails fills Issued and Aliases as Details does,
+// for a name under two packages, and leaves Description and Links alone.
+func TestBriefDetails(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	issued := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	mk := func(pkg string) *vuln.Advisory {
+		return &vuln.Advisory{Feed: "osv", Namespace: "pypi", Package: pkg, Name: "GHSA-1", State: vuln.StateAffected,
+			Description: "desc", Links: []string{"https://x"}, Issued: issued, Aliases: []string{"CVE-2024-1", "PYSEC-1"}}
+	}
+	if _, err := s.ReplaceFeed(ctx, "osv", "fp", func(emit func(*vuln.Advisory) error) error {
+		if err := emit(mk("a")); err != nil {
+			return err
+		}
+		b := mk("b")
+		b.Description, b.Links, b.Aliases, b.Issued = "", nil, nil, time.Time{} // details given once, under a
+		return emit(b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range []string{"a", "b"} {
+		brief := []*vuln.Advisory{{Feed: "osv", Package: pkg, Name: "GHSA-1", Description: "kept"}}
+		if err := s.BriefDetails(ctx, brief); err != nil {
+			t.Fatal(err)
+		}
+		if a := brief[0]; !a.Issued.Equal(issued) || !slices.Equal(a.Aliases, []string{"CVE-2024-1", "PYSEC-1"}) || a.Description != "kept" || a.Links != nil {
+			t.Errorf("BriefDetails %s: %+v", pkg, a)
+		}
+		full := []*vuln.Advisory{{Feed: "osv", Package: pkg, Name: "GHSA-1"}}
+		if err := s.Details(ctx, full); err != nil {
+			t.Fatal(err)
+		}
+		if a := full[0]; a.Description != "desc" || !slices.Equal(a.Links, []string{"https://x"}) || !a.Issued.Equal(issued) || len(a.Aliases) != 2 {
+			t.Errorf("Details %s: %+v", pkg, a)
+		}
 	}
 }

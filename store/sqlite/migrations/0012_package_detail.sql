@@ -8,16 +8,23 @@
 -- under several packages is stored under each: 11% more records on the
 -- Debian tracker. recs is a BLOB: the driver hands a blob over in one copy,
 -- text in two.
+--
+-- brief holds the same records cut to name, issued, aliases, ahead of recs
+-- in the row: a report without descriptions and links (clairctl's table)
+-- reads only brief, a twentieth of the bytes, and never the pages of recs.
 CREATE TABLE package_detail (
 	feed    TEXT NOT NULL,
 	package TEXT NOT NULL,
+	brief   BLOB NOT NULL,
 	recs    BLOB NOT NULL,
 	PRIMARY KEY (feed, package)
 ) WITHOUT ROWID;
 
 -- The name is an advisory record's first field.
-INSERT INTO package_detail (feed, package, recs)
-SELECT p.feed, p.package, CAST(group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
+INSERT INTO package_detail (feed, package, brief, recs)
+SELECT p.feed, p.package,
+	CAST(group_concat(d.name || char(0) || d.issued || char(0) || d.aliases, char(0)) AS BLOB),
+	CAST(group_concat(d.name || char(0) || d.description || char(0) || d.links || char(0) ||
 	d.issued || char(0) || d.aliases, char(0)) AS BLOB)
 FROM (SELECT DISTINCT feed, package, substr(rec, 1, instr(rec || char(0), char(0)) - 1) AS name FROM advisory) AS p
 JOIN vulnerability_detail AS d ON d.feed = p.feed AND d.name = p.name
