@@ -249,8 +249,8 @@ func TestQueryPlan(t *testing.T) {
 			"SEARCH f USING PRIMARY KEY (namespace=?)",
 			"SEARCH a USING PRIMARY KEY (feed=? AND namespace=? AND package=?)",
 		}},
-		{detailsQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND package=?)"}},
-		{briefQuery, []string{"SEARCH d USING PRIMARY KEY (feed=? AND package=?)"}},
+		{detailsQuery, []string{"SEARCH d USING INDEX package_detail_key (feed=? AND package=?)"}},
+		{briefQuery, []string{"SEARCH d USING INDEX package_detail_key (feed=? AND package=?)"}},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, "x", `["a","b"]`)
 		if err != nil {

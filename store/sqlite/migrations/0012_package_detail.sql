@@ -12,13 +12,19 @@
 -- brief holds the same records cut to name, issued, aliases, ahead of recs
 -- in the row: a report without descriptions and links (clairctl's table)
 -- reads only brief, a twentieth of the bytes, and never the pages of recs.
+--
+-- A rowid table with its key in an index, unlike the other tables: a seek
+-- in a WITHOUT ROWID table compares whole rows, and a row that overflows
+-- its page (most here: megabytes for the Linux kernel) is read whole for
+-- each comparison. The index's entries are small, and a row's columns are
+-- read only when asked for.
 CREATE TABLE package_detail (
 	feed    TEXT NOT NULL,
 	package TEXT NOT NULL,
 	brief   BLOB NOT NULL,
-	recs    BLOB NOT NULL,
-	PRIMARY KEY (feed, package)
-) WITHOUT ROWID;
+	recs    BLOB NOT NULL
+);
+CREATE UNIQUE INDEX package_detail_key ON package_detail (feed, package);
 
 -- The name is an advisory record's first field.
 INSERT INTO package_detail (feed, package, brief, recs)
