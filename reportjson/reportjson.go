@@ -17,6 +17,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -152,7 +153,7 @@ func (e *encoder) vulns(m map[string]*vuln.Vulnerability) {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; close(p.done) }()
-				pe := &encoder{b: make([]byte, 0, len(run)*2048),
+				pe := &encoder{b: getBuf(len(run) * 1792),
 					pkgs: map[*vuln.Package]string{}, dists: map[*vuln.Distribution]string{}}
 				for j, k := range run {
 					if j > 0 || r > 0 {
@@ -176,8 +177,27 @@ func (e *encoder) vulns(m map[string]*vuln.Vulnerability) {
 		if e.err == nil {
 			_, e.err = e.w.Write(p.b)
 		}
+		putBuf(p.b)
 	}
 	e.b = append(e.b, '}')
+}
+
+// partBufs recycles the runs' buffers: megabytes per large report that
+// would otherwise be allocated, zeroed and collected for every first
+// report a server answers.
+var partBufs sync.Pool
+
+// getBuf returns an empty buffer of at least n bytes' capacity, about the
+// size of a run (a vulnerability encodes to 1.6 KB on average).
+func getBuf(n int) []byte {
+	if b, ok := partBufs.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+func putBuf(b []byte) {
+	partBufs.Put(&b)
 }
 
 func (e *encoder) pkg(p *vuln.Package) {

@@ -81,14 +81,14 @@ func (s *Matcher) StreamReportJSON(ctx context.Context, manifest string, gz bool
 	}
 
 	// A report's size is close to a kilobyte per package/vulnerability
-	// pair (954 bytes for the 700-package image; 1,475 per vulnerability
-	// there, as several packages share one): one allocation rather than
-	// a doubling series of copies.
+	// pair (1,145 bytes for the 700-package image; 1,770 per
+	// vulnerability there, as several packages share one): one
+	// allocation rather than a doubling series of copies.
 	pairs := len(vr.Packages)
 	for _, vs := range vr.PackageVulnerabilities {
 		pairs += len(vs)
 	}
-	js := &teeWriter{buf: bytes.NewBuffer(make([]byte, 0, 1024*pairs+64<<10))}
+	js := &teeWriter{buf: bytes.NewBuffer(make([]byte, 0, 1280*pairs+64<<10))}
 	var zdone chan []byte // the gzip form, when compressed alongside
 	var pipe *chunkPipe
 	if start != nil {
