@@ -23,6 +23,7 @@ import (
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/scanner/dpkg"
+	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/sqlite"
 	_ "github.com/openclair/clair/version/deb" // the matcher compares Debian versions
 	"github.com/openclair/clair/vuln"
@@ -118,12 +119,21 @@ func IndexReport(tb testing.TB) *vuln.IndexReport {
 // absent.
 func Store(tb testing.TB, dir string) *sqlite.Store {
 	tb.Helper()
-	tracker := sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz")
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "clair.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "clair.db"))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	Load(tb, st, dir)
+	return st
+}
+
+// Load stores the full-size Debian tracker feed and the image's index
+// report in st (any store), using dir for a temporary file, or skips where
+// ../shared/testdata is absent.
+func Load(tb testing.TB, st store.Store, dir string) {
+	tb.Helper()
+	tracker := sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz")
+	ctx := context.Background()
 	snap := filepath.Join(dir, "tracker.json")
 	if err := gunzip(tracker, snap); err != nil {
 		tb.Fatal(err)
@@ -146,7 +156,6 @@ func Store(tb testing.TB, dir string) *sqlite.Store {
 	if err := st.PutIndexReport(ctx, IndexReport(tb)); err != nil {
 		tb.Fatal(err)
 	}
-	return st
 }
 
 func gunzip(src, dst string) error {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
@@ -281,24 +283,62 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 }
 
 // detailsQuery reads the details of the listed (distinct) names of one feed
-// through vulnerability_detail's primary key.
-const detailsQuery = `SELECT name, description, links, issued, aliases
+// through vulnerability_detail's primary key; briefQuery all but the
+// description and links.
+const (
+	detailsQuery = `SELECT name, description, links, issued, aliases
 FROM vulnerability_detail WHERE feed = $1 AND name = ANY($2::text[])`
+	briefQuery = `SELECT name, '', NULL::text[], issued, aliases
+FROM vulnerability_detail WHERE feed = $1 AND name = ANY($2::text[])`
+)
 
-// Details implements store.Store: one query per feed among advs. Advisories
-// whose (Feed, Name) has no stored details are left as they are.
+// Details implements store.Store: one query per feed among advs (split
+// when long, see splitDetails). Advisories whose (Feed, Name) has no stored
+// details are left as they are.
 func (s *Store) Details(ctx context.Context, advs []*vuln.Advisory) error {
 	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
-		return s.details(ctx, feed, names, m)
+		return s.splitDetails(ctx, detailsQuery, feed, names, m)
 	})
 }
 
-func (s *Store) details(ctx context.Context, feed string, names []string, m map[string][]*vuln.Advisory) error {
-	rows, err := s.pool.Query(ctx, detailsQuery, feed, names)
+// BriefDetails implements match.BriefStore: Details without Description
+// and Links, which it leaves as they are.
+func (s *Store) BriefDetails(ctx context.Context, advs []*vuln.Advisory) error {
+	return rowscan.DetailsByFeed(advs, func(feed string, names []string, m map[string][]*vuln.Advisory) error {
+		return s.splitDetails(ctx, briefQuery, feed, names, m)
+	})
+}
+
+// minSplitDetails is the fewest names per details query worth a connection
+// of its own.
+const minSplitDetails = 1024
+
+// splitDetails runs details over sorted names cut into consecutive runs,
+// up to GOMAXPROCS (at most 4) at once on connections of their own: a large
+// report's thousands of names (6,645 for the 700-package image) are as
+// many index look-ups in the server and rows to decode here. Each run's
+// names are distinct, so each run's advisories are its own.
+func (s *Store) splitDetails(ctx context.Context, query, feed string, names []string, m map[string][]*vuln.Advisory) error {
+	n := min(runtime.GOMAXPROCS(0), 4, len(names)/minSplitDetails)
+	if n < 2 {
+		return s.details(ctx, query, feed, names, m)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	per := (len(names) + n - 1) / n
+	for i := 0; i < len(names); i += per {
+		run := names[i:min(i+per, len(names))]
+		g.Go(func() error { return s.details(ctx, query, feed, run, m) })
+	}
+	return g.Wait()
+}
+
+func (s *Store) details(ctx context.Context, query, feed string, names []string, m map[string][]*vuln.Advisory) error {
+	rows, err := s.pool.Query(ctx, query, feed, names)
 	if err != nil {
 		return fmt.Errorf("postgres: details %s: %w", feed, err)
 	}
 	defer rows.Close()
+	brief := query == briefQuery
 	var (
 		name, desc, issued string
 		links, aliases     []string
@@ -313,11 +353,13 @@ func (s *Store) details(ctx context.Context, feed string, names []string, m map[
 			return fmt.Errorf("postgres: details %s: %s: issued: %w", feed, name, err)
 		}
 		for _, a := range m[name] {
-			a.Description = desc
 			a.Issued = t
 			// Each advisory gets its own slices: callers may edit one.
-			a.Links = slices.Clone(links)
 			a.Aliases = slices.Clone(aliases)
+			if !brief {
+				a.Description = desc
+				a.Links = slices.Clone(links)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -74,6 +75,23 @@ func testReplaceFeedAndQuery(t *testing.T, s store.Store) {
 	sameAdvs(t, "no packages", query(t, s, "debian:12"), nil)
 	sameAdvs(t, "nil packages", query(t, s, "debian:12", []string(nil)...), nil)
 
+	// BriefDetails, where a store has it, is Details but the description
+	// and links.
+	if bs, ok := s.(interface {
+		BriefDetails(context.Context, []*vuln.Advisory) error
+	}); ok {
+		got := query(t, s, "debian:12", "glibc", "openssl")
+		if err := bs.BriefDetails(ctx, got); err != nil {
+			t.Fatalf("BriefDetails: %v", err)
+		}
+		want := []*vuln.Advisory{debian[0], debian[1], debian[2], osv[0]}
+		for i, a := range want {
+			cp := *a
+			cp.Description, cp.Links = "", nil
+			want[i] = &cp
+		}
+		sameAdvs(t, "BriefDetails", got, want)
+	}
 	got := query(t, s, "debian:12", "glibc", "openssl")
 	if err := s.Details(ctx, got); err != nil {
 		t.Fatalf("Details: %v", err)

@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/openclair/clair/internal/bigreport"
+	"github.com/openclair/clair/match"
+	"github.com/openclair/clair/service"
+)
+
+// BenchmarkFirstReport is service's BenchmarkFirstReport on PostgreSQL:
+// the load test's 700-package image against the full Debian tracker, its
+// first (uncached) report matched by a new Matcher (match-cold) and
+// matched and encoded as the API serves it (first-report), beside the
+// floor of matching with every advisory cached (match-warm).
+func BenchmarkFirstReport(b *testing.B) {
+	ctx := context.Background()
+	st, err := OpenConfig(ctx, testSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	bigreport.Load(b, st, b.TempDir())
+	ir := bigreport.IndexReport(b)
+	warm := &match.Matcher{Store: st}
+	if _, err := warm.Match(ctx, ir); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("match-warm", func(b *testing.B) {
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			if _, err := warm.Match(ctx, ir); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigreport.ReportCPU(b, cpu)
+	})
+	b.Run("match-cold", func(b *testing.B) {
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			if _, err := (&match.Matcher{Store: st}).Match(ctx, ir); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigreport.ReportCPU(b, cpu)
+	})
+	b.Run("first-report", func(b *testing.B) {
+		cpu := bigreport.CPU()
+		for b.Loop() {
+			m := &service.Matcher{Reports: st, Match: &match.Matcher{Store: st}, Feeds: st}
+			if _, err := m.StreamReportJSON(ctx, bigreport.Manifest, false, func() io.Writer { return io.Discard }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bigreport.ReportCPU(b, cpu)
+	})
+}
