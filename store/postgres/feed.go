@@ -241,6 +241,41 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 	}
 	// Each name once: a name listed twice would read its rows twice.
 	packages = slices.Compact(slices.Sorted(slices.Values(packages)))
+	if n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitPackages); n >= 2 {
+		return s.splitAdvisories(ctx, namespace, packages, n)
+	}
+	return s.advisories(ctx, namespace, packages)
+}
+
+// minSplitPackages is the fewest package names per advisories query worth
+// a connection of its own.
+const minSplitPackages = 128
+
+// splitAdvisories runs advisories over the sorted, distinct packages cut
+// into n consecutive runs at once, on connections of their own: a large
+// image's (some 400 source packages, 16,000 advisories for the
+// 700-package image) are rows to decode here and to read there.
+func (s *Store) splitAdvisories(ctx context.Context, namespace string, packages []string, n int) ([]*vuln.Advisory, error) {
+	per := (len(packages) + n - 1) / n
+	parts := make([][]*vuln.Advisory, n)
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range n {
+		run := packages[min(i*per, len(packages)):min((i+1)*per, len(packages))]
+		g.Go(func() (err error) {
+			parts[i], err = s.advisories(ctx, namespace, run)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
+}
+
+func (s *Store) advisories(ctx context.Context, namespace string, packages []string) ([]*vuln.Advisory, error) {
+	if len(packages) == 0 {
+		return nil, nil
+	}
 	rows, err := s.pool.Query(ctx, advisoriesQuery, namespace, packages)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: advisories %s: %w", namespace, err)
