@@ -41,17 +41,17 @@ func TestColumnsAsTabwriter(t *testing.T) {
 	}
 }
 
-// TestColumnsControlCharacters: a tab or newline inside a cell (a package
-// name from a hostile database) stays in its cell.
+// TestColumnsControlCharacters: a tab, newline or terminal escape inside a
+// cell (a package name from a hostile database) is a space in its cell.
 func TestColumnsControlCharacters(t *testing.T) {
 	var c columns
 	c.add("A", "B", "C")
-	c.add("evil\tname", "1.0\nX", "z")
+	c.add("evil\tname", "1.0\nX", "\x1b[2Jz\x7f")
 	var b bytes.Buffer
 	if err := c.write(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := "A          B      C\nevil name  1.0 X  z\n"
+	want := "A          B      C\nevil name  1.0 X   [2Jz \n"
 	if b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
 	}
