@@ -24,8 +24,11 @@ const sep = "\x00"
 // prepends) and before the next record.
 const advisoryFields = 8 // package, name, state, version_format, fixed_in, severity, normalized_severity, ranges
 
-// Fields of a detail record.
-const detailFields = 5 // name, description, links, issued, aliases
+// Fields of a detail record, and of a brief one (package_detail.brief).
+const (
+	detailFields = 5 // name, description, links, issued, aliases
+	briefFields  = 3 // name, issued, aliases
+)
 
 // The ranges field holds Ranges and Versions in as few bytes as the shape
 // allows:

@@ -444,9 +444,9 @@ func (s *Store) details(ctx context.Context, feed string, packages []string, w d
 	if err != nil {
 		return fmt.Errorf("sqlite: details %s: %w", feed, err)
 	}
-	st, fill := s.detailsStmt, fillDetails
+	st := s.detailsStmt
 	if brief {
-		st, fill = s.briefStmt, fillBrief
+		st = s.briefStmt
 	}
 	rows, err := st.QueryContext(ctx, feed, string(js))
 	if err != nil {
@@ -461,7 +461,7 @@ func (s *Store) details(ctx context.Context, feed string, packages []string, w d
 		if err := rows.Scan(&pkg, &recs); err != nil {
 			return fmt.Errorf("sqlite: details %s: %w", feed, err)
 		}
-		if err := fill(recs, w[pkg]); err != nil {
+		if err := fillDetails(recs, w[pkg], brief); err != nil {
 			return fmt.Errorf("sqlite: details %s %s: %w", feed, pkg, err)
 		}
 	}
@@ -472,55 +472,13 @@ func (s *Store) details(ctx context.Context, feed string, packages []string, w d
 }
 
 // fillDetails gives the advisories of want the details of their names in
-// recs, records of detailFields fields.
-func fillDetails(recs []byte, want map[string][]*vuln.Advisory) error {
-	var f [detailFields][]byte
-	for len(recs) > 0 {
-		for i := range f {
-			j := bytes.IndexByte(recs, 0)
-			switch {
-			case j >= 0:
-				f[i], recs = recs[:j], recs[j+1:]
-			case i == detailFields-1:
-				f[i], recs = recs, nil
-			default:
-				return fmt.Errorf("truncated record: %d of %d fields", i+1, detailFields)
-			}
-		}
-		advs := want[string(f[0])] // no allocation: a map index by string(bytes)
-		if len(advs) == 0 {
-			continue
-		}
-		name := advs[0].Name
-		links, err := decodeStrings(string(f[2]))
-		if err != nil {
-			return fmt.Errorf("%s: links: %w", name, err)
-		}
-		issued, err := decodeIssued(string(f[3]))
-		if err != nil {
-			return fmt.Errorf("%s: issued: %w", name, err)
-		}
-		aliases, err := decodeStrings(string(f[4]))
-		if err != nil {
-			return fmt.Errorf("%s: aliases: %w", name, err)
-		}
-		desc := string(f[1])
-		for i, a := range advs {
-			a.Description = desc
-			a.Issued = issued
-			// Each advisory gets its own slices: callers may edit one.
-			if i > 0 {
-				links, aliases = slices.Clone(links), slices.Clone(aliases)
-			}
-			a.Links, a.Aliases = links, aliases
-		}
+// recs: records of detailFields fields, or of briefFields when brief.
+func fillDetails(recs []byte, want map[string][]*vuln.Advisory, brief bool) error {
+	var buf [detailFields][]byte
+	f := buf[:]
+	if brief {
+		f = buf[:briefFields]
 	}
-	return nil
-}
-
-// fillBrief is fillDetails for brief records: name, issued, aliases.
-func fillBrief(recs []byte, want map[string][]*vuln.Advisory) error {
-	var f [3][]byte
 	for len(recs) > 0 {
 		for i := range f {
 			j := bytes.IndexByte(recs, 0)
@@ -530,28 +488,43 @@ func fillBrief(recs []byte, want map[string][]*vuln.Advisory) error {
 			case i == len(f)-1:
 				f[i], recs = recs, nil
 			default:
-				return fmt.Errorf("truncated brief record: %d of %d fields", i+1, len(f))
+				return fmt.Errorf("truncated record: %d of %d fields", i+1, len(f))
 			}
 		}
-		advs := want[string(f[0])]
+		advs := want[string(f[0])] // no allocation: a map index by string(bytes)
 		if len(advs) == 0 {
 			continue
 		}
 		name := advs[0].Name
-		issued, err := decodeIssued(string(f[1]))
+		// Both forms end with issued and aliases.
+		issued, err := decodeIssued(string(f[len(f)-2]))
 		if err != nil {
 			return fmt.Errorf("%s: issued: %w", name, err)
 		}
-		aliases, err := decodeStrings(string(f[2]))
+		aliases, err := decodeStrings(string(f[len(f)-1]))
 		if err != nil {
 			return fmt.Errorf("%s: aliases: %w", name, err)
 		}
+		var (
+			desc  string
+			links []string
+		)
+		if !brief {
+			if links, err = decodeStrings(string(f[2])); err != nil {
+				return fmt.Errorf("%s: links: %w", name, err)
+			}
+			desc = string(f[1])
+		}
 		for i, a := range advs {
 			a.Issued = issued
+			// Each advisory gets its own slices: callers may edit one.
 			if i > 0 {
-				aliases = slices.Clone(aliases)
+				links, aliases = slices.Clone(links), slices.Clone(aliases)
 			}
 			a.Aliases = aliases
+			if !brief {
+				a.Description, a.Links = desc, links
+			}
 		}
 	}
 	return nil

@@ -252,27 +252,33 @@ func TestQueryPlan(t *testing.T) {
 		{detailsQuery, []string{"SEARCH d USING INDEX package_detail_key (feed=? AND package=?)"}},
 		{briefQuery, []string{"SEARCH d USING INDEX package_detail_key (feed=? AND package=?)"}},
 	} {
-		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.query, "x", `["a","b"]`)
-		if err != nil {
-			t.Fatalf("EXPLAIN: %v", err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		p := strings.Join(plan, "\n")
+		p := queryPlan(t, s.r, tc.query, "x", `["a","b"]`)
 		for _, w := range tc.want {
 			if !strings.Contains(p, w) || strings.Contains(p, "SCAN a") || strings.Contains(p, "SCAN d") {
 				t.Errorf("query plan lacks %q:\n%s", w, p)
 			}
 		}
 	}
+}
+
+// queryPlan returns the lines of SQLite's plan for query on db.
+func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n")
 }
 
 // TestPackageDetailPlan keeps the grouping of details by package a stream:
@@ -285,21 +291,7 @@ func TestPackageDetailPlan(t *testing.T) {
 	if _, err := s.ReplaceFeed(ctx, "debian", "fp", func(func(*vuln.Advisory) error) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+packageDetailBuild, "x")
-	if err != nil {
-		t.Fatalf("EXPLAIN: %v", err)
-	}
-	var plan []string
-	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	rows.Close()
-	p := strings.Join(plan, "\n")
+	p := queryPlan(t, s.w, packageDetailBuild, "x")
 	if !strings.Contains(p, "SCAN p") || !strings.Contains(p, "SEARCH d USING PRIMARY KEY (name=?)") || strings.Contains(p, "TEMP B-TREE") {
 		t.Errorf("package_detail build plan:\n%s", p)
 	}
