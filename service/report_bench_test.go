@@ -50,24 +50,7 @@ func BenchmarkFirstReport(b *testing.B) {
 		}
 		bigreport.ReportCPU(b, cpu)
 	})
-	b.Run("match", func(b *testing.B) {
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			if _, err := mm.Match(ctx, ir); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
-	b.Run("match-cold", func(b *testing.B) {
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			if _, err := (&match.Matcher{Store: st}).Match(ctx, ir); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
+	bigreport.BenchMatch(b, st, mm, ir)
 	b.Run("encode-encoding-json", func(b *testing.B) {
 		b.SetBytes(int64(len(js)))
 		var out bytes.Buffer

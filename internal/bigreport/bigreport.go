@@ -22,6 +22,7 @@ import (
 
 	"github.com/openclair/clair/feed/debian"
 	"github.com/openclair/clair/internal/sharedtest"
+	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/scanner"
 	"github.com/openclair/clair/scanner/dpkg"
 	"github.com/openclair/clair/store"
@@ -258,5 +259,35 @@ func SameSplit(t *testing.T, st store.Store) {
 	}
 	if described < len(all)/2 || !slices.Equal(keys(all), keys(few)) {
 		t.Errorf("details: %d of %d described; split and unsplit differ: %v", described, len(all), !slices.Equal(keys(all), keys(few)))
+	}
+}
+
+// BenchMatch runs the sub-benchmarks "match" (mm, whose cache holds the
+// image's advisories once it has matched) and "match-cold" (a new Matcher
+// on st each time: nothing cached) of the image's report, CPU time
+// beside wall time.
+func BenchMatch(b *testing.B, st match.Store, mm *match.Matcher, ir *vuln.IndexReport) {
+	ctx := context.Background()
+	if _, err := mm.Match(ctx, ir); err != nil { // fills mm's cache
+		b.Fatal(err)
+	}
+	for _, cold := range []bool{false, true} {
+		name := "match"
+		if cold {
+			name = "match-cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			cpu := CPU()
+			for b.Loop() {
+				m := mm
+				if cold {
+					m = &match.Matcher{Store: st}
+				}
+				if _, err := m.Match(ctx, ir); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ReportCPU(b, cpu)
+		})
 	}
 }

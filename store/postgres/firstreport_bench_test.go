@@ -14,7 +14,7 @@ import (
 // the load test's 700-package image against the full Debian tracker, its
 // first (uncached) report matched by a new Matcher (match-cold) and
 // matched and encoded as the API serves it (first-report), beside the
-// floor of matching with every advisory cached (match-warm).
+// floor of matching with every advisory cached (match).
 func BenchmarkFirstReport(b *testing.B) {
 	ctx := context.Background()
 	st, err := OpenConfig(ctx, testSchema(b))
@@ -24,28 +24,7 @@ func BenchmarkFirstReport(b *testing.B) {
 	defer st.Close()
 	bigreport.Load(b, st, b.TempDir())
 	ir := bigreport.IndexReport(b)
-	warm := &match.Matcher{Store: st}
-	if _, err := warm.Match(ctx, ir); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("match-warm", func(b *testing.B) {
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			if _, err := warm.Match(ctx, ir); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
-	b.Run("match-cold", func(b *testing.B) {
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			if _, err := (&match.Matcher{Store: st}).Match(ctx, ir); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
+	bigreport.BenchMatch(b, st, &match.Matcher{Store: st}, ir)
 	b.Run("first-report", func(b *testing.B) {
 		cpu := bigreport.CPU()
 		for b.Loop() {
