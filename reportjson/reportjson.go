@@ -127,7 +127,7 @@ const parallelVulns = 1024
 // as they are done: the same bytes, sooner.
 func (e *encoder) vulns(m map[string]*vuln.Vulnerability) {
 	n := min(runtime.GOMAXPROCS(0), 8)
-	if m == nil || len(m) < parallelVulns || n < 2 || e.err != nil {
+	if len(m) < parallelVulns || n < 2 || e.err != nil {
 		writeMap(e, m, (*encoder).vuln)
 		return
 	}
