@@ -79,6 +79,27 @@ func TestLocksAcrossStores(t *testing.T) {
 // operations keep their order, have no snapshot to diff, and are collected.
 func TestMigrateHistory(t *testing.T) {
 	ctx := t.Context()
+	path := oldDatabase(t, 1,
+		// Inserted out of date order: the upgrade orders by date.
+		[]any{`INSERT INTO update_operation VALUES ('op-2', 'debian', 'fp2', 2000, 1)`},
+		[]any{`INSERT INTO update_operation VALUES ('op-1', 'debian', 'fp1', 1000, 1)`},
+		[]any{`INSERT INTO feed VALUES ('debian', 'fp2', 2000, 2000, 1, 'op-2')`},
+	)
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a 0001 database: %v", err)
+	}
+	defer s.Close()
+	storetest.UpgradedHistory(t, s)
+}
+
+// oldDatabase writes a database file with the migrations up to version
+// last applied, then runs stmts (each a statement and its arguments), and
+// returns its path: what an older clairctl left behind.
+func oldDatabase(t *testing.T, last int, stmts ...[]any) string {
+	t.Helper()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "clair.db")
 	ms, err := migrations()
 	if err != nil {
@@ -88,25 +109,17 @@ func TestMigrateHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
-		ms[0].sql,
-		`INSERT INTO schema_migrations VALUES (1, '0001_init', 0)`,
-		// Inserted out of date order: the upgrade orders by date.
-		`INSERT INTO update_operation VALUES ('op-2', 'debian', 'fp2', 2000, 1)`,
-		`INSERT INTO update_operation VALUES ('op-1', 'debian', 'fp1', 1000, 1)`,
-		`INSERT INTO feed VALUES ('debian', 'fp2', 2000, 2000, 1, 'op-2')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	defer db.Close()
+	q := [][]any{{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}}
+	for _, m := range ms {
+		if m.version <= last {
+			q = append(q, []any{m.sql}, []any{`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.version, m.name})
 		}
 	}
-	db.Close()
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open of a 0001 database: %v", err)
+	for _, st := range append(q, stmts...) {
+		if _, err := db.ExecContext(ctx, st[0].(string), st[1:]...); err != nil {
+			t.Fatalf("%.60s: %v", st[0], err)
+		}
 	}
-	defer s.Close()
-	storetest.UpgradedHistory(t, s)
+	return path
 }

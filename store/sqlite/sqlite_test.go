@@ -377,45 +377,19 @@ func TestNotify(t *testing.T) {
 // a name two packages share under each.
 func TestMigratePackageDetail(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "clair.db")
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", dsn(path, commonPragmas, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := []string{`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`}
-	for _, m := range ms {
-		if m.version < 12 {
-			q = append(q, m.sql, fmt.Sprintf(`INSERT INTO schema_migrations VALUES (%d, '%s', 0)`, m.version, m.name))
-		}
-	}
 	rec := func(name, fixed string) string {
 		return strings.Join([]string{name, "affected", "dpkg", fixed, "high", "4", "="}, "\x00")
 	}
-	args := [][]any{
-		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 0, rec("CVE-1", "3.0.1")},
-		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:11", "openssl", 1, rec("CVE-1", "1.1.1")},
-		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 2, rec("CVE-2", "3.0.2")},
-		{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "curl", 3, rec("CVE-2", "8.0")},
-		{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:12", "debian"},
-		{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:11", "debian"},
-		{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-1", "one", `["https://x/1"]`, "2024-01-02T00:00:00Z", ""},
-		{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-2", "two", "", "", `["GHSA-2"]`},
-	}
-	for _, s := range q {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			t.Fatalf("%.60s: %v", s, err)
-		}
-	}
-	for _, a := range args {
-		if _, err := db.ExecContext(ctx, a[0].(string), a[1:]...); err != nil {
-			t.Fatalf("%v: %v", a, err)
-		}
-	}
-	db.Close()
+	path := oldDatabase(t, 11,
+		[]any{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 0, rec("CVE-1", "3.0.1")},
+		[]any{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:11", "openssl", 1, rec("CVE-1", "1.1.1")},
+		[]any{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "openssl", 2, rec("CVE-2", "3.0.2")},
+		[]any{`INSERT INTO advisory VALUES (?, ?, ?, ?, ?)`, "debian", "debian:12", "curl", 3, rec("CVE-2", "8.0")},
+		[]any{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:12", "debian"},
+		[]any{`INSERT INTO feed_namespace VALUES (?, ?)`, "debian:11", "debian"},
+		[]any{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-1", "one", `["https://x/1"]`, "2024-01-02T00:00:00Z", ""},
+		[]any{`INSERT INTO vulnerability_detail VALUES (?, ?, ?, ?, ?, ?)`, "debian", "CVE-2", "two", "", "", `["GHSA-2"]`},
+	)
 
 	s, err := Open(ctx, path)
 	if err != nil {
