@@ -319,3 +319,21 @@ func TestTuneGC(t *testing.T) {
 		t.Errorf("GOMEMLIMIT set: limit %d, want it left", got)
 	}
 }
+
+// TestGCTuned: the commands that match and render a report collect less
+// often; those that hold whole feeds keep Go's default.
+func TestGCTuned(t *testing.T) {
+	for args, want := range map[string]bool{
+		"scan -q debian:12":              true,
+		"diff a b":                       true,
+		"sbom x":                         true,
+		"update --only debian":           false,
+		"import-updaters bundle.tar.zst": false,
+		"--version":                      false,
+		"":                               false,
+	} {
+		if got := gcTuned(strings.Fields(args)); got != want {
+			t.Errorf("gcTuned(%q) = %v, want %v", args, got, want)
+		}
+	}
+}
