@@ -7,6 +7,8 @@ package gate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/openclair/clair/vuln"
@@ -111,12 +113,15 @@ func (f Filter) Apply(vr *vuln.VulnerabilityReport) *vuln.VulnerabilityReport {
 
 // Keep returns a shallow copy of vr whose package_vulnerabilities hold only
 // the pairs keep accepts; vulnerabilities no package refers to any more are
-// left out. vr is not modified.
+// left out. vr is not modified. keep sees the pairs in one order (package
+// ids sorted), so that what a caller gathers from it (suppress's list of
+// suppressed findings) comes out the same on every run.
 func Keep(vr *vuln.VulnerabilityReport, keep func(*vuln.Package, *vuln.Vulnerability) bool) *vuln.VulnerabilityReport {
 	out := *vr
 	out.PackageVulnerabilities = map[string][]string{}
 	out.Vulnerabilities = map[string]*vuln.Vulnerability{}
-	for pid, vids := range vr.PackageVulnerabilities {
+	for _, pid := range slices.Sorted(maps.Keys(vr.PackageVulnerabilities)) {
+		vids := vr.PackageVulnerabilities[pid]
 		var kept []string
 		for _, vid := range vids {
 			v := vr.Vulnerabilities[vid]

@@ -14,6 +14,7 @@ import (
 
 	"github.com/package-url/packageurl-go"
 
+	"github.com/openclair/clair/gate"
 	"github.com/openclair/clair/report"
 	"github.com/openclair/clair/vuln"
 )
@@ -183,7 +184,7 @@ func Apply(vr *vuln.VulnerabilityReport, rules []Rule, now time.Time) *Result {
 		}
 		return true
 	}
-	res.Report = keepPairs(vr, keep)
+	res.Report = gate.Keep(vr, keep)
 	for i := range rules {
 		r := &rules[i]
 		switch {
@@ -205,33 +206,4 @@ func Apply(vr *vuln.VulnerabilityReport, rules []Rule, now time.Time) *Result {
 		return a.Vulnerability.Name < b.Vulnerability.Name
 	})
 	return res
-}
-
-// keepPairs returns a shallow copy of vr holding the (package,
-// vulnerability) pairs keep accepts, visited in a stable order so that the
-// suppressed list comes out the same on every run.
-func keepPairs(vr *vuln.VulnerabilityReport, keep func(*vuln.Package, *vuln.Vulnerability) bool) *vuln.VulnerabilityReport {
-	out := *vr
-	out.PackageVulnerabilities = map[string][]string{}
-	out.Vulnerabilities = map[string]*vuln.Vulnerability{}
-	pids := make([]string, 0, len(vr.PackageVulnerabilities))
-	for pid := range vr.PackageVulnerabilities {
-		pids = append(pids, pid)
-	}
-	sort.Strings(pids)
-	for _, pid := range pids {
-		var kept []string
-		for _, vid := range vr.PackageVulnerabilities[pid] {
-			v := vr.Vulnerabilities[vid]
-			if v == nil || !keep(vr.Packages[pid], v) {
-				continue
-			}
-			kept = append(kept, vid)
-			out.Vulnerabilities[vid] = v
-		}
-		if len(kept) > 0 {
-			out.PackageVulnerabilities[pid] = kept
-		}
-	}
-	return &out
 }

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
@@ -79,11 +77,7 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 	if len(cves) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(cves))
-	for i, c := range cves {
-		ids[i] = strings.ToUpper(c)
-	}
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	ids := rowscan.CVEKeys(cves)
 	rows, err := s.pool.Query(ctx, `SELECT feed, rec FROM enrichment WHERE cve = ANY($1::text[])`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: enrichments: %w", err)

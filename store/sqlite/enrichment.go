@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/store"
@@ -78,11 +76,7 @@ func (s *Store) Enrichments(ctx context.Context, cves []string) ([]*vuln.Enrichm
 	if len(cves) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(cves))
-	for i, c := range cves {
-		ids[i] = strings.ToUpper(c)
-	}
-	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	ids := rowscan.CVEKeys(cves)
 	arg, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: enrichments: %w", err)

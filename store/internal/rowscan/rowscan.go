@@ -6,6 +6,7 @@ package rowscan
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/openclair/clair/store"
@@ -17,6 +18,16 @@ type Rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
+}
+
+// CVEKeys returns the enrichment keys of cves (ids in any case): upper
+// case, sorted, each once.
+func CVEKeys(cves []string) []string {
+	ids := make([]string, len(cves))
+	for i, c := range cves {
+		ids[i] = strings.ToUpper(c)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(ids)))
 }
 
 // Enrichments decodes rows of (feed, stored record) into records with
