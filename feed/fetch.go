@@ -493,6 +493,25 @@ func Digest(parts ...string) string {
 // 410, or a missing file).
 func IsNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
+// Document is the part of a Feed whose snapshot is one document at a URL:
+// its Name, DefaultURL and a Fetch by GetDocument (one conditional request
+// when unchanged). Such a feed embeds it and adds Parse.
+type Document struct {
+	FeedName string
+	URL      string
+}
+
+// Name implements Feed.
+func (d Document) Name() string { return d.FeedName }
+
+// DefaultURL implements Feed.
+func (d Document) DefaultURL() string { return d.URL }
+
+// Fetch implements Feed.
+func (d Document) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
+	return GetDocument(ctx, d.FeedName, c, url, prev, dst)
+}
+
 // GetDocument is Get for a feed whose snapshot is one document: errors
 // other than ErrUnchanged are prefixed with the feed's name.
 func GetDocument(ctx context.Context, name string, c *http.Client, rawURL, prev string, dst io.Writer) (string, error) {

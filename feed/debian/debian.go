@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -30,23 +29,12 @@ const linkPrefix = "https://security-tracker.debian.org/tracker/"
 func init() { feed.Register(New()) }
 
 // Feed is the Debian security tracker feed.
-type Feed struct{}
+type Feed struct{ feed.Document }
 
 var _ feed.Feed = (*Feed)(nil)
 
 // New returns the feed.
-func New() *Feed { return &Feed{} }
-
-// Name implements feed.Feed.
-func (*Feed) Name() string { return Name }
-
-// DefaultURL implements feed.Feed.
-func (*Feed) DefaultURL() string { return DefaultURL }
-
-// Fetch implements feed.Feed: the snapshot is the JSON document itself.
-func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	return feed.GetDocument(ctx, "debian", c, url, prev, dst)
-}
+func New() *Feed { return &Feed{feed.Document{FeedName: Name, URL: DefaultURL}} }
 
 // Parse implements feed.Feed. The document is walked token by token at the
 // top level and decoded one source package at a time: the real export is

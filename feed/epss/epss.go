@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -28,24 +27,12 @@ const DefaultURL = "https://epss.cyentia.com/epss_scores-current.csv.gz"
 func init() { feed.Register(New()) }
 
 // Feed is the EPSS feed.
-type Feed struct{}
+type Feed struct{ feed.Document }
 
 var _ feed.Enricher = (*Feed)(nil)
 
 // New returns the feed.
-func New() *Feed { return &Feed{} }
-
-// Name implements feed.Feed.
-func (*Feed) Name() string { return Name }
-
-// DefaultURL implements feed.Feed.
-func (*Feed) DefaultURL() string { return DefaultURL }
-
-// Fetch implements feed.Feed: one file, one conditional request when
-// unchanged.
-func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	return feed.GetDocument(ctx, "epss", c, url, prev, dst)
-}
+func New() *Feed { return &Feed{feed.Document{FeedName: Name, URL: DefaultURL}} }
 
 // Parse implements feed.Feed: EPSS holds no advisories; the file is read
 // through so that a broken one is an error whichever way it is read.

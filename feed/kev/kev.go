@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/openclair/clair/feed"
 	"github.com/openclair/clair/vuln"
@@ -26,24 +25,12 @@ const DefaultURL = "https://www.cisa.gov/sites/default/files/feeds/known_exploit
 func init() { feed.Register(New()) }
 
 // Feed is the KEV feed.
-type Feed struct{}
+type Feed struct{ feed.Document }
 
 var _ feed.Enricher = (*Feed)(nil)
 
 // New returns the feed.
-func New() *Feed { return &Feed{} }
-
-// Name implements feed.Feed.
-func (*Feed) Name() string { return Name }
-
-// DefaultURL implements feed.Feed.
-func (*Feed) DefaultURL() string { return DefaultURL }
-
-// Fetch implements feed.Feed: the catalog is one document, so an unchanged
-// one costs one conditional request (ETag / Last-Modified, else its hash).
-func (*Feed) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	return feed.GetDocument(ctx, "kev", c, url, prev, dst)
-}
+func New() *Feed { return &Feed{feed.Document{FeedName: Name, URL: DefaultURL}} }
 
 // Parse implements feed.Feed. The catalog holds no advisories; Parse reads
 // it through, so that a broken snapshot is an error whichever way it is

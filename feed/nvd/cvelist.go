@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path"
 	"strings"
 
@@ -29,7 +28,7 @@ const maxRecord = 16 << 20
 // CVEList is the CVE List V5 feed: the CVSS scores of the CNA that assigned
 // each CVE and of CISA's ADP (Vulnrichment), which score many CVEs NVD has
 // not analysed yet.
-type CVEList struct{}
+type CVEList struct{ feed.Document }
 
 var _ feed.Enricher = (*CVEList)(nil)
 
@@ -38,18 +37,8 @@ var _ feed.Enricher = (*CVEList)(nil)
 func (*CVEList) Bulky() {}
 
 // NewCVEList returns the feed.
-func NewCVEList() *CVEList { return &CVEList{} }
-
-// Name implements feed.Feed.
-func (*CVEList) Name() string { return CVEListName }
-
-// DefaultURL implements feed.Feed.
-func (*CVEList) DefaultURL() string { return CVEListDefaultURL }
-
-// Fetch implements feed.Feed: one archive, one conditional request when
-// unchanged.
-func (*CVEList) Fetch(ctx context.Context, c *http.Client, url, prev string, dst io.Writer) (string, error) {
-	return feed.GetDocument(ctx, "cvelist", c, url, prev, dst)
+func NewCVEList() *CVEList {
+	return &CVEList{feed.Document{FeedName: CVEListName, URL: CVEListDefaultURL}}
 }
 
 // Parse implements feed.Feed: no advisories; the archive is read through.
