@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/openclair/clair/store"
+	"github.com/openclair/clair/store/internal/rowscan"
 )
 
 // Manifests lists up to limit stored index reports, newest first.
@@ -17,17 +18,8 @@ func (s *Store) Manifests(ctx context.Context, limit int) ([]store.ManifestInfo,
 		return nil, fmt.Errorf("postgres: manifests: %w", ctxErr(ctx, err))
 	}
 	defer rows.Close()
-	var out []store.ManifestInfo
-	for rows.Next() {
-		var m store.ManifestInfo
-		var at int64
-		if err := rows.Scan(&m.Manifest, &at); err != nil {
-			return nil, fmt.Errorf("postgres: manifests: %w", err)
-		}
-		m.UpdatedAt = fromNanos(at)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowscan.Manifests(rows)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: manifests: %w", ctxErr(ctx, err))
 	}
 	return out, nil

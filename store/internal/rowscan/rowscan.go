@@ -126,3 +126,18 @@ func FeedStates(rows Rows) ([]store.FeedState, error) {
 	}
 	return out, rows.Err()
 }
+
+// Manifests decodes rows of (manifest, updated_at in Unix nanoseconds).
+func Manifests(rows Rows) ([]store.ManifestInfo, error) {
+	var out []store.ManifestInfo
+	for rows.Next() {
+		var m store.ManifestInfo
+		var at int64
+		if err := rows.Scan(&m.Manifest, &at); err != nil {
+			return nil, err
+		}
+		m.UpdatedAt = time.Unix(0, at).UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
