@@ -34,13 +34,7 @@ findings alone: "--fail-on High" fails a change that adds a High.` + exitCodes,
 		Args: cobra.ExactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if err := of.prepare(ctx); err != nil {
-				return err
-			}
-			if _, _, err := ff.selected(); err != nil {
-				return err
-			}
-			st, err := g.openStore(ctx)
+			st, err := openForScan(ctx, g, &of, &ff)
 			if err != nil {
 				return err
 			}

@@ -415,6 +415,18 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 	return vr, warnings, missing, nil
 }
 
+// openForScan checks the output and feed flags of a command that scans, so
+// that a mistake is found before any work, then opens the store.
+func openForScan(ctx context.Context, g *globals, of *outputFlags, ff *feedFlags) (store.Store, error) {
+	if err := of.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if _, _, err := ff.selected(); err != nil {
+		return nil, err
+	}
+	return g.openStore(ctx)
+}
+
 func newScan(g *globals) *cobra.Command {
 	var (
 		ff         feedFlags
@@ -440,13 +452,7 @@ it exits 3.` + exitCodes,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx := c.Context()
-			if err := of.prepare(ctx); err != nil {
-				return err
-			}
-			if _, _, err := ff.selected(); err != nil {
-				return err
-			}
-			st, err := g.openStore(ctx)
+			st, err := openForScan(ctx, g, &of, &ff)
 			if err != nil {
 				return err
 			}
