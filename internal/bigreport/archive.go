@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openclair/clair/internal/reporttest"
 	"github.com/openclair/clair/internal/sharedtest"
 )
 
@@ -84,7 +85,7 @@ func Archive(tb testing.TB, dir string) string {
 func TrackerJSON(tb testing.TB, dir string) string {
 	tb.Helper()
 	p := filepath.Join(dir, "tracker.json")
-	if err := gunzip(sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz"), p); err != nil {
+	if err := reporttest.Gunzip(sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz"), p); err != nil {
 		tb.Fatal(err)
 	}
 	return "file://" + p

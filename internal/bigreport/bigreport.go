@@ -7,10 +7,8 @@ package bigreport
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclair/clair/feed/debian"
+	"github.com/openclair/clair/internal/reporttest"
 	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/scanner"
@@ -137,48 +135,15 @@ func Load(tb testing.TB, st store.Store, dir string) {
 	tracker := sharedtest.Path(tb, "feeds/debian/tracker-json-from-osv.json.gz")
 	ctx := context.Background()
 	snap := filepath.Join(dir, "tracker.json")
-	if err := gunzip(tracker, snap); err != nil {
+	if err := reporttest.Gunzip(tracker, snap); err != nil {
 		tb.Fatal(err)
 	}
-	f, err := os.Open(snap)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	feed := debian.New()
-	if _, err := st.ReplaceFeed(ctx, "debian", "bigreport", func(emit func(*vuln.Advisory) error) error {
-		return feed.Parse(ctx, f, fi.Size(), func(a *vuln.Advisory) error { a.Feed = "debian"; return emit(a) })
-	}); err != nil {
+	if err := reporttest.LoadDebianFeed(ctx, st, snap); err != nil {
 		tb.Fatal(err)
 	}
 	if err := st.PutIndexReport(ctx, IndexReport(tb)); err != nil {
 		tb.Fatal(err)
 	}
-}
-
-func gunzip(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	zr, err := gzip.NewReader(in)
-	if err != nil {
-		return fmt.Errorf("bigreport: %s: %w", src, err)
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		out.Close()
-		return fmt.Errorf("bigreport: %s: %w", src, err)
-	}
-	return out.Close()
 }
 
 // CPU returns the process's user and system CPU time so far. The machine

@@ -213,7 +213,7 @@ func FullDebian(ctx context.Context, st store.Store, n int) (*vuln.Vulnerability
 	}
 	tracker := filepath.Join(dir, "feeds/debian/tracker-json-from-osv.json.gz")
 	snap := filepath.Join(os.TempDir(), fmt.Sprintf("reporttest-tracker-%d.json", os.Getpid()))
-	if err := gunzip(tracker, snap); err != nil {
+	if err := Gunzip(tracker, snap); err != nil {
 		return nil, err
 	}
 	defer os.Remove(snap)
@@ -276,7 +276,8 @@ func FullDebian(ctx context.Context, st store.Store, n int) (*vuln.Vulnerability
 	return vr, nil
 }
 
-func gunzip(src, dst string) error {
+// Gunzip writes the gzip file src uncompressed to dst.
+func Gunzip(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
