@@ -211,32 +211,14 @@ func TestBrokerRestartMidDelivery(t *testing.T) {
 	c := b.conf()
 	c.URIs = []string{p.Addr}
 	d := newDeliverer(t, c)
-	p.HoldWhenSent([]byte(id))
-	errc := make(chan error, 1)
-	go func() { errc <- d.Deliver(context.Background(), notify.Delivery{ID: id}) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		q, err := b.ch.QueueDeclarePassive(b.queue, true, false, false, false, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if q.Messages == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the broker never got the message")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.Kill()
-	p.Hold(false)
-	select {
-	case err := <-errc:
-		if err == nil || !strings.Contains(err.Error(), "not acknowledged") {
-			t.Errorf("interrupted delivery: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Deliver did not return after the connection broke")
+	err := brokertest.CutMidDelivery(t, p, id,
+		func() error { return d.Deliver(context.Background(), notify.Delivery{ID: id}) },
+		func() (int, error) {
+			q, err := b.ch.QueueDeclarePassive(b.queue, true, false, false, false, nil)
+			return q.Messages, err
+		})
+	if err == nil || !strings.Contains(err.Error(), "not acknowledged") {
+		t.Errorf("interrupted delivery: %v", err)
 	}
 	if err := d.Deliver(context.Background(), notify.Delivery{ID: id}); err != nil {
 		t.Fatal(err)

@@ -193,6 +193,41 @@ func (p *Proxy) Hold(on bool) {
 	p.cond.Broadcast()
 }
 
+// CutMidDelivery runs deliver with p holding the broker's answers from the
+// moment marker is sent, waits until queued (the messages in the broker's
+// queue) says the broker has the message, then drops every connection and
+// returns deliver's error: the connection broke between the broker taking
+// the message and its confirm or receipt arriving.
+func CutMidDelivery(t testing.TB, p *Proxy, marker string, deliver func() error, queued func() (int, error)) error {
+	t.Helper()
+	p.HoldWhenSent([]byte(marker))
+	errc := make(chan error, 1)
+	go func() { errc <- deliver() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := queued()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the broker never got the message")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Kill()
+	p.Hold(false)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("Deliver did not return after the connection broke")
+		return nil
+	}
+}
+
 // Notifications is a set of n notifications for the tests' direct
 // deliveries: a real advisory (Debian's DSA-5514-1, glibc's CVE-2023-4911
 // "Looney Tunables", fixed in 2.36-9+deb12u3 in bookworm) affecting n
