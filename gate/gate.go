@@ -115,27 +115,64 @@ func (f Filter) Apply(vr *vuln.VulnerabilityReport) *vuln.VulnerabilityReport {
 // the pairs keep accepts; vulnerabilities no package refers to any more are
 // left out. vr is not modified. keep sees the pairs in one order (package
 // ids sorted), so that what a caller gathers from it (suppress's list of
-// suppressed findings) comes out the same on every run.
+// suppressed findings) comes out the same on every run. When keep accepts
+// every pair of a report without loose ends (the usual case: no filter, no
+// suppression), the copy shares vr's maps rather than rebuilding them (a
+// megabyte and a millisecond for a 10,000-pair report): both are then
+// read-only.
 func Keep(vr *vuln.VulnerabilityReport, keep func(*vuln.Package, *vuln.Vulnerability) bool) *vuln.VulnerabilityReport {
-	out := *vr
-	out.PackageVulnerabilities = map[string][]string{}
-	out.Vulnerabilities = map[string]*vuln.Vulnerability{}
-	for _, pid := range slices.Sorted(maps.Keys(vr.PackageVulnerabilities)) {
+	pids := slices.Sorted(maps.Keys(vr.PackageVulnerabilities))
+	n := 0
+	for _, vids := range vr.PackageVulnerabilities {
+		n += len(vids)
+	}
+	// keep is called once per pair, in order; the maps are built only
+	// when its answers change the report.
+	kept := make([]bool, 0, n)
+	all := true
+	for _, pid := range pids {
 		vids := vr.PackageVulnerabilities[pid]
-		var kept []string
+		all = all && len(vids) > 0
 		for _, vid := range vids {
 			v := vr.Vulnerabilities[vid]
-			if v == nil || !keep(vr.Packages[pid], v) {
-				continue
-			}
-			kept = append(kept, vid)
-			out.Vulnerabilities[vid] = v
+			k := v != nil && keep(vr.Packages[pid], v)
+			kept = append(kept, k)
+			all = all && k
 		}
-		if len(kept) > 0 {
-			out.PackageVulnerabilities[pid] = kept
+	}
+	out := *vr
+	if all && referencesAll(vr) {
+		return &out
+	}
+	out.PackageVulnerabilities = map[string][]string{}
+	out.Vulnerabilities = map[string]*vuln.Vulnerability{}
+	i := 0
+	for _, pid := range pids {
+		var ids []string
+		for _, vid := range vr.PackageVulnerabilities[pid] {
+			if kept[i] {
+				ids = append(ids, vid)
+				out.Vulnerabilities[vid] = vr.Vulnerabilities[vid]
+			}
+			i++
+		}
+		if len(ids) > 0 {
+			out.PackageVulnerabilities[pid] = ids
 		}
 	}
 	return &out
+}
+
+// referencesAll reports whether every vulnerability of vr is referred to
+// by some package, and by one id only.
+func referencesAll(vr *vuln.VulnerabilityReport) bool {
+	seen := make(map[*vuln.Vulnerability]struct{}, len(vr.Vulnerabilities))
+	for _, vids := range vr.PackageVulnerabilities {
+		for _, vid := range vids {
+			seen[vr.Vulnerabilities[vid]] = struct{}{}
+		}
+	}
+	return len(seen) == len(vr.Vulnerabilities)
 }
 
 // FailOn is the gate: which findings fail the pipeline. The zero FailOn

@@ -2,6 +2,8 @@ package gate
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +122,76 @@ func TestFilter(t *testing.T) {
 	}
 	if _, err := ParseSeverities("High,Hihg"); err == nil || !strings.Contains(err.Error(), `"Hihg"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestKeep checks Keep's two paths: the report returned as it is when
+// keep accepts every pair, and rebuilt when an answer or a loose end
+// (an unreferenced vulnerability, a dangling id, an empty list) changes
+// it; keep sees every pair once, in package order, either way.
+func TestKeep(t *testing.T) {
+	type pair struct{ pkg, vuln string }
+	keepAll := func(seen *[]pair) func(*vuln.Package, *vuln.Vulnerability) bool {
+		return func(p *vuln.Package, v *vuln.Vulnerability) bool {
+			*seen = append(*seen, pair{p.ID, v.ID})
+			return true
+		}
+	}
+	pairs := func(vr *vuln.VulnerabilityReport) map[pair]bool {
+		out := map[pair]bool{}
+		for pid, vids := range vr.PackageVulnerabilities {
+			for _, vid := range vids {
+				out[pair{pid, vid}] = true
+			}
+		}
+		return out
+	}
+
+	vr := testReport(t)
+	var seen []pair
+	out := Keep(vr, keepAll(&seen))
+	if want := []pair{{"1", "10"}, {"2", "11"}}; !slices.Equal(seen, want) {
+		t.Errorf("keep saw %v, want %v", seen, want)
+	}
+	if !maps.Equal(pairs(out), pairs(vr)) || len(out.Vulnerabilities) != 2 {
+		t.Errorf("all kept: %v, %d vulnerabilities", pairs(out), len(out.Vulnerabilities))
+	}
+
+	for _, c := range []struct {
+		name  string
+		edit  func(*vuln.VulnerabilityReport)
+		pairs int
+		vulns int
+	}{
+		{"unreferenced vulnerability", func(vr *vuln.VulnerabilityReport) {
+			vr.Vulnerabilities["12"] = &vuln.Vulnerability{ID: "12"}
+		}, 2, 2},
+		{"dangling id", func(vr *vuln.VulnerabilityReport) {
+			vr.PackageVulnerabilities["2"] = []string{"11", "13"}
+		}, 2, 2},
+		{"empty list", func(vr *vuln.VulnerabilityReport) {
+			vr.PackageVulnerabilities["3"] = nil
+		}, 2, 2},
+	} {
+		vr := testReport(t)
+		c.edit(vr)
+		var seen []pair
+		out := Keep(vr, keepAll(&seen))
+		if len(seen) != 2 {
+			t.Errorf("%s: keep saw %v", c.name, seen)
+		}
+		_, empty := out.PackageVulnerabilities["3"]
+		if got := pairs(out); len(got) != c.pairs || len(out.Vulnerabilities) != c.vulns || empty {
+			t.Errorf("%s: %v, %d vulnerabilities", c.name, got, len(out.Vulnerabilities))
+		}
+	}
+
+	vr = testReport(t)
+	out = Keep(vr, func(p *vuln.Package, _ *vuln.Vulnerability) bool { return p.ID == "2" })
+	if got := pairs(out); len(got) != 1 || !got[pair{"2", "11"}] || len(out.Vulnerabilities) != 1 || out.Vulnerabilities["11"] == nil {
+		t.Errorf("one dropped: %v, %d vulnerabilities", got, len(out.Vulnerabilities))
+	}
+	if len(vr.PackageVulnerabilities) != 2 || len(vr.Vulnerabilities) != 2 {
+		t.Error("Keep modified its input")
 	}
 }
