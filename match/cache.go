@@ -269,9 +269,22 @@ func (m *Matcher) describe(ctx context.Context, hits []hit) error {
 		return err
 	}
 	tpls := make([]vuln.Vulnerability, len(todo))
-	pkgs := make([]vuln.Package, len(todo))
+	// A package has tens of advisories (hundreds, for the kernel): the
+	// templates of one share its read-only entry.
+	var pkgs []vuln.Package
+	byName := map[string]*vuln.Package{}
 	for i, c := range todo {
-		fillTemplate(&tpls[i], &pkgs[i], copies[i], vulnID(c.adv))
+		a := copies[i]
+		p := byName[a.Package]
+		if p == nil {
+			if len(pkgs) == cap(pkgs) {
+				pkgs = make([]vuln.Package, 0, min(len(todo)-i, 256))
+			}
+			pkgs = append(pkgs, vuln.Package{Name: a.Package, Kind: vuln.KindSource})
+			p = &pkgs[len(pkgs)-1]
+			byName[a.Package] = p
+		}
+		fillTemplate(&tpls[i], p, a, vulnID(c.adv))
 		c.template.CompareAndSwap(nil, &tpls[i])
 	}
 	return nil

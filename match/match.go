@@ -156,11 +156,9 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 	}
 	var hits []hit
 	for _, ns := range sortedKeys(byNS) {
-		h, err := m.matchNamespace(ctx, ns, byNS[ns])
-		if err != nil {
+		if hits, err = m.matchNamespace(ctx, ns, byNS[ns], hits); err != nil {
 			return nil, err
 		}
-		hits = append(hits, h...)
 	}
 	hits = dedupeHits(hits)
 	if len(hits) == 0 {
@@ -229,8 +227,8 @@ func (m *Matcher) Match(ctx context.Context, ir *vuln.IndexReport) (*vuln.Vulner
 }
 
 // matchNamespace compares the candidates of one namespace with its
-// advisories.
-func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candidate) ([]hit, error) {
+// advisories, appending what affects them to hits.
+func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candidate, hits []hit) ([]hit, error) {
 	names := make([]string, 0, len(cands))
 	for _, c := range cands {
 		names = append(names, c.name)
@@ -241,7 +239,6 @@ func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candid
 	if err != nil {
 		return nil, fmt.Errorf("match: %s: %w", ns, err)
 	}
-	var hits []hit
 	for _, c := range cands {
 		as := byPkg[c.name]
 		if len(as) == 0 {
@@ -340,14 +337,14 @@ func Affected(installed version.Version, a *vuln.Advisory) bool {
 	return c.scheme != nil && c.affects(installed)
 }
 
-// fillTemplate makes v the report entry of a detailed advisory, with p as
-// its package; the distribution is the report's own and is set per report.
+// fillTemplate makes v the report entry of a detailed advisory, with p (the
+// advisory's source package, shared between templates) as its package; the
+// distribution is the report's own and is set per report.
 func fillTemplate(v *vuln.Vulnerability, p *vuln.Package, a *vuln.Advisory, id string) {
 	state := "affected"
 	if a.State != vuln.StateAffected {
 		state = string(a.State)
 	}
-	*p = vuln.Package{Name: a.Package, Kind: vuln.KindSource}
 	*v = vuln.Vulnerability{
 		ID:                 id,
 		Updater:            a.Feed,

@@ -222,6 +222,9 @@ func cpeCovers(adv, pkg string) bool {
 // own name rather than its source's, with the highest fixed version (the one
 // an update of the release brings).
 func dedupeHits(hits []hit) []hit {
+	if !slices.ContainsFunc(hits, func(h hit) bool { return h.c.pkg.Ecosystem == "rpm" }) {
+		return hits
+	}
 	type key struct {
 		pkg, feed, name string
 		state           vuln.State
