@@ -18,28 +18,59 @@ import (
 // start a column or a line, an escape would drive the terminal.
 type columns struct {
 	cells [][]string
-	width []int
 }
 
-func (c *columns) add(cells ...string) {
-	if c.width == nil {
-		c.width = make([]int, len(cells))
+func (c *columns) add(cells ...string) { c.cells = append(c.cells, cells) }
+
+func (c *columns) write(w io.Writer) error {
+	if len(c.cells) == 0 {
+		return nil
 	}
-	for i, s := range cells {
-		if hasControl(s) {
-			s = strings.Map(func(r rune) rune {
-				if r < 0x20 || r == 0x7f {
-					return ' '
-				}
-				return r
-			}, s)
-			cells[i] = s
-		}
-		if i < len(cells)-1 {
-			c.width[i] = max(c.width[i], utf8.RuneCountInString(s))
+	return writeColumns(w, len(c.cells[0]), len(c.cells), func(i int, cells []string) { copy(cells, c.cells[i]) })
+}
+
+// writeColumns is columns without keeping the cells: it lays out n rows of
+// ncol cells, asking fill for row i's cells twice, once to measure the
+// columns and once to write them, so that a table of 10,000 rows (a
+// large image's findings) holds one row at a time rather than 1.5 MB.
+func writeColumns(w io.Writer, ncol, n int, fill func(i int, cells []string)) error {
+	cells := make([]string, ncol)
+	width := make([]int, ncol)
+	for i := range n {
+		fill(i, cells)
+		for j, s := range cells[:ncol-1] {
+			width[j] = max(width[j], utf8.RuneCountInString(printable(s)))
 		}
 	}
-	c.cells = append(c.cells, cells)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for i := range n {
+		fill(i, cells)
+		for j, s := range cells {
+			s = printable(s)
+			bw.WriteString(s)
+			if j == ncol-1 {
+				break
+			}
+			for pad := width[j] + 2 - utf8.RuneCountInString(s); pad > 0; pad -= len(spaces) {
+				bw.WriteString(spaces[:min(pad, len(spaces))])
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// printable is s with each ASCII control character made a space.
+func printable(s string) string {
+	if !hasControl(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // hasControl is true when s holds an ASCII control character.
@@ -53,20 +84,3 @@ func hasControl(s string) bool {
 }
 
 var spaces = strings.Repeat(" ", 256)
-
-func (c *columns) write(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	for _, row := range c.cells {
-		for i, s := range row {
-			bw.WriteString(s)
-			if i == len(row)-1 {
-				break
-			}
-			for pad := c.width[i] + 2 - utf8.RuneCountInString(s); pad > 0; pad -= len(spaces) {
-				bw.WriteString(spaces[:min(pad, len(spaces))])
-			}
-		}
-		bw.WriteByte('\n')
-	}
-	return bw.Flush()
-}

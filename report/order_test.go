@@ -2,7 +2,12 @@ package report_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/openclair/clair/report"
@@ -72,6 +77,46 @@ func TestFindingsCVSSTies(t *testing.T) {
 			first = buf.Bytes()
 		} else if !bytes.Equal(first, buf.Bytes()) {
 			t.Fatal("sarif output differs between two renderings of one report")
+		}
+	}
+}
+
+// TestRowsOrder checks Rows' order on random reports (few severities and
+// names, so that every tie-break is reached) against the documented one,
+// compared field by field: most severe first, then by package name,
+// vulnerability name, version, path and package id.
+func TestRowsOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func(s ...string) string { return s[r.IntN(len(s))] }
+	for range 50 {
+		vr := &vuln.VulnerabilityReport{Packages: map[string]*vuln.Package{}, Vulnerabilities: map[string]*vuln.Vulnerability{},
+			PackageVulnerabilities: map[string][]string{}}
+		for i := range 40 {
+			id := fmt.Sprint("v", i)
+			vr.Vulnerabilities[id] = &vuln.Vulnerability{ID: id, Name: pick("CVE-2024-1", "CVE-2024-10", "CVE-2023-9"),
+				NormalizedSeverity: vuln.Severity(r.IntN(3) + 1)}
+		}
+		for i := range 30 {
+			id := fmt.Sprint("p", i)
+			vr.Packages[id] = &vuln.Package{ID: id, Name: pick("zlib", "bash", "libc6", "Bash", "b"), Version: pick("1.0", "1.0-1"), Path: pick("", "a", "b")}
+			for range r.IntN(4) {
+				vid := fmt.Sprint("v", r.IntN(40))
+				if !slices.Contains(vr.PackageVulnerabilities[id], vid) {
+					vr.PackageVulnerabilities[id] = append(vr.PackageVulnerabilities[id], vid)
+				}
+			}
+		}
+		rows := report.Rows(vr)
+		for i := 1; i < len(rows); i++ {
+			a, b := rows[i-1], rows[i]
+			c := cmp.Or(cmp.Compare(b.Vuln.NormalizedSeverity, a.Vuln.NormalizedSeverity),
+				strings.Compare(a.Package.Name, b.Package.Name), strings.Compare(a.Vuln.Name, b.Vuln.Name),
+				strings.Compare(a.Installed, b.Installed), strings.Compare(a.Package.Path, b.Package.Path),
+				strings.Compare(a.Package.ID, b.Package.ID))
+			if c > 0 {
+				t.Fatalf("row %d (%s %s %s) after row %d (%s %s %s)", i, b.Vuln.NormalizedSeverity, b.Package.Name, b.Vuln.Name,
+					i-1, a.Vuln.NormalizedSeverity, a.Package.Name, a.Vuln.Name)
+			}
 		}
 	}
 }

@@ -120,7 +120,11 @@ type Row struct {
 	// entry; HasCVSS and HasEPSS tell a zero from none.
 	CVSS, EPSS       float64
 	HasCVSS, HasEPSS bool
-	KEV              *vuln.KEV
+	// nameRank is Package.Name's place among the report's package names,
+	// for Rows' sort: 10,000 rows share a few hundred names, and comparing
+	// them was most of the sort.
+	nameRank int32
+	KEV      *vuln.KEV
 }
 
 // Rows flattens the report into (package, vulnerability) pairs, distribution
@@ -134,11 +138,20 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 		n += len(vids)
 	}
 	rows := make([]Row, 0, n)
+	names := make([]string, 0, len(vr.PackageVulnerabilities))
+	for pid := range vr.PackageVulnerabilities {
+		if p := vr.Packages[pid]; p != nil {
+			names = append(names, p.Name)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
 	for pid, vids := range vr.PackageVulnerabilities {
 		p := vr.Packages[pid]
 		if p == nil {
 			continue
 		}
+		rank, _ := slices.BinarySearch(names, p.Name)
 		for _, vid := range vids {
 			v := vr.Vulnerabilities[vid]
 			if v == nil {
@@ -151,7 +164,7 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 					fixed = "will not fix"
 				}
 			}
-			r := Row{Package: p, Vuln: v, Installed: p.Version, FixedIn: fixed}
+			r := Row{Package: p, Vuln: v, Installed: p.Version, FixedIn: fixed, nameRank: int32(rank)}
 			en.fill(&r)
 			rows = append(rows, r)
 		}
@@ -172,8 +185,8 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 			}
 			return 1
 		}
-		if c := strings.Compare(a.Package.Name, b.Package.Name); c != 0 {
-			return c
+		if a.nameRank != b.nameRank {
+			return cmp.Compare(a.nameRank, b.nameRank)
 		}
 		if c := strings.Compare(a.Vuln.Name, b.Vuln.Name); c != 0 {
 			return c
@@ -200,16 +213,21 @@ func Rows(vr *vuln.VulnerabilityReport) []Row {
 // severity taken from CVSS, the distribution having none, is marked so.
 func Table(w io.Writer, vr *vuln.VulnerabilityReport) error {
 	rows := Rows(vr)
-	t := columns{cells: make([][]string, 0, len(rows)+1)}
-	t.add("PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "CVSS", "EPSS", "KEV", "FIXED IN", "FOUND IN")
-	for _, r := range rows {
-		t.add(r.Package.Name, r.Installed, r.Vuln.Name,
-			severityCell(r.Vuln), cvssCell(r), epssCell(r), kevCell(r), r.FixedIn, Where(r.Package))
-	}
-	if err := t.write(w); err != nil {
+	header := []string{"PACKAGE", "INSTALLED", "VULNERABILITY", "SEVERITY", "CVSS", "EPSS", "KEV", "FIXED IN", "FOUND IN"}
+	err := writeColumns(w, len(header), len(rows)+1, func(i int, cells []string) {
+		if i == 0 {
+			copy(cells, header)
+			return
+		}
+		r := &rows[i-1]
+		cells[0], cells[1], cells[2] = r.Package.Name, r.Installed, r.Vuln.Name
+		cells[3], cells[4], cells[5], cells[6] = severityCell(r.Vuln), cvssCell(*r), epssCell(*r), kevCell(*r)
+		cells[7], cells[8] = r.FixedIn, Where(r.Package)
+	})
+	if err != nil {
 		return fmt.Errorf("report: table: %w", err)
 	}
-	_, err := fmt.Fprintln(w, Summary(vr, rows))
+	_, err = fmt.Fprintln(w, Summary(vr, rows))
 	return err
 }
 
