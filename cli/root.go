@@ -369,9 +369,16 @@ func scanImage(ctx context.Context, g *globals, st store.Store, ref, platform st
 		// are about trusting the result.
 		fmt.Fprintln(g.stderr, "warning: "+w)
 	}
-	if err := st.PutIndexReport(ctx, ir); err != nil {
-		return nil, nil, false, err
-	}
+	// Stored while the feeds are checked and the image matched, which
+	// need only ir: a large image's report is a millisecond or two to
+	// write. Every return below waits for it.
+	put := make(chan error, 1)
+	go func() { put <- st.PutIndexReport(ctx, ir) }()
+	defer func() {
+		if perr := <-put; perr != nil && err == nil {
+			vr, warnings, missing, err = nil, nil, false, perr
+		}
+	}()
 	updateFailed := false
 	if !skipUpdate {
 		// Without --only, only the feeds this image needs: a Debian
