@@ -1,0 +1,4 @@
+package match
+
+// SetRuns bounds m's concurrent runs (see Matcher.runs).
+func SetRuns(m *Matcher, n int) { m.runs = n }
