@@ -31,13 +31,18 @@ func decodeCVSS(b []byte, out map[string]CVSS) {
 	}
 	for id, scores := range m {
 		for _, s := range scores {
-			if s.BaseScore <= 0 || s.BaseScore > 10 {
-				continue
-			}
-			if old, ok := out[id]; !ok || s.BaseScore > old.BaseScore {
-				out[id] = s
-			}
+			keepCVSS(out, id, s)
 		}
+	}
+}
+
+// keepCVSS keeps s as id's score if it is in range and the highest yet.
+func keepCVSS(out map[string]CVSS, id string, s CVSS) {
+	if s.BaseScore <= 0 || s.BaseScore > 10 {
+		return
+	}
+	if old, ok := out[id]; !ok || s.BaseScore > old.BaseScore {
+		out[id] = s
 	}
 }
 
@@ -83,6 +88,11 @@ func (s *cvssScanner) str() (string, bool) {
 	if bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) { // encoding/json would rewrite them
 		return "", false
 	}
+	for _, c := range v {
+		if c < 0x20 { // not JSON: the caller may not have checked
+			return "", false
+		}
+	}
 	s.i += j + 1
 	return string(v), true
 }
@@ -101,11 +111,67 @@ func (s *cvssScanner) skip() bool {
 	case c == '{' || c == '[':
 		return false
 	default:
+		start := s.i
 		for s.i < len(s.b) && s.b[s.i] != ',' && s.b[s.i] != '}' && s.b[s.i] != ']' && s.b[s.i] != ' ' && s.b[s.i] != '\n' && s.b[s.i] != '\t' && s.b[s.i] != '\r' {
 			s.i++
 		}
+		return jsonLiteral(s.b[start:s.i])
+	}
+}
+
+// jsonLiteral reports whether b is a JSON number, true, false or null, so
+// that the scanner accepts only JSON where nothing checked it before.
+func jsonLiteral(b []byte) bool {
+	switch string(b) {
+	case "true", "false", "null":
 		return true
 	}
+	i := 0
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if !digits() {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+// decodeCVSSObject reads one CVSS object (an element of the map's lists,
+// as a report made in this process holds them) as encoding/json would;
+// ok is false when it is not one.
+func decodeCVSSObject(b []byte) (CVSS, bool) {
+	s := &cvssScanner{b: b}
+	if c, ok := s.object(); ok {
+		if s.ws(); s.i == len(b) {
+			return c, true
+		}
+	}
+	var c CVSS
+	return c, json.Unmarshal(b, &c) == nil
 }
 
 func (s *cvssScanner) object() (CVSS, bool) {

@@ -47,3 +47,26 @@ func TestDecodeCVSS(t *testing.T) {
 		t.Error("read broken JSON")
 	}
 }
+
+// FuzzDecodeCVSSObject: the scanner reads a lone CVSS object (a report
+// made in this process holds them so) without json.Valid before it; where
+// it reads one, encoding/json reads the same, and where it gives up, the
+// result is encoding/json's.
+func FuzzDecodeCVSSObject(f *testing.F) {
+	f.Add([]byte(`{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","attackVector":"NETWORK","baseScore":9.8,"baseSeverity":"CRITICAL"}`))
+	f.Add([]byte(`{"baseScore":5,"foo":bar}`))
+	f.Add([]byte(`{"baseScore":-0.5e+1,"x":true,"y":null}`))
+	f.Add([]byte("{\"version\":\"3.1\x01\"}"))
+	f.Add([]byte(`{"baseScore":01}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := decodeCVSSObject(b)
+		var want CVSS
+		err := json.Unmarshal(b, &want)
+		if ok != (err == nil) {
+			t.Fatalf("%q: scanner ok %v, encoding/json %v", b, ok, err)
+		}
+		if ok && got != want {
+			t.Fatalf("%q:\nscanner  %+v\njson     %+v", b, got, want)
+		}
+	})
+}

@@ -42,14 +42,22 @@ func cvssScores(vr *vuln.VulnerabilityReport) map[string]CVSS {
 	sort.Strings(keys)
 	for _, key := range keys {
 		for _, elem := range vr.Enrichments[key] {
-			b, ok := elem.(json.RawMessage)
-			if !ok {
-				var err error
-				if b, err = json.Marshal(elem); err != nil {
-					continue
+			switch m := elem.(type) {
+			case map[string][]json.RawMessage: // made in this process
+				for id, objs := range m {
+					for _, b := range objs {
+						if s, ok := decodeCVSSObject(b); ok {
+							keepCVSS(out, id, s)
+						}
+					}
+				}
+			case json.RawMessage:
+				decodeCVSS(m, out)
+			default:
+				if b, err := json.Marshal(elem); err == nil {
+					decodeCVSS(b, out)
 				}
 			}
-			decodeCVSS(b, out)
 		}
 	}
 	return out
@@ -83,18 +91,18 @@ func Findings(d *Document) (active, suppressed []Finding) {
 	if vr == nil {
 		vr = &vuln.VulnerabilityReport{}
 	}
-	scores := cvssScores(vr)
+	en := readEnrichments(vr)
 	mk := func(p *vuln.Package, v *vuln.Vulnerability, fixed string) Finding {
 		f := Finding{Package: p, Vulnerability: v, FixedIn: fixed}
 		f.Layer, f.Location = where(vr, p)
 		if v != nil {
-			if s, ok := scores[v.ID]; ok {
+			if s, ok := en.cvss[v.ID]; ok {
 				f.CVSS = &s
 			}
 		}
 		return f
 	}
-	for _, r := range Rows(vr) {
+	for _, r := range rows(vr, en) {
 		active = append(active, mk(r.Package, r.Vuln, r.FixedIn))
 	}
 	for i := range d.Suppressed {

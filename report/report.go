@@ -131,8 +131,10 @@ type Row struct {
 // and language packages together, in one order: most severe first, then
 // those in CISA's KEV catalog, then by EPSS percentile (highest first), then
 // by package and vulnerability name, version, path and package id.
-func Rows(vr *vuln.VulnerabilityReport) []Row {
-	en := readEnrichments(vr)
+func Rows(vr *vuln.VulnerabilityReport) []Row { return rows(vr, readEnrichments(vr)) }
+
+// rows is Rows with the report's enrichments read.
+func rows(vr *vuln.VulnerabilityReport, en enrichments) []Row {
 	n := 0
 	for _, vids := range vr.PackageVulnerabilities {
 		n += len(vids)
