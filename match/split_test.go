@@ -2,6 +2,7 @@ package match_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/openclair/clair/internal/bigreport"
@@ -10,7 +11,8 @@ import (
 
 // TestMatchSplit: the 700-package image (several hundred source names)
 // matched in concurrent runs, split two and four ways, gives the report
-// matched in one run, byte for byte, on the full Debian feed.
+// matched in one run, byte for byte, on the full Debian feed, without and
+// with enrichment records (thousands of CVEs, read in runs too).
 func TestMatchSplit(t *testing.T) {
 	ctx := t.Context()
 	st := bigreport.Store(t, t.TempDir())
@@ -29,13 +31,19 @@ func TestMatchSplit(t *testing.T) {
 		}
 		return string(b)
 	}
-	whole := report(1)
-	if len(whole) < 5<<20 {
-		t.Fatalf("the whole report is %d bytes: not the large image", len(whole))
-	}
-	for _, runs := range []int{2, 4} {
-		if got := report(runs); got != whole {
-			t.Errorf("split %d ways: a report of %d bytes, want the whole match's %d", runs, len(got), len(whole))
+	for _, enriched := range []bool{false, true} {
+		if enriched {
+			// Enrichments are read in runs of CVEs too.
+			bigreport.Enrich(t, st)
+		}
+		whole := report(1)
+		if len(whole) < 5<<20 || enriched != strings.Contains(whole, `"baseScore"`) {
+			t.Fatalf("the whole report (enriched %v) is %d bytes: not the large image", enriched, len(whole))
+		}
+		for _, runs := range []int{2, 4} {
+			if got := report(runs); got != whole {
+				t.Errorf("enriched %v, split %d ways: a report of %d bytes, want the whole match's %d", enriched, runs, len(got), len(whole))
+			}
 		}
 	}
 }
