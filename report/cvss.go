@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -75,26 +74,29 @@ func (s *cvssScanner) next(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes.
-func (s *cvssScanner) str() (string, bool) {
+// str reads a string without escapes, as the bytes of the input: keys are
+// compared and most values dropped, so only what is kept is copied.
+func (s *cvssScanner) str() ([]byte, bool) {
 	if !s.next('"') {
-		return "", false
+		return nil, false
 	}
-	j := bytes.IndexByte(s.b[s.i:], '"')
-	if j < 0 {
-		return "", false
-	}
-	v := s.b[s.i : s.i+j]
-	if bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) { // encoding/json would rewrite them
-		return "", false
-	}
-	for _, c := range v {
-		if c < 0x20 { // not JSON: the caller may not have checked
-			return "", false
+	start, ascii := s.i, true
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			v := s.b[start:s.i]
+			if !ascii && !utf8.Valid(v) { // encoding/json would rewrite it
+				return nil, false
+			}
+			s.i++
+			return v, true
+		case c == '\\' || c < 0x20: // an escape, or not JSON
+			return nil, false
+		case c >= 0x80:
+			ascii = false
 		}
 	}
-	s.i += j + 1
-	return string(v), true
+	return nil, false
 }
 
 // skip passes over one value the CVSS struct does not read: a number, a
@@ -183,32 +185,34 @@ func (s *cvssScanner) object() (CVSS, bool) {
 		return c, true
 	}
 	for {
-		k, ok := s.str()
+		kb, ok := s.str()
 		if !ok || !s.next(':') {
 			return c, false
 		}
 		s.ws()
-		switch k {
-		case "version", "vectorString", "baseSeverity":
+		var field *string
+		switch string(kb) { // no allocation: a comparison
+		case "version":
+			field = &c.Version
+		case "vectorString":
+			field = &c.VectorString
+		case "baseSeverity":
+			field = &c.BaseSeverity
+		}
+		switch {
+		case field != nil:
 			if s.i < len(s.b) && s.b[s.i] == 'n' { // null
 				if !s.skip() {
 					return c, false
 				}
 				break
 			}
-			v, ok := s.str()
+			vb, ok := s.str()
 			if !ok {
 				return c, false
 			}
-			switch k {
-			case "version":
-				c.Version = v
-			case "vectorString":
-				c.VectorString = v
-			default:
-				c.BaseSeverity = v
-			}
-		case "baseScore":
+			*field = string(vb)
+		case string(kb) == "baseScore":
 			start := s.i
 			if !s.skip() {
 				return c, false
@@ -223,7 +227,7 @@ func (s *cvssScanner) object() (CVSS, bool) {
 			}
 		default:
 			for _, f := range cvssFields {
-				if strings.EqualFold(k, f) {
+				if bytes.EqualFold(kb, []byte(f)) {
 					// encoding/json would match it: leave it to that.
 					return c, false
 				}
@@ -252,7 +256,8 @@ func scanCVSSMap(b []byte) (map[string][]CVSS, bool) {
 		return out, s.i == len(s.b)
 	}
 	for {
-		id, ok := s.str()
+		idb, ok := s.str()
+		id := string(idb)
 		if !ok || !s.next(':') {
 			return nil, false
 		}
