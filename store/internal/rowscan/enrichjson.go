@@ -14,7 +14,9 @@ import (
 // most of the cost: records in the form feedwrite.EncodeEnrichment writes
 // (compact, known keys once each, strings without escapes) are read by
 // hand, and anything else (an escape, null, an unknown or differently
-// cased key, whitespace) goes to json.Unmarshal from the start.
+// cased key, whitespace) goes to json.Unmarshal from the start. e's CVSS
+// data shares rec's memory: rec must be the caller's own (a row scanned
+// into a []byte is, with database/sql and pgx alike).
 func decodeEnrichment(rec []byte, e *vuln.Enrichment) error {
 	d := enrichDecoder{b: rec}
 	if d.enrichment(e) && d.i == len(rec) {
@@ -43,7 +45,7 @@ func (d *enrichDecoder) byte(c byte) bool {
 // the value and returns the key's number among the object's keys, or -1
 // for a key it does not know or a value it could not read. A key twice is
 // left to json.Unmarshal (which merges or overwrites).
-func (d *enrichDecoder) object(field func(key string) int) bool {
+func (d *enrichDecoder) object(field func(key []byte) int) bool {
 	if !d.byte('{') {
 		return false
 	}
@@ -52,7 +54,7 @@ func (d *enrichDecoder) object(field func(key string) int) bool {
 	}
 	var seen uint32
 	for {
-		k, ok := d.str()
+		k, ok := d.strBytes()
 		if !ok || !d.byte(':') {
 			return false
 		}
@@ -70,27 +72,35 @@ func (d *enrichDecoder) object(field func(key string) int) bool {
 	}
 }
 
-// str reads a string without escapes or control characters, in valid
-// UTF-8: the bytes are then the string json.Unmarshal gives.
-func (d *enrichDecoder) str() (string, bool) {
+// strBytes reads a string without escapes or control characters, in valid
+// UTF-8: its bytes are then the string json.Unmarshal gives. They are the
+// input's: keys are compared, not kept.
+func (d *enrichDecoder) strBytes() ([]byte, bool) {
 	if !d.byte('"') {
-		return "", false
+		return nil, false
 	}
-	start := d.i
+	start, ascii := d.i, true
 	for ; d.i < len(d.b); d.i++ {
 		switch c := d.b[d.i]; {
 		case c == '"':
 			s := d.b[start:d.i]
 			d.i++
-			if !utf8.Valid(s) {
-				return "", false
+			if !ascii && !utf8.Valid(s) {
+				return nil, false
 			}
-			return string(s), true
+			return s, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
+		case c >= 0x80:
+			ascii = false
 		}
 	}
-	return "", false
+	return nil, false
+}
+
+func (d *enrichDecoder) str() (string, bool) {
+	s, ok := d.strBytes()
+	return string(s), ok
 }
 
 func (d *enrichDecoder) strInto(p *string) bool {
@@ -141,41 +151,173 @@ func (d *enrichDecoder) num(p *float64) bool {
 }
 
 // raw reads an object or array as json.RawMessage keeps it: its bytes as
-// they are, once json.Valid agrees they are JSON.
+// they are, once they are JSON by json.Valid's rules (skipValue). The
+// message shares rec's memory: decodeEnrichment's callers hand it a
+// record of their own.
 func (d *enrichDecoder) raw(p *json.RawMessage) bool {
 	if d.i >= len(d.b) || (d.b[d.i] != '{' && d.b[d.i] != '[') {
 		return false
 	}
-	start, depth, inStr := d.i, 0, false
-	for ; d.i < len(d.b); d.i++ {
-		c := d.b[d.i]
-		switch {
-		case inStr && c == '\\':
-			d.i++
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				d.i++
-				v := d.b[start:d.i]
-				if !json.Valid(v) {
-					return false
+	end, ok := skipValue(d.b, d.i, 0)
+	if !ok {
+		return false
+	}
+	*p = json.RawMessage(d.b[d.i:end:end])
+	d.i = end
+	return true
+}
+
+// maxDepth is encoding/json's limit on nesting, which json.Valid applies.
+const maxDepth = 10000
+
+// skipValue returns where the JSON value starting at b[i] ends, with ok
+// false where json.Valid would reject it: its grammar (strings without raw
+// control characters, with valid escapes; numbers; literals; white space
+// between tokens) and nesting limit, one pass with no allocation (json.Valid
+// was a third of decoding a CVSS record). depth is the containers already
+// open. Invalid UTF-8 passes, as it does json.Valid (FuzzSkipValue).
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '{' || c == '[':
+		if depth+1 > maxDepth {
+			return i, false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == end {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return i, false
 				}
-				*p = append(json.RawMessage(nil), v...)
-				return true
+				if i, ok = skipString(b, i); !ok {
+					return i, false
+				}
+				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+					return i, false
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i, ok = skipValue(b, i, depth+1); !ok {
+				return i, false
+			}
+			switch i = skipSpace(b, i); {
+			case i < len(b) && b[i] == ',':
+				i = skipSpace(b, i+1)
+			case i < len(b) && b[i] == end:
+				return i + 1, true
+			default:
+				return i, false
+			}
+		}
+	case c == '"':
+		return skipString(b, i)
+	case c == '-' || c >= '0' && c <= '9':
+		return skipNumber(b, i)
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	}
+	return i, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// skipString passes the string at b[i] (its opening quote).
+func skipString(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			if i++; i >= len(b) {
+				return i, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 {
+					return i, false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
 			}
 		}
 	}
-	return false
+	return i, false
+}
+
+// skipNumber passes a number of JSON's grammar.
+func skipNumber(b []byte, i int) (int, bool) {
+	digits := func() bool {
+		j := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return i, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return i, false
+		}
+	}
+	return i, true
 }
 
 func (d *enrichDecoder) enrichment(e *vuln.Enrichment) bool {
-	return d.object(func(k string) int {
-		switch k {
+	return d.object(func(k []byte) int {
+		switch string(k) {
 		case "feed":
 			return key(0, d.strInto(&e.Feed))
 		case "cve":
@@ -218,8 +360,8 @@ func (d *enrichDecoder) cvssList(p *[]vuln.CVSS) bool {
 }
 
 func (d *enrichDecoder) cvss(c *vuln.CVSS) bool {
-	return d.object(func(k string) int {
-		switch k {
+	return d.object(func(k []byte) int {
+		switch string(k) {
 		case "source":
 			return key(0, d.strInto(&c.Source))
 		case "version":
@@ -238,8 +380,8 @@ func (d *enrichDecoder) cvss(c *vuln.CVSS) bool {
 }
 
 func (d *enrichDecoder) epss(e *vuln.EPSS) bool {
-	return d.object(func(k string) int {
-		switch k {
+	return d.object(func(k []byte) int {
+		switch string(k) {
 		case "modelVersion":
 			return key(0, d.strInto(&e.ModelVersion))
 		case "date":
@@ -256,10 +398,10 @@ func (d *enrichDecoder) epss(e *vuln.EPSS) bool {
 }
 
 func (d *enrichDecoder) kev(e *vuln.KEV) bool {
-	return d.object(func(k string) int {
+	return d.object(func(k []byte) int {
 		var p *string
 		var n int
-		switch k {
+		switch string(k) {
 		case "cve":
 			p, n = &e.CVE, 0
 		case "vulnerability_name":
