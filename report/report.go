@@ -20,7 +20,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -29,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openclair/clair/reportjson"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -101,9 +101,11 @@ func WriteDocument(w io.Writer, format string, d *Document) error {
 
 // JSON writes Clair's vulnerability report JSON.
 func JSON(w io.Writer, vr *vuln.VulnerabilityReport) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(vr); err != nil {
+	ind := newIndenter(w)
+	if err := reportjson.Encode(ind, vr); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
+	if err := ind.Close(); err != nil {
 		return fmt.Errorf("report: json: %w", err)
 	}
 	return nil
