@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,13 @@ const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/
 
 // sarifRun is a run but its results, which SARIF streams ahead of it.
 type sarifRun struct {
-	Tool       sarifTool       `json:"tool"`
+	Tool sarifTool
+	sarifRunRest
+}
+
+// sarifRunRest is a run's members after its tool, which SARIF writes
+// after the tool's rules, themselves streamed.
+type sarifRunRest struct {
 	Properties map[string]any  `json:"properties,omitempty"`
 	Invocation []sarifInvocErr `json:"invocations,omitempty"`
 }
@@ -250,13 +257,40 @@ func SARIF(w io.Writer, d *Document) error {
 	if d.Report != nil {
 		run.Properties = map[string]any{"manifest_hash": d.Report.ManifestHash, "image": img}
 	}
-	rest, err := json.Marshal(&run)
+	// The rules too are encoded one by one (their descriptions are most of
+	// a large log's bytes): the driver is encoded without them and opened
+	// where they go, then the run's members after its tool.
+	drv := run.Tool.Driver
+	rules := drv.Rules
+	drv.Rules = []sarifRule{}
+	var head, tail bytes.Buffer
+	henc := json.NewEncoder(&head)
+	henc.SetEscapeHTML(false)
+	err := henc.Encode(&drv)
+	tenc := json.NewEncoder(&tail)
+	tenc.SetEscapeHTML(false)
+	if err == nil {
+		err = tenc.Encode(&run.sarifRunRest)
+	}
 	if err != nil || encErr != nil {
 		return fmt.Errorf("report: sarif: %w", errors.Join(err, encErr))
 	}
-	bw.WriteString("],")
-	bw.Write(rest[1:]) // the run's other members, and its closing brace
-	bw.WriteString("]}\n")
+	bw.WriteString(`],"tool":{"driver":`)
+	bw.Write(bytes.TrimSuffix(head.Bytes(), []byte("]}\n")))
+	for i := range rules {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(&rules[i]); err != nil {
+			return fmt.Errorf("report: sarif: %w", err)
+		}
+	}
+	bw.WriteString("]}}")
+	if rest := bytes.TrimSuffix(tail.Bytes(), []byte("}\n")); len(rest) > 1 {
+		bw.WriteByte(',')
+		bw.Write(rest[1:])
+	}
+	bw.WriteString("}]}\n")
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: sarif: %w", err)
 	}
