@@ -11,6 +11,7 @@
 package reportjson
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/openclair/clair/internal/jsonscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -366,11 +368,23 @@ func memo[T any](e *encoder, seen map[*T]string, p *T, value func(*encoder, *T))
 }
 
 // anys writes enrichment records, whose shapes the enrichers choose, with
-// encoding/json itself.
+// encoding/json itself, but for the shape of the CVSS enrichment as the
+// matcher makes it (a map of lists of raw objects, megabytes of them for a
+// large report): written here, each object as it is when jsonscan finds it
+// compact JSON, as json.Compact makes it otherwise (encoding/json's own
+// treatment of a json.RawMessage).
 func (e *encoder) anys(vs []any) {
 	if vs == nil {
 		e.b = append(e.b, "null"...)
 		return
+	}
+	if len(vs) == 1 {
+		if m, ok := vs[0].(map[string][]json.RawMessage); ok {
+			e.b = append(e.b, '[')
+			e.rawLists(m)
+			e.b = append(e.b, ']')
+			return
+		}
 	}
 	w := &appendWriter{b: e.b}
 	enc := json.NewEncoder(w)
@@ -380,6 +394,49 @@ func (e *encoder) anys(vs []any) {
 		return
 	}
 	e.b = w.b[:len(w.b)-1] // Encode's newline
+}
+
+// rawLists writes m as encoding/json does: keys sorted, a nil list as
+// null, each message compacted (and checked).
+func (e *encoder) rawLists(m map[string][]json.RawMessage) {
+	if m == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.b = append(e.b, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.b = appendString(e.b, k)
+		e.b = append(e.b, ':')
+		l := m[k]
+		if l == nil {
+			e.b = append(e.b, "null"...)
+			continue
+		}
+		e.b = append(e.b, '[')
+		for j, raw := range l {
+			if j > 0 {
+				e.b = append(e.b, ',')
+			}
+			switch valid, compact := jsonscan.Scan(raw); {
+			case raw == nil:
+				e.b = append(e.b, "null"...) // RawMessage's MarshalJSON
+			case compact:
+				e.b = append(e.b, raw...)
+			case valid:
+				var c bytes.Buffer
+				_ = json.Compact(&c, raw) // valid: it cannot fail
+				e.b = append(e.b, c.Bytes()...)
+			default:
+				e.fail(fmt.Errorf("json: error calling MarshalJSON for type json.RawMessage: %q is not JSON", raw))
+				return
+			}
+		}
+		e.b = append(e.b, ']')
+	}
+	e.b = append(e.b, '}')
 }
 
 func (e *encoder) fail(err error) {

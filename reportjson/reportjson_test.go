@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,10 +135,15 @@ func TestIssuedOutOfRange(t *testing.T) {
 
 // bigReport matches the load test's 700-package image against the full
 // Debian tracker feed.
-func bigReport(tb testing.TB) *vuln.VulnerabilityReport {
+// bigReport is the 700-package image's report, with what a deployment's
+// enrichment feeds add (bigreport.Enrich) when enriched.
+func bigReport(tb testing.TB, enriched bool) *vuln.VulnerabilityReport {
 	tb.Helper()
 	st := bigreport.Store(tb, tb.TempDir())
 	tb.Cleanup(func() { st.Close() })
+	if enriched {
+		bigreport.Enrich(tb, st)
+	}
 	vr, err := (&match.Matcher{Store: st}).Match(context.Background(), bigreport.IndexReport(tb))
 	if err != nil {
 		tb.Fatal(err)
@@ -145,30 +151,33 @@ func bigReport(tb testing.TB) *vuln.VulnerabilityReport {
 	return vr
 }
 
-// TestMatchesEncodingJSON compares the real 700-package report, byte for
-// byte and decoded.
+// TestMatchesEncodingJSON compares the real 700-package report, plain and
+// enriched (CVSS, EPSS and KEV records as the matcher attaches them),
+// byte for byte and decoded.
 func TestMatchesEncodingJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads the full Debian feed")
 	}
-	vr := bigReport(t)
-	if len(vr.Vulnerabilities) < 5000 {
-		t.Fatalf("only %d vulnerabilities: not the large report", len(vr.Vulnerabilities))
-	}
-	want := stdJSON(t, vr)
-	got := encode(t, vr)
-	if !bytes.Equal(got, want) {
-		t.Errorf("differs from encoding/json: %s", firstDiff(got, want))
-	}
-	var a, b any
-	if err := json.Unmarshal(got, &a); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(want, &b); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(a, b) {
-		t.Error("decoded reports differ")
+	for _, enriched := range []bool{false, true} {
+		vr := bigReport(t, enriched)
+		if len(vr.Vulnerabilities) < 5000 || enriched != (len(vr.Enrichments) == 3) {
+			t.Fatalf("%d vulnerabilities, %d enrichment kinds (enriched %v): not the large report", len(vr.Vulnerabilities), len(vr.Enrichments), enriched)
+		}
+		want := stdJSON(t, vr)
+		got := encode(t, vr)
+		if !bytes.Equal(got, want) {
+			t.Errorf("enriched %v: differs from encoding/json: %s", enriched, firstDiff(got, want))
+		}
+		var a, b any
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(want, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("enriched %v: decoded reports differ", enriched)
+		}
 	}
 }
 
@@ -206,43 +215,77 @@ func FuzzString(f *testing.F) {
 }
 
 // BenchmarkEncode compares encoding/json and this package on the real
-// 700-package report, beside a floor: copying the same bytes.
+// 700-package report, plain and enriched, beside a floor: copying the same
+// bytes.
 func BenchmarkEncode(b *testing.B) {
-	vr := bigReport(b)
-	js := stdJSON(b, vr)
-	b.Run("floor-copy", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		dst := make([]byte, 0, len(js))
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			dst = append(dst[:0], js...)
+	for _, enriched := range []bool{false, true} {
+		name := "plain"
+		if enriched {
+			name = "enriched"
 		}
-		bigreport.ReportCPU(b, cpu)
-	})
-	b.Run("encoding-json", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			enc := json.NewEncoder(&out)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(vr); err != nil {
-				b.Fatal(err)
+		vr := bigReport(b, enriched)
+		js := stdJSON(b, vr)
+		b.Run(name+"/floor-copy", func(b *testing.B) {
+			b.SetBytes(int64(len(js)))
+			dst := make([]byte, 0, len(js))
+			cpu := bigreport.CPU()
+			for b.Loop() {
+				dst = append(dst[:0], js...)
 			}
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
-	b.Run("reportjson", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			if err := Encode(&out, vr); err != nil {
-				b.Fatal(err)
+			bigreport.ReportCPU(b, cpu)
+		})
+		b.Run(name+"/encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(js)))
+			var out bytes.Buffer
+			cpu := bigreport.CPU()
+			for b.Loop() {
+				out.Reset()
+				enc := json.NewEncoder(&out)
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(vr); err != nil {
+					b.Fatal(err)
+				}
 			}
+			bigreport.ReportCPU(b, cpu)
+		})
+		b.Run(name+"/reportjson", func(b *testing.B) {
+			b.SetBytes(int64(len(js)))
+			var out bytes.Buffer
+			cpu := bigreport.CPU()
+			for b.Loop() {
+				out.Reset()
+				if err := Encode(&out, vr); err != nil {
+					b.Fatal(err)
+				}
+			}
+			bigreport.ReportCPU(b, cpu)
+		})
+	}
+}
+
+// TestRawLists: the CVSS enrichment's shape, written here, is what
+// encoding/json writes, in its corner cases: a nil list, a nil message, a
+// message with white space or escapes, keys that need escaping; and a
+// message that is not JSON fails as it does there.
+func TestRawLists(t *testing.T) {
+	key := vuln.CVSSEnrichment
+	m := map[string][]json.RawMessage{
+		"b":           {json.RawMessage(`{"baseScore":9.8,"vectorString":"CVSS:3.1/AV:N"}`), nil},
+		"a<\"é\u2028": {json.RawMessage(" { \"x\" : [ 1 , \"<&>\\u00e9 \" ] }\n"), json.RawMessage(`[]`)},
+		"c":           nil,
+		"d":           {},
+	}
+	for _, v := range []any{m, map[string][]json.RawMessage{}, map[string][]json.RawMessage(nil)} {
+		vr := &vuln.VulnerabilityReport{Enrichments: map[string][]any{key: {v}}}
+		if got, want := encode(t, vr), stdJSON(t, vr); !bytes.Equal(got, want) {
+			t.Errorf("%v:\n got %s\nwant %s", v, got, want)
 		}
-		bigreport.ReportCPU(b, cpu)
-	})
+	}
+	for _, bad := range []string{``, `{"a":`, `{"a":1}x`, `nul`} {
+		vr := &vuln.VulnerabilityReport{Enrichments: map[string][]any{key: {map[string][]json.RawMessage{"a": {json.RawMessage(bad)}}}}}
+		_, stdErr := json.Marshal(vr)
+		if err := Encode(io.Discard, vr); (err == nil) != (stdErr == nil) || err == nil {
+			t.Errorf("%q: error %v, encoding/json's %v", bad, err, stdErr)
+		}
+	}
 }

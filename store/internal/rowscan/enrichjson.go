@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/openclair/clair/internal/jsonscan"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -151,168 +152,20 @@ func (d *enrichDecoder) num(p *float64) bool {
 }
 
 // raw reads an object or array as json.RawMessage keeps it: its bytes as
-// they are, once they are JSON by json.Valid's rules (skipValue). The
+// they are, once they are JSON by json.Valid's rules (jsonscan.Skip). The
 // message shares rec's memory: decodeEnrichment's callers hand it a
 // record of their own.
 func (d *enrichDecoder) raw(p *json.RawMessage) bool {
 	if d.i >= len(d.b) || (d.b[d.i] != '{' && d.b[d.i] != '[') {
 		return false
 	}
-	end, ok := skipValue(d.b, d.i, 0)
+	end, ok := jsonscan.Skip(d.b, d.i)
 	if !ok {
 		return false
 	}
 	*p = json.RawMessage(d.b[d.i:end:end])
 	d.i = end
 	return true
-}
-
-// maxDepth is encoding/json's limit on nesting, which json.Valid applies.
-const maxDepth = 10000
-
-// skipValue returns where the JSON value starting at b[i] ends, with ok
-// false where json.Valid would reject it: its grammar (strings without raw
-// control characters, with valid escapes; numbers; literals; white space
-// between tokens) and nesting limit, one pass with no allocation (json.Valid
-// was a third of decoding a CVSS record). depth is the containers already
-// open. Invalid UTF-8 passes, as it does json.Valid (FuzzSkipValue).
-func skipValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; {
-	case c == '{' || c == '[':
-		if depth+1 > maxDepth {
-			return i, false
-		}
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == end {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = skipString(b, i); !ok {
-					return i, false
-				}
-				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = skipSpace(b, i+1)
-			}
-			if i, ok = skipValue(b, i, depth+1); !ok {
-				return i, false
-			}
-			switch i = skipSpace(b, i); {
-			case i < len(b) && b[i] == ',':
-				i = skipSpace(b, i+1)
-			case i < len(b) && b[i] == end:
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
-	case c == '"':
-		return skipString(b, i)
-	case c == '-' || c >= '0' && c <= '9':
-		return skipNumber(b, i)
-	case c == 't':
-		return skipLiteral(b, i, "true")
-	case c == 'f':
-		return skipLiteral(b, i, "false")
-	case c == 'n':
-		return skipLiteral(b, i, "null")
-	}
-	return i, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-func skipLiteral(b []byte, i int, lit string) (int, bool) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-// skipString passes the string at b[i] (its opening quote).
-func skipString(b []byte, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, true
-		case c < 0x20:
-			return i, false
-		case c == '\\':
-			if i++; i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(b)-i < 5 {
-					return i, false
-				}
-				for _, h := range b[i+1 : i+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return i, false
-					}
-				}
-				i += 4
-			default:
-				return i, false
-			}
-		}
-	}
-	return i, false
-}
-
-// skipNumber passes a number of JSON's grammar.
-func skipNumber(b []byte, i int) (int, bool) {
-	digits := func() bool {
-		j := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		return i > j
-	}
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			return i, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return i, false
-		}
-	}
-	return i, true
 }
 
 func (d *enrichDecoder) enrichment(e *vuln.Enrichment) bool {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/openclair/clair/feed/kev"
@@ -115,32 +114,4 @@ func FuzzDecodeEnrichment(f *testing.F) {
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		sameAsUnmarshal(t, rec)
 	})
-}
-
-// FuzzSkipValue: skipValue accepts exactly what json.Valid accepts.
-func FuzzSkipValue(f *testing.F) {
-	for _, s := range enrichSeeds {
-		f.Add([]byte(s))
-	}
-	for _, s := range []string{`{"a":[1,-0.5e+3,"\u00e9\n",true,false,null,{}]}`, `[ 1 , 2 ]`, `"\ud800"`, `"\x"`, `01`, `1.`, `-`, `[1,]`, `{"a" 1}`, "\"\x1f\"", `[[[[[[]]]]]]`, ` {} `} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		end, ok := skipValue(b, skipSpace(b, 0), 0)
-		got := ok && skipSpace(b, end) == len(b)
-		if want := json.Valid(b); got != want {
-			t.Fatalf("%q: skipValue %v, json.Valid %v", b, got, want)
-		}
-	})
-}
-
-// TestSkipValueDepth: json.Valid's nesting limit holds.
-func TestSkipValueDepth(t *testing.T) {
-	for _, n := range []int{maxDepth, maxDepth + 1} {
-		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
-		end, ok := skipValue(b, 0, 0)
-		if got, want := ok && end == len(b), json.Valid(b); got != want {
-			t.Errorf("depth %d: skipValue %v, json.Valid %v", n, got, want)
-		}
-	}
 }
