@@ -14,6 +14,7 @@ import (
 	"github.com/openclair/clair/internal/bigreport"
 	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/service"
+	"github.com/openclair/clair/store/sqlite"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -74,6 +75,20 @@ func TestVulnReportStreamed(t *testing.T) {
 func BenchmarkFirstReportHTTP(b *testing.B) {
 	st := bigreport.Store(b, b.TempDir())
 	defer st.Close()
+	benchFirstReport(b, st)
+}
+
+// BenchmarkFirstReportHTTPEnriched is BenchmarkFirstReportHTTP with what a
+// deployment's enrichment feeds hold as well (bigreport.Enrich: CVSS for
+// every CVE of the report, a day of EPSS scores, the KEV catalog).
+func BenchmarkFirstReportHTTPEnriched(b *testing.B) {
+	st := bigreport.Store(b, b.TempDir())
+	defer st.Close()
+	bigreport.Enrich(b, st)
+	benchFirstReport(b, st)
+}
+
+func benchFirstReport(b *testing.B, st *sqlite.Store) {
 	var h atomic.Pointer[http.Handler]
 	warm := &match.Matcher{Store: st}
 	// newHandler starts a server with no report cached; its advisories
