@@ -7,10 +7,21 @@
 # of N runs of each, and their ratios: on a shared machine the minimum and
 # the CPU time say more than the mean.
 #
-#   tools/perf/scan.sh [runs]          (default 50)
+# With --enriched, the database also holds what a default `clairctl scan`
+# updates beside the distribution's feed: nvd, epss and kev, read by
+# `clairctl update` from files in their upstream forms (enrichfeeds.py:
+# FIRST's EPSS scores of a day, an NVD data feed folder with a CVSS record
+# for every CVE of the tracker, CISA's KEV catalog).
+#
+#   tools/perf/scan.sh [--enriched] [runs]          (default 50)
 #
 # Needs python3 and ../shared/testdata (or CLAIR_SHARED).
 set -euo pipefail
+enriched=
+if [ "${1:-}" = --enriched ]; then
+	enriched=1
+	shift
+fi
 runs=${1:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -25,6 +36,11 @@ python3 "$here/dockerarchive.py" "$tmp/layer.tar.gz" "$tmp/img.tar"
 gunzip -c "$shared/feeds/debian/tracker-json-from-osv.json.gz" > "$tmp/tracker.json"
 db=$tmp/clair.db
 "$tmp/clairctl" update -q --db "$db" --only debian --feed "debian=file://$tmp/tracker.json"
+if [ -n "$enriched" ]; then
+	python3 "$here/enrichfeeds.py" "$shared" "$tmp/tracker.json" "$tmp/enrich"
+	"$tmp/clairctl" update -q --db "$db" --only nvd,epss,kev --feed "nvd=file://$tmp/enrich/nvd" \
+		--feed "epss=file://$tmp/enrich/epss.csv" --feed "kev=file://$shared/feeds/kev/known_exploited_vulnerabilities.json"
+fi
 # The first scan indexes the image; the runs measured find it indexed.
 "$tmp/clairctl" scan -q --db "$db" --skip-update "docker-archive:$tmp/img.tar" > "$tmp/first.txt"
 tail -1 "$tmp/first.txt"
