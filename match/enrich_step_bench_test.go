@@ -1,13 +1,11 @@
 package match
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/json"
-	"os"
 	"strconv"
 	"testing"
 
+	"github.com/openclair/clair/internal/sharedtest"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/vuln"
 )
@@ -26,28 +24,11 @@ func (fixedGenStore) FeedStates(context.Context) ([]store.FeedState, error) {
 // CISA's KEV entry where it has one. The floor is the step on a store
 // without enrichment records (severity sources only).
 func BenchmarkEnrichStep(b *testing.B) {
-	fh, err := os.Open("../../shared/testdata/feeds/epss/epss-2021-08-31.vuls-json.gz")
-	if err != nil {
-		b.Skip("../shared/testdata is absent")
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var day struct {
-		Data []struct {
-			ID   string  `json:"id"`
-			EPSS float64 `json:"epss"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(zr).Decode(&day); err != nil {
-		b.Fatal(err)
-	}
+	_, scores := sharedtest.EPSSDay(b)
 	const n = 6784
 	st := &enrichStore{memStore: &memStore{}}
 	vr := &vuln.VulnerabilityReport{Vulnerabilities: map[string]*vuln.Vulnerability{}, Enrichments: map[string][]any{}}
-	for i, d := range day.Data[:n] {
+	for i, d := range scores[:n] {
 		id := strconv.Itoa(i)
 		vr.Vulnerabilities[id] = &vuln.Vulnerability{ID: id, Name: d.ID, Updater: "debian", NormalizedSeverity: vuln.Severity(i % 6)}
 		st.recs = append(st.recs,

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -22,28 +20,10 @@ import (
 // is 0) into SQLite in one transaction: the full-size records/s of the
 // enrichment store path.
 func BenchmarkIngest(b *testing.B) {
-	fh, err := os.Open(sharedtest.Path(b, "feeds/epss/epss-2021-08-31.vuls-json.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var day struct {
-		Date string `json:"score_date"`
-		Data []struct {
-			ID   string  `json:"id"`
-			EPSS float64 `json:"epss"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(zr).Decode(&day); err != nil {
-		b.Fatal(err)
-	}
+	date, scores := sharedtest.EPSSDay(b)
 	var csv bytes.Buffer
-	fmt.Fprintf(&csv, "#model_version:v1,score_date:%s\ncve,epss,percentile\n", day.Date)
-	for _, d := range day.Data {
+	fmt.Fprintf(&csv, "#model_version:v1,score_date:%s\ncve,epss,percentile\n", date)
+	for _, d := range scores {
 		fmt.Fprintf(&csv, "%s,%g,0\n", d.ID, d.EPSS)
 	}
 	var gz bytes.Buffer

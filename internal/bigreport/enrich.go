@@ -1,7 +1,6 @@
 package bigreport
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"os"
@@ -44,33 +43,15 @@ func Enrich(tb testing.TB, st store.Store) *vuln.VulnerabilityReport {
 	}); err != nil {
 		tb.Fatal(err)
 	}
-	fh, err := os.Open(sharedtest.Path(tb, "feeds/epss/epss-2021-08-31.vuls-json.gz"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer fh.Close()
-	zr, err := gzip.NewReader(fh)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var day struct {
-		Date string `json:"score_date"`
-		Data []struct {
-			ID   string  `json:"id"`
-			EPSS float64 `json:"epss"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(zr).Decode(&day); err != nil {
-		tb.Fatal(err)
-	}
+	date, scores := sharedtest.EPSSDay(tb)
 	if _, err := st.ReplaceEnrichments(ctx, "epss", "bench", func(emit func(*vuln.Enrichment) error) error {
 		dup := map[string]bool{}
-		for _, d := range day.Data {
+		for _, d := range scores {
 			if !vuln.IsCVE(d.ID) || dup[d.ID] {
 				continue
 			}
 			dup[d.ID] = true
-			if err := emit(&vuln.Enrichment{CVE: d.ID, EPSS: &vuln.EPSS{CVE: d.ID, EPSS: d.EPSS, Date: day.Date, ModelVersion: "v1"}}); err != nil {
+			if err := emit(&vuln.Enrichment{CVE: d.ID, EPSS: &vuln.EPSS{CVE: d.ID, EPSS: d.EPSS, Date: date, ModelVersion: "v1"}}); err != nil {
 				return err
 			}
 		}
