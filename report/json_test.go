@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/openclair/clair/internal/bigreport"
-	"github.com/openclair/clair/match"
 	"github.com/openclair/clair/report"
 	"github.com/openclair/clair/vuln"
 )
@@ -16,13 +14,7 @@ import (
 // for byte, for the 700-package image's enriched report alone and as a
 // document with suppressed findings and warnings.
 func TestJSONAsEncodingJSON(t *testing.T) {
-	st := bigreport.Store(t, t.TempDir())
-	defer st.Close()
-	bigreport.Enrich(t, st)
-	vr, err := (&match.Matcher{Store: st}).Match(t.Context(), bigreport.IndexReport(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	vr := enrichedReport(t)
 	want := func(v any) []byte {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)

@@ -16,13 +16,7 @@ import (
 // give the same rows and findings, on the 700-package image with CVSS,
 // EPSS and KEV records (bigreport.Enrich).
 func TestEnrichmentsTypedAsJSON(t *testing.T) {
-	st := bigreport.Store(t, t.TempDir())
-	defer st.Close()
-	bigreport.Enrich(t, st)
-	typed, err := (&match.Matcher{Store: st}).Match(t.Context(), bigreport.IndexReport(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	typed := enrichedReport(t)
 	if _, ok := typed.Enrichments[vuln.CVSSEnrichment][0].(map[string][]json.RawMessage); !ok {
 		t.Fatalf("the matcher's CVSS enrichment is a %T", typed.Enrichments[vuln.CVSSEnrichment][0])
 	}
@@ -63,4 +57,18 @@ func TestEnrichmentsTypedAsJSON(t *testing.T) {
 			t.Fatalf("finding %d: typed CVSS %+v, from JSON %+v", i, ta[i].CVSS, ga[i].CVSS)
 		}
 	}
+}
+
+// enrichedReport is the 700-package image's report as the matcher makes
+// it, with the CVSS, EPSS and KEV records of bigreport.Enrich.
+func enrichedReport(t *testing.T) *vuln.VulnerabilityReport {
+	t.Helper()
+	st := bigreport.Store(t, t.TempDir())
+	defer st.Close()
+	bigreport.Enrich(t, st)
+	vr, err := (&match.Matcher{Store: st}).Match(t.Context(), bigreport.IndexReport(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vr
 }
