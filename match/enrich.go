@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/openclair/clair/internal/split"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -281,26 +279,5 @@ const minEnrichRun = 1024
 // 700-package image names 6,600 CVEs, some 13,000 records of CVSS, EPSS
 // and KEV data to read and decode.
 func (m *Matcher) readEnrichments(ctx context.Context, er EnrichmentReader, cves []string) ([]*vuln.Enrichment, error) {
-	limit := m.runs
-	if limit == 0 {
-		limit = min(runtime.GOMAXPROCS(0), 4)
-	}
-	n := min(limit, len(cves)/minEnrichRun)
-	if n < 2 {
-		return er.Enrichments(ctx, cves)
-	}
-	per := (len(cves) + n - 1) / n
-	parts := make([][]*vuln.Enrichment, n)
-	g, gctx := errgroup.WithContext(ctx)
-	for i := range n {
-		run := cves[i*per : min((i+1)*per, len(cves))]
-		g.Go(func() (err error) {
-			parts[i], err = er.Enrichments(gctx, run)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return slices.Concat(parts...), nil
+	return split.Concat(ctx, cves, split.Runs(m.runs, len(cves), minEnrichRun), er.Enrichments)
 }

@@ -10,14 +10,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/openclair/clair/internal/pep503"
+	"github.com/openclair/clair/internal/split"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/version"
 	"github.com/openclair/clair/vuln"
@@ -246,37 +244,18 @@ func (m *Matcher) matchNamespace(ctx context.Context, ns string, cands []*candid
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	limit := m.runs
-	if limit == 0 {
-		limit = min(runtime.GOMAXPROCS(0), 4)
-	}
-	n := min(limit, len(names)/minRun)
-	if n < 2 {
-		h, err := m.matchNames(ctx, ns, names, cands)
-		return append(hits, h...), err
-	}
-	per := (len(names) + n - 1) / n
-	runCands := make([][]*candidate, n)
+	byName := make(map[string][]*candidate, len(names))
 	for _, c := range cands {
-		i, _ := slices.BinarySearch(names, c.name)
-		runCands[i/per] = append(runCands[i/per], c)
+		byName[c.name] = append(byName[c.name], c)
 	}
-	parts := make([][]hit, n)
-	g, gctx := errgroup.WithContext(ctx)
-	for i := range n {
-		run := names[i*per : min((i+1)*per, len(names))]
-		g.Go(func() (err error) {
-			parts[i], err = m.matchNames(gctx, ns, run, runCands[i])
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for _, p := range parts {
-		hits = append(hits, p...)
-	}
-	return hits, nil
+	h, err := split.Concat(ctx, names, split.Runs(m.runs, len(names), minRun), func(ctx context.Context, run []string) ([]hit, error) {
+		var rc []*candidate
+		for _, name := range run {
+			rc = append(rc, byName[name]...)
+		}
+		return m.matchNames(ctx, ns, run, rc)
+	})
+	return append(hits, h...), err
 }
 
 // matchNames compares the candidates, whose names are among names (sorted,

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openclair/clair/internal/split"
 	"github.com/openclair/clair/store"
 	"github.com/openclair/clair/store/internal/feedwrite"
 	"github.com/openclair/clair/store/internal/rowscan"
@@ -241,36 +242,18 @@ func (s *Store) Advisories(ctx context.Context, namespace string, packages []str
 	}
 	// Each name once: a name listed twice would read its rows twice.
 	packages = slices.Compact(slices.Sorted(slices.Values(packages)))
-	if n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitPackages); n >= 2 {
-		return s.splitAdvisories(ctx, namespace, packages, n)
-	}
-	return s.advisories(ctx, namespace, packages)
+	// A large image's (some 400 source packages, 16,000 advisories for
+	// the 700-package image) are rows to decode here and to read there:
+	// in runs at once, on connections of their own.
+	return split.Concat(ctx, packages, split.Runs(0, len(packages), minSplitPackages),
+		func(ctx context.Context, run []string) ([]*vuln.Advisory, error) {
+			return s.advisories(ctx, namespace, run)
+		})
 }
 
 // minSplitPackages is the fewest package names per advisories query worth
 // a connection of its own.
 const minSplitPackages = 128
-
-// splitAdvisories runs advisories over the sorted, distinct packages cut
-// into n consecutive runs at once, on connections of their own: a large
-// image's (some 400 source packages, 16,000 advisories for the
-// 700-package image) are rows to decode here and to read there.
-func (s *Store) splitAdvisories(ctx context.Context, namespace string, packages []string, n int) ([]*vuln.Advisory, error) {
-	per := (len(packages) + n - 1) / n
-	parts := make([][]*vuln.Advisory, n)
-	g, ctx := errgroup.WithContext(ctx)
-	for i := range n {
-		run := packages[min(i*per, len(packages)):min((i+1)*per, len(packages))]
-		g.Go(func() (err error) {
-			parts[i], err = s.advisories(ctx, namespace, run)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return slices.Concat(parts...), nil
-}
 
 func (s *Store) advisories(ctx context.Context, namespace string, packages []string) ([]*vuln.Advisory, error) {
 	if len(packages) == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openclair/clair/internal/split"
 	"github.com/openclair/clair/vuln"
 )
 
@@ -51,23 +52,13 @@ type splitRun struct{}
 // source packages, 16,000 advisories for the 700-package image) is CPU.
 // ok is false when packages are too few to split.
 func (s *Store) splitAdvisories(ctx context.Context, namespace string, packages []string) (out []*vuln.Advisory, ok bool, err error) {
-	n := min(runtime.GOMAXPROCS(0), 4, len(packages)/minSplitPackages)
+	n := split.Runs(0, len(packages), minSplitPackages)
 	if n < 2 || ctx.Value(splitRun{}) != nil {
 		return nil, false, nil
 	}
 	ctx = context.WithValue(ctx, splitRun{}, true) // a run is not split again
-	per := (len(packages) + n - 1) / n
-	parts := make([][]*vuln.Advisory, n)
-	g, ctx := errgroup.WithContext(ctx)
-	for i := range n {
-		run := packages[i*per : min((i+1)*per, len(packages))]
-		g.Go(func() (err error) {
-			parts[i], err = s.Advisories(ctx, namespace, run)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, true, err
-	}
-	return slices.Concat(parts...), true, nil
+	out, err = split.Concat(ctx, packages, n, func(ctx context.Context, run []string) ([]*vuln.Advisory, error) {
+		return s.Advisories(ctx, namespace, run)
+	})
+	return out, true, err
 }
