@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/openclair/clair/internal/jsonscan"
 )
 
 // The CVSS enrichment of a large report is megabytes of NVD objects (one
@@ -74,29 +75,14 @@ func (s *cvssScanner) next(c byte) bool {
 	return false
 }
 
-// str reads a string without escapes, as the bytes of the input: keys are
-// compared and most values dropped, so only what is kept is copied.
+// str reads a string as jsonscan.PlainString does, as the bytes of the
+// input: keys are compared and most values dropped, so only what is kept
+// is copied.
 func (s *cvssScanner) str() ([]byte, bool) {
-	if !s.next('"') {
-		return nil, false
-	}
-	start, ascii := s.i, true
-	for ; s.i < len(s.b); s.i++ {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			v := s.b[start:s.i]
-			if !ascii && !utf8.Valid(v) { // encoding/json would rewrite it
-				return nil, false
-			}
-			s.i++
-			return v, true
-		case c == '\\' || c < 0x20: // an escape, or not JSON
-			return nil, false
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	return nil, false
+	s.ws()
+	v, end, ok := jsonscan.PlainString(s.b, s.i)
+	s.i = end
+	return v, ok
 }
 
 // skip passes over one value the CVSS struct does not read: a number, a

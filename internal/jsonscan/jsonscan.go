@@ -8,6 +8,8 @@
 // them out (FuzzScan holds this one to it).
 package jsonscan
 
+import "unicode/utf8"
+
 // MaxDepth is encoding/json's limit on nesting, which json.Valid applies.
 const MaxDepth = 10000
 
@@ -179,4 +181,30 @@ func number(b []byte, i int) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// PlainString reads the string at b[i] (its opening quote) when it holds
+// no escape or control character and is valid UTF-8: its bytes are then
+// the string json.Unmarshal gives, and s shares b's memory. ok is false
+// for anything else, which a caller leaves to encoding/json.
+func PlainString(b []byte, i int) (s []byte, end int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	start, ascii := i+1, true
+	for j := start; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			s = b[start:j]
+			if !ascii && !utf8.Valid(s) {
+				return nil, i, false
+			}
+			return s, j + 1, true
+		case c == '\\' || c < 0x20:
+			return nil, i, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return nil, i, false
 }

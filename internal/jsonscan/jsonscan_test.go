@@ -49,3 +49,21 @@ func TestDepth(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainString: where PlainString reads a string, json.Unmarshal reads
+// the same one, and ends it at the same byte.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"é"`, "\"\xff\"", "\"a\tb\"", `"x" rest`, `"`, `x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, end, ok := PlainString(b, 0)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(b[:end], &want); err != nil || want != string(s) {
+			t.Fatalf("%q: PlainString %q, json.Unmarshal %q (%v)", b, s, want, err)
+		}
+	})
+}

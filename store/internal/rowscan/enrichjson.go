@@ -3,7 +3,6 @@ package rowscan
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/openclair/clair/internal/jsonscan"
 	"github.com/openclair/clair/vuln"
@@ -73,30 +72,12 @@ func (d *enrichDecoder) object(field func(key []byte) int) bool {
 	}
 }
 
-// strBytes reads a string without escapes or control characters, in valid
-// UTF-8: its bytes are then the string json.Unmarshal gives. They are the
-// input's: keys are compared, not kept.
+// strBytes reads a string as jsonscan.PlainString does: its bytes are the
+// input's, keys are compared, not kept.
 func (d *enrichDecoder) strBytes() ([]byte, bool) {
-	if !d.byte('"') {
-		return nil, false
-	}
-	start, ascii := d.i, true
-	for ; d.i < len(d.b); d.i++ {
-		switch c := d.b[d.i]; {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return nil, false
-			}
-			return s, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= 0x80:
-			ascii = false
-		}
-	}
-	return nil, false
+	s, end, ok := jsonscan.PlainString(d.b, d.i)
+	d.i = end
+	return s, ok
 }
 
 func (d *enrichDecoder) str() (string, bool) {
