@@ -20,9 +20,7 @@ import (
 func stdJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := bigreport.EncodeStd(&b, v); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -225,40 +223,15 @@ func BenchmarkEncode(b *testing.B) {
 		}
 		vr := bigReport(b, enriched)
 		js := stdJSON(b, vr)
-		b.Run(name+"/floor-copy", func(b *testing.B) {
-			b.SetBytes(int64(len(js)))
-			dst := make([]byte, 0, len(js))
-			cpu := bigreport.CPU()
-			for b.Loop() {
-				dst = append(dst[:0], js...)
-			}
-			bigreport.ReportCPU(b, cpu)
+		bigreport.BenchCopy(b, name+"/floor-copy", js)
+		var out bytes.Buffer
+		bigreport.Bench(b, name+"/encoding-json", len(js), func() error {
+			out.Reset()
+			return bigreport.EncodeStd(&out, vr)
 		})
-		b.Run(name+"/encoding-json", func(b *testing.B) {
-			b.SetBytes(int64(len(js)))
-			var out bytes.Buffer
-			cpu := bigreport.CPU()
-			for b.Loop() {
-				out.Reset()
-				enc := json.NewEncoder(&out)
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(vr); err != nil {
-					b.Fatal(err)
-				}
-			}
-			bigreport.ReportCPU(b, cpu)
-		})
-		b.Run(name+"/reportjson", func(b *testing.B) {
-			b.SetBytes(int64(len(js)))
-			var out bytes.Buffer
-			cpu := bigreport.CPU()
-			for b.Loop() {
-				out.Reset()
-				if err := Encode(&out, vr); err != nil {
-					b.Fatal(err)
-				}
-			}
-			bigreport.ReportCPU(b, cpu)
+		bigreport.Bench(b, name+"/reportjson", len(js), func() error {
+			out.Reset()
+			return Encode(&out, vr)
 		})
 	}
 }

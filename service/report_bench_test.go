@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"io"
 	"testing"
 
@@ -29,9 +28,7 @@ func BenchmarkFirstReport(b *testing.B) {
 		b.Fatal(err)
 	}
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(vr); err != nil {
+	if err := bigreport.EncodeStd(&buf, vr); err != nil {
 		b.Fatal(err)
 	}
 	js := buf.Bytes()
@@ -41,65 +38,28 @@ func BenchmarkFirstReport(b *testing.B) {
 	}
 	b.Logf("%d packages, %d pairs, %d bytes", len(vr.Packages), pairs, len(js))
 
-	b.Run("floor-copy", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		dst := make([]byte, 0, len(js))
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			dst = append(dst[:0], js...)
-		}
-		bigreport.ReportCPU(b, cpu)
-	})
+	bigreport.BenchCopy(b, "floor-copy", js)
 	bigreport.BenchMatch(b, st, mm, ir)
-	b.Run("encode-encoding-json", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			enc := json.NewEncoder(&out)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(vr); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
+	var out bytes.Buffer
+	bigreport.Bench(b, "encode-encoding-json", len(js), func() error {
+		out.Reset()
+		return bigreport.EncodeStd(&out, vr)
 	})
-	b.Run("gzip-stdlib-bestspeed", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
-			_, _ = zw.Write(js)
-			_ = zw.Close()
-		}
-		bigreport.ReportCPU(b, cpu)
+	bigreport.Bench(b, "gzip-stdlib-bestspeed", len(js), func() error {
+		out.Reset()
+		zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+		_, _ = zw.Write(js)
+		return zw.Close()
 	})
-	b.Run("encode-reportjson", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			if err := reportjson.Encode(&out, vr); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
+	bigreport.Bench(b, "encode-reportjson", len(js), func() error {
+		out.Reset()
+		return reportjson.Encode(&out, vr)
 	})
-	b.Run("gzip-klauspost-bestspeed", func(b *testing.B) {
-		b.SetBytes(int64(len(js)))
-		var out bytes.Buffer
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			out.Reset()
-			zw, _ := kgzip.NewWriterLevel(&out, kgzip.BestSpeed)
-			_, _ = zw.Write(js)
-			_ = zw.Close()
-		}
-		bigreport.ReportCPU(b, cpu)
+	bigreport.Bench(b, "gzip-klauspost-bestspeed", len(js), func() error {
+		out.Reset()
+		zw, _ := kgzip.NewWriterLevel(&out, kgzip.BestSpeed)
+		_, _ = zw.Write(js)
+		return zw.Close()
 	})
 	b.Run("gzip-newGzip", func(b *testing.B) {
 		b.SetBytes(int64(len(js)))
@@ -119,25 +79,15 @@ func BenchmarkFirstReport(b *testing.B) {
 		if gz {
 			name += "-gzip"
 		}
-		b.Run(name, func(b *testing.B) {
-			cpu := bigreport.CPU()
-			for b.Loop() {
-				m := &Matcher{Reports: st, Match: mm, Feeds: st}
-				if _, err := m.StreamReportJSON(ctx, bigreport.Manifest, gz, func() io.Writer { return io.Discard }); err != nil {
-					b.Fatal(err)
-				}
-			}
-			bigreport.ReportCPU(b, cpu)
+		bigreport.Bench(b, name, 0, func() error {
+			m := &Matcher{Reports: st, Match: mm, Feeds: st}
+			_, err := m.StreamReportJSON(ctx, bigreport.Manifest, gz, func() io.Writer { return io.Discard })
+			return err
 		})
 	}
-	b.Run("ReportJSON", func(b *testing.B) {
-		cpu := bigreport.CPU()
-		for b.Loop() {
-			m := &Matcher{Reports: st, Match: mm, Feeds: st}
-			if _, err := m.ReportJSON(ctx, bigreport.Manifest); err != nil {
-				b.Fatal(err)
-			}
-		}
-		bigreport.ReportCPU(b, cpu)
+	bigreport.Bench(b, "ReportJSON", 0, func() error {
+		m := &Matcher{Reports: st, Match: mm, Feeds: st}
+		_, err := m.ReportJSON(ctx, bigreport.Manifest)
+		return err
 	})
 }

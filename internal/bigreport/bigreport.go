@@ -8,7 +8,9 @@ package bigreport
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,6 +166,42 @@ func ReportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(CPU()-start)/float64(b.N), "cpu-ns/op")
 }
 
+// Bench runs op as the sub-benchmark name, CPU time beside wall time, and
+// throughput over size bytes when size is not zero; an error from op ends
+// the benchmark.
+func Bench(b *testing.B, name string, size int, op func() error) {
+	b.Run(name, func(b *testing.B) {
+		if size > 0 {
+			b.SetBytes(int64(size))
+		}
+		cpu := CPU()
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ReportCPU(b, cpu)
+	})
+}
+
+// BenchCopy is the floor beside an encoder's benchmark: the sub-benchmark
+// name copying js, the bytes it writes.
+func BenchCopy(b *testing.B, name string, js []byte) {
+	dst := make([]byte, 0, len(js))
+	Bench(b, name, len(js), func() error {
+		dst = append(dst[:0], js...)
+		return nil
+	})
+}
+
+// EncodeStd writes v as encoding/json does for the report endpoints: one
+// line, HTML characters as they are.
+func EncodeStd(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
 // SameSplit checks that st's advisories and details read in one call for
 // the image's source names (several hundred: a store that splits long
 // calls into parallel runs does so) are those read a few names at a time,
@@ -241,18 +279,13 @@ func BenchMatch(b *testing.B, st match.Store, mm *match.Matcher, ir *vuln.IndexR
 		if cold {
 			name = "match-cold"
 		}
-		b.Run(name, func(b *testing.B) {
-			cpu := CPU()
-			for b.Loop() {
-				m := mm
-				if cold {
-					m = &match.Matcher{Store: st}
-				}
-				if _, err := m.Match(ctx, ir); err != nil {
-					b.Fatal(err)
-				}
+		Bench(b, name, 0, func() error {
+			m := mm
+			if cold {
+				m = &match.Matcher{Store: st}
 			}
-			ReportCPU(b, cpu)
+			_, err := m.Match(ctx, ir)
+			return err
 		})
 	}
 }
